@@ -1,0 +1,87 @@
+/**
+ * Stowage's own settings, for what no provider convention covers. Read from one JSON file
+ * (`$STOWAGE_CONFIG`, else `$XDG_CONFIG_HOME/stowage/config.json`, else
+ * `~/.config/stowage/config.json`) and overridden by `STOWAGE_*` environment variables.
+ * Credentials never belong here: they come from each provider's own chain.
+ */
+import { readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { StowageError } from "./errors.js";
+
+export interface StowageConfig {
+  s3?: {
+    endpoint?: string;
+    region?: string;
+    pathStyle?: boolean;
+    profile?: string;
+    /** Tuning: objects larger than this many bytes are copied in parts of this size (default 5 GiB). */
+    copyPartSize?: number;
+  };
+  gs?: { project?: string; endpoint?: string };
+  azure?: { account?: string; endpoint?: string };
+  ssh?: {
+    /** Accept and remember host keys not yet in known_hosts. Default false: unknown keys are an error. */
+    acceptNewHostKeys?: boolean;
+    knownHosts?: string;
+    configFile?: string;
+  };
+  github?: { server?: string };
+}
+
+export function configPath(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.STOWAGE_CONFIG) return env.STOWAGE_CONFIG;
+  const base = env.XDG_CONFIG_HOME || join(env.HOME || homedir(), ".config");
+  return join(base, "stowage", "config.json");
+}
+
+function readConfigFile(path: string): StowageConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return {};
+    throw new StowageError({ code: "InvalidInput", message: `cannot read config file ${path}`, cause: error });
+  }
+  try {
+    return JSON.parse(text) as StowageConfig;
+  } catch (error) {
+    throw new StowageError({ code: "InvalidInput", message: `config file ${path} is not valid JSON`, cause: error });
+  }
+}
+
+function flag(value: string | undefined): boolean | undefined {
+  if (value === undefined || value === "") return undefined;
+  return /^(1|true|yes|on)$/i.test(value);
+}
+
+/** Drops undefined fields, so an unset variable never hides a value from the file. */
+function defined<T extends object>(value: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: Exclude<T[K], undefined> };
+}
+
+/** The merged configuration: file first, `STOWAGE_*` variables on top. Read on every call. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): StowageConfig {
+  const file = readConfigFile(configPath(env));
+  return {
+    s3: {
+      ...file.s3,
+      ...defined({
+        endpoint: env.STOWAGE_S3_ENDPOINT,
+        pathStyle: flag(env.STOWAGE_S3_PATH_STYLE),
+        copyPartSize: env.STOWAGE_S3_COPY_PART_SIZE ? Number(env.STOWAGE_S3_COPY_PART_SIZE) : undefined,
+      }),
+    },
+    gs: { ...file.gs },
+    azure: { ...file.azure, ...defined({ account: env.STOWAGE_AZURE_ACCOUNT }) },
+    ssh: {
+      ...file.ssh,
+      ...defined({
+        acceptNewHostKeys: flag(env.STOWAGE_SSH_ACCEPT_NEW_HOST_KEYS),
+        knownHosts: env.STOWAGE_SSH_KNOWN_HOSTS,
+        configFile: env.STOWAGE_SSH_CONFIG,
+      }),
+    },
+    github: { ...file.github },
+  };
+}

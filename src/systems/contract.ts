@@ -1,0 +1,144 @@
+/**
+ * The contract every storage system implements. Resources (Folder, Blob, Table) and the transfer
+ * engine talk to storage only through this interface, never to a provider SDK.
+ *
+ * Paths: every path a system takes or returns is POSIX and absolute within that system's namespace.
+ * - file:   "/home/me/data/x.bin"
+ * - ssh:    "/data/x.bin" on the host ("/~/x.bin" is relative to the login directory)
+ * - s3, gs, azure: "/<bucket or container>/<key>"
+ * - github: "/<owner>/<repo>@<ref>/<path in repo>"
+ * A directory path carries no trailing slash. `list` on an object store treats "/b/dir" as the
+ * prefix "dir/".
+ *
+ * Behaviour every system guarantees (checked by the conformance suite):
+ * - `stat` and `read` of a missing path reject with code `NotFound`.
+ * - `list` of a missing directory yields nothing.
+ * - `delete` of a missing path succeeds.
+ * - `write` is atomic where `capabilities.atomicWrite` says so: until it resolves, readers see the
+ *   previous object or none, never a partial one; a failed or aborted write leaves nothing new.
+ * - Every error is a `StowageError` carrying this system's name, the operation and the path.
+ */
+import type { Readable } from "node:stream";
+
+export type SystemName = "file" | "ssh" | "s3" | "gs" | "azure" | "github";
+
+export const SYSTEM_NAMES: readonly SystemName[] = ["file", "ssh", "s3", "gs", "azure", "github"];
+
+export interface Capabilities {
+  /** Objects can be written and deleted. False for read-only systems such as github. */
+  readonly write: boolean;
+  /** Byte ranges are served by the provider, so a range read never downloads the whole object. */
+  readonly rangeRead: boolean;
+  /** `copy` runs inside the provider without the bytes passing through this process. */
+  readonly serverSideCopy: boolean;
+  /** `exec` runs a shell command where the data lives. */
+  readonly exec: boolean;
+  /** A write becomes visible whole or not at all. */
+  readonly atomicWrite: boolean;
+  /** `overwrite: false` is enforced by the provider itself, without a check-then-write race. */
+  readonly conditionalWrite: boolean;
+  /** Directories exist on their own (file, ssh); otherwise they are key prefixes. */
+  readonly directories: boolean;
+}
+
+export type EntryType = "file" | "directory";
+
+export interface Stat {
+  /** The absolute system path. */
+  path: string;
+  type: EntryType;
+  /** Bytes, for files. */
+  size: number;
+  mtime?: Date;
+  /** Provider entity tag, quotes stripped. */
+  etag?: string;
+  /** Hex MD5 of the content where the provider keeps one for the whole object. */
+  md5?: string;
+}
+
+export type Entry = Stat;
+
+export interface ListOptions {
+  /** Walk the whole tree below the path. Recursive listings yield files only. */
+  recursive?: boolean;
+  /** Entries asked of the provider per request (object stores page at 1,000 by default). */
+  pageSize?: number;
+  signal?: AbortSignal;
+}
+
+/** A byte range: `offset` with an optional `length`, or the last `suffix` bytes. */
+export type ByteRange = { offset: number; length?: number } | { suffix: number };
+
+export interface ReadOptions {
+  range?: ByteRange;
+  signal?: AbortSignal;
+}
+
+export type WriteBody = Uint8Array | string | Readable | AsyncIterable<Uint8Array>;
+
+export interface WriteOptions {
+  /** Replace an existing object. With `false`, an existing one gives `AlreadyExists`. Default true. */
+  overwrite?: boolean;
+  /** The body's length when known; lets a system choose a single request or multipart up front. */
+  size?: number;
+  contentType?: string;
+  /** Bytes per part for multipart uploads. */
+  partSize?: number;
+  /** Parts or requests in flight at once. */
+  concurrency?: number;
+  signal?: AbortSignal;
+}
+
+export interface WriteResult {
+  path: string;
+  size: number;
+  etag?: string;
+}
+
+export interface DeleteOptions {
+  /** Also remove everything below each path that is a directory or prefix. */
+  recursive?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface CopyOptions {
+  overwrite?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface ExecOptions {
+  /** Sent to the command's standard input, then closed. Secrets go here, never in the command line. */
+  stdin?: Uint8Array | string;
+  /** Called with each chunk of standard output as it arrives (progress). */
+  onStdout?: (chunk: Buffer) => void;
+  onStderr?: (chunk: Buffer) => void;
+  signal?: AbortSignal;
+}
+
+export interface ExecResult {
+  code: number;
+  stdout: Buffer;
+  stderr: Buffer;
+}
+
+export interface System {
+  readonly name: SystemName;
+  /** Identifies the provider connection, e.g. "ssh:me@gpu-box:22"; equal ids can copy server-side. */
+  readonly id: string;
+  readonly capabilities: Capabilities;
+
+  stat(path: string, options?: { signal?: AbortSignal }): Promise<Stat>;
+  list(path: string, options?: ListOptions): AsyncIterable<Entry>;
+  /** Resolves once the object is known to exist, so `NotFound` surfaces before any byte. */
+  read(path: string, options?: ReadOptions): Promise<Readable>;
+  write(path: string, body: WriteBody, options?: WriteOptions): Promise<WriteResult>;
+  delete(paths: readonly string[], options?: DeleteOptions): Promise<void>;
+  /** Server-side copy inside this system; rejects `Unsupported` unless `capabilities.serverSideCopy`. */
+  copy(from: string, to: string, options?: CopyOptions): Promise<void>;
+  /** Creates a directory and its parents; a no-op where directories are prefixes. */
+  mkdir(path: string): Promise<void>;
+  /** Runs a command where the data lives; rejects `Unsupported` unless `capabilities.exec`. */
+  exec(command: string, options?: ExecOptions): Promise<ExecResult>;
+  /** Releases connections. The system may not be used afterwards. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,216 @@
+/**
+ * The local disk. Paths are absolute host paths. A write goes to a temp file beside its target and
+ * is renamed into place, so a reader never sees half a file and a failed write leaves nothing.
+ */
+import { randomBytes } from "node:crypto";
+import { constants, createReadStream, createWriteStream } from "node:fs";
+import { copyFile, link, lstat, mkdir, open, opendir, rename, rm, rmdir, stat, unlink, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import type { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { StowageError } from "../errors.js";
+import { bytesOf, isBytes, resolveRange, toReadable } from "./body.js";
+import type {
+  Capabilities,
+  CopyOptions,
+  DeleteOptions,
+  Entry,
+  ListOptions,
+  ReadOptions,
+  Stat,
+  System,
+  WriteBody,
+  WriteOptions,
+  WriteResult,
+} from "./contract.js";
+import { createGuard } from "./guard.js";
+import { baseName, normalizePath } from "./paths.js";
+
+const CAPABILITIES: Capabilities = {
+  write: true,
+  rangeRead: true,
+  serverSideCopy: true,
+  exec: false,
+  atomicWrite: true,
+  conditionalWrite: true,
+  directories: true,
+};
+
+/** Files being written are named like this beside their target; listings hide them. */
+const PART_SUFFIX = ".stowage-part";
+const isPartFile = (name: string) => name.startsWith(".") && name.endsWith(PART_SUFFIX);
+const partPathFor = (path: string) => join(dirname(path), `.${baseName(path)}.${randomBytes(6).toString("hex")}${PART_SUFFIX}`);
+
+const guard = createGuard("file", () => undefined);
+
+function toStat(path: string, stats: import("node:fs").Stats): Stat {
+  return {
+    path,
+    type: stats.isDirectory() ? "directory" : "file",
+    size: stats.isDirectory() ? 0 : stats.size,
+    mtime: stats.mtime,
+  };
+}
+
+export class FileSystem implements System {
+  readonly name = "file" as const;
+  readonly id = "file";
+  readonly capabilities = CAPABILITIES;
+
+  stat(path: string): Promise<Stat> {
+    const target = normalizePath(path);
+    return guard("stat", target, async () => toStat(target, await stat(target)));
+  }
+
+  async *list(path: string, options: ListOptions = {}): AsyncIterable<Entry> {
+    const root = normalizePath(path);
+    const pending = [root];
+    while (pending.length > 0) {
+      const dir = pending.pop()!;
+      let handle;
+      try {
+        handle = await opendir(dir);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === "ENOENT" || (code === "ENOTDIR" && dir === root)) return;
+        throw guard.error("list", dir, error);
+      }
+      for await (const dirent of handle) {
+        options.signal?.throwIfAborted();
+        if (isPartFile(dirent.name)) continue;
+        const child = dir === "/" ? `/${dirent.name}` : `${dir}/${dirent.name}`;
+        // Symlinks are reported as what they point to, but never followed while walking a tree.
+        const isDirectory = dirent.isDirectory() || (dirent.isSymbolicLink() && !options.recursive && (await isDirectoryLink(child)));
+        if (options.recursive) {
+          if (dirent.isDirectory()) pending.push(child);
+          else if (!dirent.isSymbolicLink() || !(await isDirectoryLink(child))) yield await this.#entry(child);
+        } else {
+          yield isDirectory ? { path: child, type: "directory", size: 0 } : await this.#entry(child);
+        }
+      }
+    }
+  }
+
+  async #entry(path: string): Promise<Entry> {
+    return guard("list", path, async () => toStat(path, await stat(path)));
+  }
+
+  read(path: string, options: ReadOptions = {}): Promise<Readable> {
+    const target = normalizePath(path);
+    return guard("read", target, async () => {
+      const handle = await open(target, constants.O_RDONLY);
+      try {
+        const stats = await handle.stat();
+        if (stats.isDirectory()) throw new StowageError({ code: "IsADirectory", system: "file", operation: "read", path: target });
+        const { start, end } = resolveRange(options.range, stats.size);
+        // createReadStream's `end` is inclusive; an empty range still needs a stream that ends at once.
+        const stream = createReadStream("", { fd: handle, start, end: Math.max(start, end - 1), autoClose: true });
+        if (end <= start) {
+          stream.destroy();
+          return toReadable(Buffer.alloc(0));
+        }
+        if (options.signal) options.signal.addEventListener("abort", () => stream.destroy(options.signal!.reason as Error), { once: true });
+        return guard.stream("read", target, stream);
+      } catch (error) {
+        await handle.close().catch(() => {});
+        throw error;
+      }
+    });
+  }
+
+  write(path: string, body: WriteBody, options: WriteOptions = {}): Promise<WriteResult> {
+    const target = normalizePath(path);
+    return guard("write", target, async () => {
+      options.signal?.throwIfAborted();
+      await mkdir(dirname(target), { recursive: true });
+      const part = partPathFor(target);
+      try {
+        if (isBytes(body)) await writeFile(part, bytesOf(body), { flag: "wx", ...(options.signal ? { signal: options.signal } : {}) });
+        else await pipeline(toReadable(body), createWriteStream(part, { flags: "wx" }), options.signal ? { signal: options.signal } : {});
+        const size = (await stat(part)).size;
+        await this.#publish(part, target, options.overwrite ?? true);
+        return { path: target, size };
+      } catch (error) {
+        await unlink(part).catch(() => {});
+        throw error;
+      }
+    });
+  }
+
+  /** Moves a finished part file into place; without overwrite, link() fails atomically if the target exists. */
+  async #publish(part: string, target: string, overwrite: boolean): Promise<void> {
+    if (overwrite) {
+      await rename(part, target);
+      return;
+    }
+    await link(part, target);
+    await unlink(part);
+  }
+
+  delete(paths: readonly string[], options: DeleteOptions = {}): Promise<void> {
+    return guard("delete", paths.length === 1 ? paths[0] : undefined, async () => {
+      for (const path of paths) {
+        options.signal?.throwIfAborted();
+        const target = normalizePath(path);
+        if (options.recursive) {
+          await rm(target, { recursive: true, force: true });
+          continue;
+        }
+        const stats = await lstat(target).catch((error: NodeJS.ErrnoException) => {
+          if (error.code === "ENOENT") return undefined;
+          throw error;
+        });
+        if (!stats) continue;
+        // Without `recursive` a directory goes only when empty, as rmdir does.
+        if (stats.isDirectory()) await rmdir(target);
+        else await unlink(target);
+      }
+    });
+  }
+
+  copy(from: string, to: string, options: CopyOptions = {}): Promise<void> {
+    const source = normalizePath(from);
+    const target = normalizePath(to);
+    return guard("copy", source, async () => {
+      const stats = await stat(source);
+      if (stats.isDirectory()) throw new StowageError({ code: "IsADirectory", system: "file", operation: "copy", path: source });
+      await mkdir(dirname(target), { recursive: true });
+      const part = partPathFor(target);
+      try {
+        // copyFile uses the kernel's copy path (reflink or copy_file_range where the filesystem has it).
+        await copyFile(source, part, constants.COPYFILE_EXCL);
+        await this.#publish(part, target, options.overwrite ?? true);
+      } catch (error) {
+        await unlink(part).catch(() => {});
+        throw error;
+      }
+    });
+  }
+
+  mkdir(path: string): Promise<void> {
+    const target = normalizePath(path);
+    return guard("mkdir", target, async () => {
+      await mkdir(target, { recursive: true });
+    });
+  }
+
+  exec(): Promise<never> {
+    return Promise.reject(
+      new StowageError({ code: "Unsupported", system: "file", operation: "exec", message: "the file system runs no commands" }),
+    );
+  }
+
+  async close(): Promise<void> {}
+}
+
+async function isDirectoryLink(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+export function createFileSystem(): FileSystem {
+  return new FileSystem();
+}

@@ -1,0 +1,290 @@
+/**
+ * The conformance suite: the same behaviour tests against every system, gated by the capabilities
+ * the system declares. Each system's test file is one line: `defineConformanceSuite(fixture)`.
+ */
+import { Readable } from "node:stream";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { isStowageError, type ErrorCode } from "../../src/errors.js";
+import { readAll } from "../../src/systems/body.js";
+import type { Entry, System } from "../../src/systems/contract.js";
+import type { SystemFixture } from "../support/fixture.js";
+import { eachLimit, sha256, sha256Of, withPeakRss } from "../support/measure.js";
+import { BIG_SEED_PATH, BIG_SEED_SIZE, MANY_COUNT, SPECIAL_NAMES, bigSeed, seedTree, seededBytes, seededStream } from "../support/seed.js";
+
+const MiB = 1 << 20;
+/** A streamed 200 MiB round trip may raise RSS by at most this much (a buffered body would need 200+). */
+const STREAM_MEMORY_BOUND = 120 * MiB;
+
+/** Asserts that `promise` rejects with a StowageError of `code` that names the system. */
+export async function expectCode(promise: Promise<unknown>, code: ErrorCode, system?: string): Promise<void> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error, `expected a StowageError ${code}`).toBeDefined();
+  expect(isStowageError(error), `not a StowageError: ${String(error)}`).toBe(true);
+  expect((error as { code: string }).code).toBe(code);
+  if (system) expect((error as { system?: string }).system).toBe(system);
+}
+
+async function text(system: System, path: string): Promise<string> {
+  return (await readAll(await system.read(path))).toString("utf8");
+}
+
+async function collect(iterable: AsyncIterable<Entry>): Promise<Entry[]> {
+  const entries: Entry[] = [];
+  for await (const entry of iterable) entries.push(entry);
+  return entries;
+}
+
+/** A body that yields `bytes` bytes and then fails, like a dropped upload source. */
+function failingBody(bytes: number): Readable {
+  let sent = 0;
+  return new Readable({
+    read() {
+      if (sent >= bytes) {
+        this.destroy(new Error("source failed mid-stream"));
+        return;
+      }
+      const chunk = seededBytes(Math.min(MiB, bytes - sent), sent + 1);
+      sent += chunk.length;
+      this.push(chunk);
+    },
+  });
+}
+
+export function defineConformanceSuite(fixture: SystemFixture): void {
+  // Known when tests are defined, so inapplicable tests are never defined rather than skipped.
+  const writableFixture = fixture.writableRoot !== undefined;
+  describe(`${fixture.name} conformance`, () => {
+    let system: System;
+    /** Where the seed tree lives: written by the suite, or served by a read-only system. */
+    let seedRoot: string;
+    /** A scratch directory for writable systems. */
+    let root: string;
+    const seed = seedTree();
+
+    beforeAll(async () => {
+      system = await fixture.open();
+      if (system.capabilities.write) {
+        if (!fixture.writableRoot) throw new Error(`${fixture.name} is writable but its fixture gives no writableRoot`);
+        root = await fixture.writableRoot();
+        seedRoot = `${root}/seed`;
+        await eachLimit([...seed], 16, ([relative, content]) => system.write(`${seedRoot}/${relative}`, content));
+      } else {
+        if (!fixture.seededRoot) throw new Error(`${fixture.name} is read-only but its fixture gives no seededRoot`);
+        seedRoot = await fixture.seededRoot();
+      }
+    });
+
+    afterAll(async () => {
+      if (system?.capabilities.write && root) await system.delete([root], { recursive: true });
+      await fixture.dispose?.();
+    });
+
+    describe("reading", () => {
+      it("stats a file with its size and a directory as a directory", async () => {
+        const file = await system.stat(`${seedRoot}/nested/top.txt`);
+        expect(file).toMatchObject({ type: "file", size: 4, path: `${seedRoot}/nested/top.txt` });
+        expect((await system.stat(`${seedRoot}/nested`)).type).toBe("directory");
+        expect((await system.stat(`${seedRoot}/nested/a/b`)).type).toBe("directory");
+      });
+
+      it("reads a file whole", async () => {
+        expect(await text(system, `${seedRoot}/nested/a/b/deep.txt`)).toBe("deep\n");
+      });
+
+      it("gives NotFound for a missing file, on stat and on read", async () => {
+        await expectCode(system.stat(`${seedRoot}/no-such-file.txt`), "NotFound", fixture.name);
+        await expectCode(system.read(`${seedRoot}/no-such-file.txt`), "NotFound", fixture.name);
+        await expectCode(system.read(`${seedRoot}/no-such-dir/x.txt`), "NotFound", fixture.name);
+      });
+
+      it("errors name the operation and the path", async () => {
+        const error = await system.stat(`${seedRoot}/missing`).catch((e: unknown) => e);
+        expect(error).toMatchObject({ code: "NotFound", system: fixture.name, operation: "stat" });
+        expect((error as { path?: string }).path).toContain("missing");
+      });
+
+      it("lists one level: files and directories, with absolute paths", async () => {
+        const entries = await collect(system.list(`${seedRoot}/nested`));
+        const byPath = Object.fromEntries(entries.map((e) => [e.path, e.type]));
+        expect(byPath).toEqual({ [`${seedRoot}/nested/top.txt`]: "file", [`${seedRoot}/nested/a`]: "directory" });
+      });
+
+      it("lists recursively: every file below, and files only", async () => {
+        const entries = await collect(system.list(`${seedRoot}/nested`, { recursive: true }));
+        expect(entries.map((e) => e.path).sort()).toEqual([`${seedRoot}/nested/a/b/deep.txt`, `${seedRoot}/nested/top.txt`]);
+        expect(entries.every((e) => e.type === "file")).toBe(true);
+        expect(entries.find((e) => e.path.endsWith("deep.txt"))?.size).toBe(5);
+      });
+
+      it("lists more than 1,000 entries across pages, one level and recursively", async () => {
+        const expected = [...seed.keys()].filter((k) => k.startsWith("many/")).map((k) => `${seedRoot}/${k}`).sort();
+        expect(expected).toHaveLength(MANY_COUNT);
+        const flat = await collect(system.list(`${seedRoot}/many`));
+        expect(flat.map((e) => e.path).sort()).toEqual(expected);
+        const paged = await collect(system.list(`${seedRoot}/many`, { recursive: true, pageSize: 400 }));
+        expect(paged.map((e) => e.path).sort()).toEqual(expected);
+      });
+
+      it("lists a missing directory as empty", async () => {
+        expect(await collect(system.list(`${seedRoot}/no-such-dir`))).toEqual([]);
+        expect(await collect(system.list(`${seedRoot}/no-such-dir`, { recursive: true }))).toEqual([]);
+      });
+
+      it("keeps names with spaces, unicode and #?%+ intact", async () => {
+        const listed = (await collect(system.list(`${seedRoot}/special`))).map((e) => e.path).sort();
+        expect(listed).toEqual(SPECIAL_NAMES.map((n) => `${seedRoot}/special/${n}`).sort());
+        for (const name of SPECIAL_NAMES) {
+          expect(await text(system, `${seedRoot}/special/${name}`)).toBe(`name: ${name}\n`);
+          expect((await system.stat(`${seedRoot}/special/${name}`)).size).toBe(Buffer.byteLength(`name: ${name}\n`));
+        }
+      });
+
+      it("reads empty files, whole and by range", async () => {
+        expect((await system.stat(`${seedRoot}/empty.bin`)).size).toBe(0);
+        expect((await readAll(await system.read(`${seedRoot}/empty.bin`))).length).toBe(0);
+        expect((await readAll(await system.read(`${seedRoot}/empty.bin`, { range: { suffix: 10 } }))).length).toBe(0);
+        expect((await readAll(await system.read(`${seedRoot}/empty.bin`, { range: { offset: 0, length: 5 } }))).length).toBe(0);
+      });
+
+      it("reads byte ranges, including the last N bytes and ranges past the end", async () => {
+        const path = `${seedRoot}/range.bin`;
+        const whole = seed.get("range.bin")!;
+        const range = async (r: Parameters<System["read"]>[1]) => readAll(await system.read(path, r));
+        expect((await range({ range: { offset: 1000, length: 5000 } })).equals(whole.subarray(1000, 6000))).toBe(true);
+        expect((await range({ range: { offset: whole.length - 10 } })).equals(whole.subarray(-10))).toBe(true);
+        expect((await range({ range: { suffix: 4096 } })).equals(whole.subarray(-4096))).toBe(true);
+        expect((await range({ range: { suffix: whole.length + 100 } })).equals(whole)).toBe(true);
+        expect((await range({ range: { offset: 10, length: 0 } })).length).toBe(0);
+        expect((await range({ range: { offset: whole.length - 3, length: 100 } })).equals(whole.subarray(-3))).toBe(true);
+        expect((await range({ range: { offset: whole.length + 5 } })).length).toBe(0);
+      });
+    });
+
+    describe("capabilities", () => {
+      it("rejects operations it does not declare with Unsupported", async () => {
+        const caps = system.capabilities;
+        if (!caps.write) {
+          await expectCode(system.write(`${seedRoot}/new.txt`, "x"), "Unsupported", fixture.name);
+          await expectCode(system.delete([`${seedRoot}/nested/top.txt`]), "Unsupported", fixture.name);
+        }
+        if (!caps.exec) await expectCode(system.exec("true"), "Unsupported", fixture.name);
+        if (!caps.serverSideCopy) {
+          await expectCode(system.copy(`${seedRoot}/nested/top.txt`, `${seedRoot}/copy.txt`), "Unsupported", fixture.name);
+        }
+        // Whatever it declares, a read of what exists works.
+        expect(await text(system, `${seedRoot}/nested/top.txt`)).toBe("top\n");
+      });
+
+      it("declares write exactly when the fixture offers a writable root", () => {
+        expect(system.capabilities.write).toBe(writableFixture);
+      });
+    });
+
+    if (!writableFixture) describe("large reads", () => {
+      it("streams a large file with bounded memory and the right content", async () => {
+        const expected = sha256(bigSeed());
+        const { result, rssGrowth } = await withPeakRss(async () => sha256Of(await system.read(`${seedRoot}/${BIG_SEED_PATH}`)));
+        expect(result.size).toBe(BIG_SEED_SIZE);
+        expect(result.sha256).toBe(expected);
+        expect(rssGrowth).toBeLessThan(BIG_SEED_SIZE);
+      });
+    });
+
+    if (writableFixture) describe("writing", () => {
+      it("writes bytes and strings, then reads them back", async () => {
+        const result = await system.write(`${root}/basic/hello.txt`, "hello");
+        expect(result).toMatchObject({ path: `${root}/basic/hello.txt`, size: 5 });
+        await system.write(`${root}/basic/bytes.bin`, new Uint8Array([1, 2, 3]));
+        expect(await text(system, `${root}/basic/hello.txt`)).toBe("hello");
+        expect([...(await readAll(await system.read(`${root}/basic/bytes.bin`)))]).toEqual([1, 2, 3]);
+        expect((await system.stat(`${root}/basic/hello.txt`)).size).toBe(5);
+      });
+
+      it("streams a 200 MiB object in and out with bounded memory", async () => {
+        const size = 200 * MiB;
+        const path = `${root}/big/object.bin`;
+        const source = seededStream(size);
+        const written = await withPeakRss(() => system.write(path, source.stream));
+        expect(written.result.size).toBe(size);
+        const read = await withPeakRss(async () => sha256Of(await system.read(path)));
+        expect(read.result).toEqual({ sha256: source.sha256(), size });
+        expect((await system.stat(path)).size).toBe(size);
+        console.log(`[${fixture.name}] 200 MiB rss growth: write ${(written.rssGrowth / MiB).toFixed(0)} MiB, read ${(read.rssGrowth / MiB).toFixed(0)} MiB`);
+        expect(written.rssGrowth).toBeLessThan(STREAM_MEMORY_BOUND);
+        expect(read.rssGrowth).toBeLessThan(STREAM_MEMORY_BOUND);
+        await system.delete([path]);
+        await expectCode(system.stat(path), "NotFound");
+      }, 600_000);
+
+      it("overwrites by default, and refuses with AlreadyExists when told not to", async () => {
+        const path = `${root}/overwrite/file.txt`;
+        await system.write(path, "first");
+        await system.write(path, "second!");
+        expect(await text(system, path)).toBe("second!");
+        await expectCode(system.write(path, "third", { overwrite: false }), "AlreadyExists", fixture.name);
+        await expectCode(system.write(path, Readable.from([Buffer.from("third")]), { overwrite: false }), "AlreadyExists");
+        expect(await text(system, path)).toBe("second!");
+        await system.write(`${root}/overwrite/new.txt`, "fresh", { overwrite: false });
+        expect(await text(system, `${root}/overwrite/new.txt`)).toBe("fresh");
+      });
+
+      it("leaves nothing under the name when the body fails mid-stream", async () => {
+        const dir = `${root}/interrupted`;
+        await expect(system.write(`${dir}/new.bin`, failingBody(12 * MiB))).rejects.toThrow();
+        await expectCode(system.stat(`${dir}/new.bin`), "NotFound");
+        expect((await collect(system.list(dir, { recursive: true }))).map((e) => e.path)).toEqual([]);
+        // An existing object keeps its old content when a replacement fails.
+        await system.write(`${dir}/old.bin`, "old content");
+        await expect(system.write(`${dir}/old.bin`, failingBody(12 * MiB))).rejects.toThrow();
+        expect(await text(system, `${dir}/old.bin`)).toBe("old content");
+        expect((await collect(system.list(dir, { recursive: true }))).map((e) => e.path)).toEqual([`${dir}/old.bin`]);
+      });
+
+      it("leaves nothing when the write is aborted", async () => {
+        const controller = new AbortController();
+        const { stream } = seededStream(64 * MiB);
+        let sent = 0;
+        stream.on("data", (chunk: Buffer) => {
+          sent += chunk.length;
+          if (sent >= 10 * MiB) controller.abort();
+        });
+        await expect(system.write(`${root}/aborted/x.bin`, stream, { signal: controller.signal })).rejects.toThrow();
+        await expectCode(system.stat(`${root}/aborted/x.bin`), "NotFound");
+      });
+
+      it("deletes files, succeeds on missing ones, and deletes trees recursively", async () => {
+        const dir = `${root}/deleting`;
+        await eachLimit(["a.txt", "b.txt", "sub/c.txt", "sub/deeper/d.txt"], 4, (name) => system.write(`${dir}/${name}`, name));
+        await system.delete([`${dir}/a.txt`, `${dir}/never-existed.txt`]);
+        await expectCode(system.stat(`${dir}/a.txt`), "NotFound");
+        expect(await text(system, `${dir}/b.txt`)).toBe("b.txt");
+        await system.delete([`${dir}/missing-dir`], { recursive: true });
+        await system.delete([`${dir}/sub`], { recursive: true });
+        expect((await collect(system.list(dir, { recursive: true }))).map((e) => e.path)).toEqual([`${dir}/b.txt`]);
+        await expectCode(system.stat(`${dir}/sub`), "NotFound");
+      });
+
+      it("copies inside the system when it declares server-side copy", async () => {
+        if (!system.capabilities.serverSideCopy) return expectCode(system.copy(`${root}/a`, `${root}/b`), "Unsupported");
+        const content = seededBytes(3 * MiB + 17, 5);
+        await system.write(`${root}/copying/source bin#1.bin`, content);
+        await system.copy(`${root}/copying/source bin#1.bin`, `${root}/copying/dest/copy ü+%.bin`);
+        expect(sha256(await readAll(await system.read(`${root}/copying/dest/copy ü+%.bin`)))).toBe(sha256(content));
+        await expectCode(system.copy(`${root}/copying/missing`, `${root}/copying/never`), "NotFound");
+      });
+
+      it("makes directories where directories exist", async () => {
+        await system.mkdir(`${root}/made/deep/er`);
+        if (system.capabilities.directories) {
+          expect((await system.stat(`${root}/made/deep/er`)).type).toBe("directory");
+          expect((await collect(system.list(`${root}/made`))).map((e) => e.type)).toEqual(["directory"]);
+        }
+        await system.write(`${root}/made/deep/er/f.txt`, "f");
+        expect((await system.stat(`${root}/made/deep`)).type).toBe("directory");
+      });
+    });
+  });
+}

@@ -1,0 +1,59 @@
+/**
+ * The layering rules of docs/architecture.md, enforced on the import statements of src/:
+ * systems never import resources, the transfer engine or the CLI; resources never import the CLI;
+ * the CLI imports only the public API (src/index.ts) and packages.
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+
+const SRC = resolve("src");
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return sourceFiles(path);
+    return entry.name.endsWith(".ts") ? [path] : [];
+  });
+}
+
+/** Relative imports of a file, resolved to paths under src/ (e.g. "systems/file.ts"). */
+function localImports(file: string): string[] {
+  const text = readFileSync(file, "utf8");
+  const specifiers = [...text.matchAll(/(?:import|export)[^"';]*?from\s*["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g)].map(
+    (m) => m[1] ?? m[2] ?? "",
+  );
+  return specifiers.filter((s) => s.startsWith(".")).map((s) => relative(SRC, resolve(dirname(file), s)).replace(/\.js$/, ".ts"));
+}
+
+const layerOf = (path: string) => path.split("/")[0]!;
+
+describe("architecture", () => {
+  const files = sourceFiles(SRC).map((file) => ({ file: relative(SRC, file), imports: localImports(file) }));
+
+  it("finds the source tree and its imports", () => {
+    expect(files.some((f) => f.file === "systems/file.ts")).toBe(true);
+    expect(files.find((f) => f.file === "systems/registry.ts")?.imports).toContain("systems/file.ts");
+  });
+
+  it("systems never import resources, transfers or the CLI", () => {
+    const offending = files
+      .filter((f) => layerOf(f.file) === "systems")
+      .flatMap((f) => f.imports.filter((i) => ["resources", "transfer", "cli", "index.ts"].includes(layerOf(i))).map((i) => `${f.file} → ${i}`));
+    expect(offending).toEqual([]);
+  });
+
+  it("resources and transfers never import the CLI", () => {
+    const offending = files
+      .filter((f) => ["resources", "transfer"].includes(layerOf(f.file)))
+      .flatMap((f) => f.imports.filter((i) => layerOf(i) === "cli").map((i) => `${f.file} → ${i}`));
+    expect(offending).toEqual([]);
+  });
+
+  it("the CLI uses only the public API", () => {
+    const offending = files
+      .filter((f) => layerOf(f.file) === "cli")
+      .flatMap((f) => f.imports.filter((i) => i !== "index.ts" && layerOf(i) !== "cli").map((i) => `${f.file} → ${i}`));
+    expect(offending).toEqual([]);
+  });
+});
