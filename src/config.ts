@@ -17,16 +17,28 @@ export interface StowageConfig {
     profile?: string;
     /** Tuning: objects larger than this many bytes are copied in parts of this size (default 5 GiB). */
     copyPartSize?: number;
+    /** Where resources created without a path go. */
+    bucket?: string;
   };
-  gs?: { project?: string; endpoint?: string };
-  azure?: { account?: string; endpoint?: string };
+  gs?: { project?: string; endpoint?: string; bucket?: string };
+  azure?: { account?: string; endpoint?: string; container?: string };
   ssh?: {
+    /**
+     * How to run Stowage on a host, for copies that run there. Default `npx --yes stowage@<version>`.
+     */
+    remoteCommand?: string;
     /** Accept and remember host keys not yet in known_hosts. Default false: unknown keys are an error. */
     acceptNewHostKeys?: boolean;
     knownHosts?: string;
     configFile?: string;
   };
   github?: { server?: string };
+}
+
+/** Stowage's cache directory on this machine: default locations, transfer journals. */
+export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  const base = env.XDG_CACHE_HOME || join(env.HOME || homedir(), ".cache");
+  return join(base, "stowage");
 }
 
 export function configPath(env: NodeJS.ProcessEnv = process.env): string {
@@ -70,16 +82,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): StowageConfig 
         endpoint: env.STOWAGE_S3_ENDPOINT,
         pathStyle: flag(env.STOWAGE_S3_PATH_STYLE),
         copyPartSize: env.STOWAGE_S3_COPY_PART_SIZE ? Number(env.STOWAGE_S3_COPY_PART_SIZE) : undefined,
+        bucket: env.STOWAGE_S3_BUCKET,
       }),
     },
-    gs: { ...file.gs },
-    azure: { ...file.azure, ...defined({ account: env.STOWAGE_AZURE_ACCOUNT }) },
+    gs: { ...file.gs, ...defined({ bucket: env.STOWAGE_GS_BUCKET }) },
+    azure: { ...file.azure, ...defined({ account: env.STOWAGE_AZURE_ACCOUNT, container: env.STOWAGE_AZURE_CONTAINER }) },
     ssh: {
       ...file.ssh,
       ...defined({
         acceptNewHostKeys: flag(env.STOWAGE_SSH_ACCEPT_NEW_HOST_KEYS),
         knownHosts: env.STOWAGE_SSH_KNOWN_HOSTS,
         configFile: env.STOWAGE_SSH_CONFIG,
+        remoteCommand: env.STOWAGE_REMOTE_COMMAND,
       }),
     },
     github: { ...file.github },

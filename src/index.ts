@@ -39,3 +39,12 @@ export function openSystem(address: AddressInput): Promise<System> {
 export function closeSystems(): Promise<void> {
   return systems.closeAll();
 }
+
+export { folder, Folder, type FolderEntry, type LsOptions, type ToOptions } from "./resources/folder.js";
+export { blob, Blob, type BlobInit } from "./resources/blob.js";
+export { cluster, Cluster, type ClusterInit } from "./resources/cluster.js";
+export { copy, sync } from "./resources/transfer.js";
+export type { Place, PlaceInit } from "./resources/location.js";
+export type { OpenOptions } from "./resources/ranges.js";
+export { TransferError } from "./transfer/engine.js";
+export type { FileResult, FileStatus, ProgressEvent, SkipMode, TransferOptions, TransferReport, WhereRan } from "./transfer/types.js";

@@ -93,6 +93,8 @@ export interface WriteResult {
   path: string;
   size: number;
   etag?: string;
+  /** Hex MD5 of what the provider stored, where its response says (lets a transfer verify for free). */
+  md5?: string;
 }
 
 export interface DeleteOptions {

@@ -1,0 +1,25 @@
+/** `copy` and `sync` between any two places, the functions behind `Folder.to` and `Blob.to`. */
+import { formatAddress, type Address } from "../address.js";
+import { systems } from "../systems/registry.js";
+import { transfer } from "../transfer/engine.js";
+import type { TransferOptions, TransferReport } from "../transfer/types.js";
+import { resolvePlace, type Place } from "./location.js";
+
+export async function transferBetween(source: Address, destination: Address, options: TransferOptions): Promise<TransferReport> {
+  const [from, to] = await Promise.all([systems.open(source), systems.open(destination)]);
+  return transfer(
+    { system: from, path: source.path, url: formatAddress(source) },
+    { system: to, path: destination.path, url: formatAddress(destination) },
+    options,
+  );
+}
+
+/** Copies a folder or file to another place, on any two systems. Existing files are replaced. */
+export async function copy(source: Place, destination: Place, options: TransferOptions = {}): Promise<TransferReport> {
+  return transferBetween(resolvePlace(source, { kind: "folders" }), resolvePlace(destination, { kind: "folders" }), options);
+}
+
+/** Makes the destination mirror the source: copies what changed and deletes what the source lacks. */
+export async function sync(source: Place, destination: Place, options: TransferOptions = {}): Promise<TransferReport> {
+  return copy(source, destination, { skip: "size-mtime", ...options, deleteExtras: true });
+}

@@ -1,0 +1,168 @@
+/**
+ * The transfer engine behind `Folder.to`, `copy` and `sync`: plans, then copies every file by the
+ * cheapest route (inside the provider when both ends are the same system, otherwise streamed
+ * through this process), with retries, verification, a resume journal and progress events.
+ */
+import { StowageError, isStowageError, toStowageError } from "../errors.js";
+import type { Stat } from "../systems/contract.js";
+import { relativePath } from "../systems/paths.js";
+import { Journal } from "./journal.js";
+import { planTransfer, type Endpoint, type PlannedCopy } from "./plan.js";
+import { runPool } from "./pool.js";
+import { ProgressMeter } from "./progress.js";
+import { withRetry } from "./retry.js";
+import { streamCopy } from "./stream-copy.js";
+import type { TransferOptions, TransferReport, WhereRan } from "./types.js";
+
+export interface TransferEndpoint extends Endpoint {
+  /** The address as a URL, for reports and the journal key. */
+  url: string;
+}
+
+/** A transfer that finished with failed files. The report says which and why. */
+export class TransferError extends StowageError {
+  readonly report: TransferReport;
+
+  constructor(report: TransferReport) {
+    const first = report.failed[0]!.error;
+    super({
+      code: first.code,
+      retryable: first.retryable,
+      system: first.system,
+      operation: "transfer",
+      path: report.source,
+      message: `${report.failed.length} of ${report.failed.length + report.copied.length} files failed; first: ${report.failed[0]!.path}: ${first.message}`,
+      cause: first,
+    });
+    this.report = report;
+  }
+}
+
+const positive = (name: string, value: number | undefined, fallback: number): number => {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 0) throw new StowageError({ code: "InvalidInput", message: `${name} must be a non-negative integer, got ${value}` });
+  return value;
+};
+
+async function checkDestination(source: TransferEndpoint, sourceStat: Stat, destination: TransferEndpoint): Promise<void> {
+  if (source.system.id === destination.system.id && relativePath(source.path, destination.path) !== undefined && sourceStat.type === "directory") {
+    throw new StowageError({
+      code: "InvalidInput",
+      operation: "transfer",
+      path: destination.url,
+      message: `the destination ${destination.url} is inside the source ${source.url}`,
+    });
+  }
+  if (sourceStat.type !== "directory") return;
+  const existing = await destination.system.stat(destination.path).catch((error: unknown) => {
+    if (isStowageError(error, "NotFound")) return undefined;
+    throw error;
+  });
+  if (existing?.type === "file") {
+    throw new StowageError({
+      code: "NotADirectory",
+      system: destination.system.name,
+      operation: "transfer",
+      path: destination.url,
+      message: `cannot copy the folder ${source.url} onto the file ${destination.url}`,
+    });
+  }
+}
+
+export async function transfer(source: TransferEndpoint, destination: TransferEndpoint, options: TransferOptions = {}): Promise<TransferReport> {
+  const started = Date.now();
+  const concurrency = Math.max(1, positive("concurrency", options.concurrency, 16));
+  const retries = positive("retries", options.retries, 3);
+  const signal = options.signal;
+  const sourceStat = await source.system.stat(source.path);
+  await checkDestination(source, sourceStat, destination);
+
+  const dryRun = options.dryRun ?? false;
+  const journal = (options.resume ?? true) && !dryRun ? await Journal.open(source.url, destination.url) : undefined;
+  const plan = await planTransfer(source, sourceStat, destination, options, journal);
+
+  const report: TransferReport = {
+    source: source.url,
+    destination: destination.url,
+    dryRun,
+    copied: [],
+    skipped: plan.skip,
+    failed: [],
+    deleted: [],
+    bytes: 0,
+    durationMs: 0,
+    ranOn: [],
+  };
+  const meter = new ProgressMeter(options.onProgress, options.progressInterval);
+  meter.filesTotal = plan.copy.length;
+  meter.bytesTotal = plan.copy.reduce((sum, file) => sum + file.source.size, 0);
+  const ranOn = new Set<WhereRan>();
+  const serverSide = source.system.id === destination.system.id && source.system.capabilities.serverSideCopy;
+
+  const copyOne = async (file: PlannedCopy): Promise<void> => {
+    const path = file.relative || file.source.path;
+    if (dryRun) {
+      report.copied.push({ path, bytes: file.source.size });
+      return;
+    }
+    let counted = 0;
+    try {
+      await withRetry(
+        async () => {
+          meter.bytes(-counted);
+          counted = 0;
+          if (serverSide) {
+            await destination.system.copy(file.source.path, file.destinationPath, {
+              overwrite: options.overwrite ?? true,
+              ...(signal ? { signal } : {}),
+            });
+            counted = file.source.size;
+            meter.bytes(counted);
+          } else {
+            await streamCopy(source.system, file.source, destination.system, file.destinationPath, {
+              overwrite: options.overwrite ?? true,
+              verify: options.verify ?? true,
+              partSize: options.partSize,
+              partConcurrency: options.partConcurrency,
+              signal,
+              onBytes: (n) => {
+                counted += n;
+                meter.bytes(n);
+              },
+            });
+          }
+        },
+        { retries, signal },
+      );
+      ranOn.add(serverSide ? "server-side" : "caller");
+      report.copied.push({ path, bytes: file.source.size });
+      report.bytes += file.source.size;
+      await journal?.record({ path: file.relative, size: file.source.size, ...(file.source.mtime ? { mtime: file.source.mtime.getTime() } : {}) });
+      meter.file({ type: "file", path, status: "copied", bytes: file.source.size });
+    } catch (error) {
+      const wrapped = toStowageError(error, { system: destination.system.name, operation: "copy", path: file.destinationPath });
+      report.failed.push({ path, error: wrapped });
+      meter.file({ type: "file", path, status: "failed", bytes: 0, error: wrapped });
+    }
+  };
+
+  for (const skipped of plan.skip) meter.file({ type: "file", path: skipped.path, status: "skipped", bytes: skipped.bytes });
+  await runPool(plan.copy, concurrency, copyOne, signal);
+
+  // Like rclone, delete extras only after every copy succeeded, so a failed run never loses data.
+  if (plan.delete.length > 0 && report.failed.length === 0 && !signal?.aborted) {
+    const deleted = plan.delete.map((entry) => ({ path: relativePath(destination.path, entry.path) ?? entry.path, bytes: entry.size }));
+    if (!dryRun) await destination.system.delete(plan.delete.map((entry) => entry.path));
+    report.deleted = deleted;
+    for (const file of deleted) meter.file({ type: "file", path: file.path, status: "deleted", bytes: file.bytes });
+  }
+  meter.finish();
+  report.ranOn = [...ranOn];
+  report.durationMs = Date.now() - started;
+  if (signal?.aborted) {
+    throw new StowageError({ code: "Aborted", operation: "transfer", path: source.url, message: "the transfer was aborted", cause: signal.reason });
+  }
+  if (report.failed.length > 0) throw new TransferError(report);
+  await journal?.remove();
+  return report;
+}

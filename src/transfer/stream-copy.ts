@@ -1,0 +1,57 @@
+/**
+ * Copies one file between two systems as a stream: no temp file on this machine, memory bounded by
+ * the systems' part buffers. Counts and hashes the bytes as they pass, then verifies the result.
+ */
+import { createHash } from "node:crypto";
+import { Transform, pipeline } from "node:stream";
+import { StowageError } from "../errors.js";
+import type { Stat, System } from "../systems/contract.js";
+
+export interface StreamCopyOptions {
+  overwrite: boolean;
+  verify: boolean;
+  partSize?: number | undefined;
+  partConcurrency?: number | undefined;
+  signal?: AbortSignal | undefined;
+  onBytes(count: number): void;
+}
+
+export async function streamCopy(
+  source: System,
+  from: Stat,
+  destination: System,
+  to: string,
+  options: StreamCopyOptions,
+): Promise<{ bytes: number }> {
+  const input = await source.read(from.path, options.signal ? { signal: options.signal } : {});
+  const md5 = createHash("md5");
+  let bytes = 0;
+  const meter = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      md5.update(chunk);
+      bytes += chunk.length;
+      options.onBytes(chunk.length);
+      callback(null, chunk);
+    },
+  });
+  // A failing source destroys the meter with the source's error, so the write sees it and aborts.
+  pipeline(input, meter, () => {});
+  const result = await destination.write(to, meter, {
+    overwrite: options.overwrite,
+    size: from.size,
+    ...(options.partSize ? { partSize: options.partSize } : {}),
+    ...(options.partConcurrency ? { concurrency: options.partConcurrency } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  if (options.verify) verify(from, to, destination, bytes, result.size, md5.digest("hex"), result.md5);
+  return { bytes };
+}
+
+function verify(from: Stat, to: string, destination: System, read: number, written: number, md5: string, writtenMd5?: string): void {
+  const mismatch = (message: string) =>
+    new StowageError({ code: "Conflict", retryable: true, system: destination.name, operation: "verify", path: to, message });
+  if (read !== from.size) throw mismatch(`read ${read} bytes of ${from.path}, expected ${from.size}`);
+  if (written !== read) throw mismatch(`wrote ${written} bytes, read ${read}`);
+  if (from.md5 && from.md5 !== md5) throw mismatch(`source checksum ${from.md5} but read ${md5}`);
+  if (writtenMd5 && writtenMd5 !== md5) throw mismatch(`destination stored checksum ${writtenMd5}, sent ${md5}`);
+}

@@ -1,0 +1,91 @@
+/** What callers pass to and get back from a transfer. */
+import type { StowageError } from "../errors.js";
+
+export type SkipMode = "never" | "size" | "size-mtime" | "checksum";
+
+export interface TransferOptions {
+  /** Also delete destination files the source does not have. Default false (plain copy). */
+  deleteExtras?: boolean;
+  /**
+   * Leave a destination file alone when it already matches: "size", "size-mtime" (same size and
+   * not older than the source) or "checksum" (MD5, where both sides know it). Default "never".
+   */
+  skip?: SkipMode;
+  /** Plan and report, but copy and delete nothing. */
+  dryRun?: boolean;
+  /** Only files matching these globs (relative to the source root). */
+  include?: readonly string[];
+  exclude?: readonly string[];
+  /** Ignore files in .gitignore syntax, relative to the source root, e.g. [".gitignore"]. Missing ones are fine. */
+  ignoreFiles?: readonly string[];
+  /** Copy `.git/` directories too. Default false. */
+  includeGit?: boolean;
+  /** Replace existing destination files. With false, an existing file fails with AlreadyExists. Default true. */
+  overwrite?: boolean;
+  /** Files in flight at once. Default 16. */
+  concurrency?: number;
+  /** Multipart part size and parts in flight, passed to the destination system. */
+  partSize?: number;
+  partConcurrency?: number;
+  /** Attempts after the first for retryable errors (with exponential backoff). Default 3. */
+  retries?: number;
+  /** Check size and checksum of every copied file. Default true. */
+  verify?: boolean;
+  /** Continue an interrupted copy of the same source and destination from where it stopped. Default true. */
+  resume?: boolean;
+  /**
+   * Where a copy out of an SSH host runs: "auto" runs it on the host when the host can run Stowage,
+   * else streams through this process; "never" always streams here; "require" fails with
+   * Unsupported when the host cannot. Default "auto".
+   */
+  remote?: "auto" | "never" | "require";
+  onProgress?: (event: ProgressEvent) => void;
+  /** Milliseconds between rate events. Default 500. */
+  progressInterval?: number;
+  signal?: AbortSignal;
+}
+
+export type FileStatus = "copied" | "skipped" | "failed" | "deleted";
+
+export type ProgressEvent =
+  | { type: "file"; path: string; status: FileStatus; bytes: number; error?: StowageError }
+  | {
+      type: "rate";
+      bytesDone: number;
+      bytesTotal: number;
+      filesDone: number;
+      filesTotal: number;
+      /** Bytes per second over the whole transfer so far. */
+      bytesPerSecond: number;
+      /** Seconds left at the current rate, when known. */
+      etaSeconds?: number;
+    };
+
+export interface FileResult {
+  /** Path relative to the source (or destination, for deletions) root. */
+  path: string;
+  bytes: number;
+  /** Why a file was skipped. */
+  reason?: "unchanged" | "resumed";
+}
+
+export type WhereRan = "caller" | "server-side" | "remote-host";
+
+export interface TransferReport {
+  source: string;
+  destination: string;
+  dryRun: boolean;
+  copied: FileResult[];
+  skipped: FileResult[];
+  failed: Array<{ path: string; error: StowageError }>;
+  deleted: FileResult[];
+  /** Bytes copied (not counting skipped files). */
+  bytes: number;
+  durationMs: number;
+  /** Where the bytes moved: through this process, inside the provider, or on the source SSH host. */
+  ranOn: WhereRan[];
+  /** Set when work that could have run elsewhere streamed through this process, and why. */
+  fallback?: string;
+  /** The SSH host that ran the copy, when it ran remotely. */
+  host?: string;
+}
