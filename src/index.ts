@@ -6,6 +6,7 @@ import type { System } from "./systems/contract.js";
 import { systems } from "./systems/registry.js";
 
 export { StowageError, isStowageError, type ErrorCode } from "./errors.js";
+export { VERSION } from "./version.js";
 export { parseAddress, formatAddress, type Address, type AddressInput } from "./address.js";
 export { configPath, loadConfig, type StowageConfig } from "./config.js";
 export type {
@@ -48,3 +49,24 @@ export type { Place, PlaceInit } from "./resources/location.js";
 export type { OpenOptions } from "./resources/ranges.js";
 export { TransferError } from "./transfer/engine.js";
 export type { FileResult, FileStatus, ProgressEvent, SkipMode, TransferOptions, TransferReport, WhereRan } from "./transfer/types.js";
+
+export {
+  Table,
+  table,
+  type Compression,
+  type FetchOptions,
+  type FetchResult,
+  type Filter,
+  type FilterClause,
+  type FilterOp,
+  type FilterValue,
+  type OutputFormat,
+  type Row,
+  type StreamItem,
+  type StreamOptions,
+  type TableData,
+  type TableLocation,
+  type TableOptions,
+  type TableReadOptions,
+  type TableWriteOptions,
+} from "./resources/table/index.js";

@@ -141,6 +141,13 @@ export interface System {
   mkdir(path: string): Promise<void>;
   /** Runs a command where the data lives; rejects `Unsupported` unless `capabilities.exec`. */
   exec(command: string, options?: ExecOptions): Promise<ExecResult>;
+  /**
+   * Environment variables that let Stowage in another process (on an SSH host running a copy)
+   * reach this same account, in the provider's own conventions, resolved from this process's
+   * credential chain: short-lived where the provider allows. Undefined (or no method) where that
+   * is impossible; the copy then streams through this process.
+   */
+  exportCredentials?(): Promise<Record<string, string> | undefined>;
   /** Releases connections. The system may not be used afterwards. */
   close(): Promise<void>;
 }

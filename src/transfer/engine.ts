@@ -10,6 +10,7 @@ import { Journal } from "./journal.js";
 import { planTransfer, type Endpoint, type PlannedCopy } from "./plan.js";
 import { runPool } from "./pool.js";
 import { ProgressMeter } from "./progress.js";
+import { runOnHost } from "./remote.js";
 import { withRetry } from "./retry.js";
 import { streamCopy } from "./stream-copy.js";
 import type { TransferOptions, TransferReport, WhereRan } from "./types.js";
@@ -77,6 +78,19 @@ export async function transfer(source: TransferEndpoint, destination: TransferEn
   const sourceStat = await source.system.stat(source.path);
   await checkDestination(source, sourceStat, destination);
 
+  let fallback: string | undefined;
+  if (source.system.name === "ssh" && source.system.id !== destination.system.id && options.remote !== "never") {
+    const outcome = await runOnHost(source, destination, options);
+    if (outcome.ran) {
+      if (outcome.report.failed.length > 0) throw new TransferError(outcome.report);
+      return outcome.report;
+    }
+    if (options.remote === "require") {
+      throw new StowageError({ code: "Unsupported", system: "ssh", operation: "transfer", path: source.url, message: `cannot run the copy on the host: ${outcome.reason}` });
+    }
+    fallback = outcome.reason;
+  }
+
   const dryRun = options.dryRun ?? false;
   const journal = (options.resume ?? true) && !dryRun ? await Journal.open(source.url, destination.url) : undefined;
   const plan = await planTransfer(source, sourceStat, destination, options, journal);
@@ -92,6 +106,7 @@ export async function transfer(source: TransferEndpoint, destination: TransferEn
     bytes: 0,
     durationMs: 0,
     ranOn: [],
+    ...(fallback ? { fallback } : {}),
   };
   const meter = new ProgressMeter(options.onProgress, options.progressInterval);
   meter.filesTotal = plan.copy.length;

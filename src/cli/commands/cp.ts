@@ -1,0 +1,86 @@
+/**
+ * `stowage cp SRC DEST` and `stowage sync SRC DEST`. With `--events`, every progress event and the
+ * final report go to stdout as one JSON object per line: the form a caller uses when it runs this
+ * command on an SSH host.
+ */
+import { parseArgs } from "node:util";
+import { copy, sync, type ProgressEvent, type SkipMode, type TransferOptions } from "../../index.js";
+import { formatBytes, printJson, progressBar } from "../output.js";
+
+export const usage = `stowage cp|sync SRC DEST [options]
+  --dry-run              plan and report, change nothing
+  --include GLOB         only matching files (repeatable)
+  --exclude GLOB         leave matching files out (repeatable)
+  --ignore-file NAME     .gitignore-syntax file in the source (repeatable)
+  --include-git          copy .git/ directories too
+  --skip MODE            never | size | size-mtime | checksum
+  --delete-extras        also delete destination files the source lacks (what sync does)
+  --no-overwrite         fail on files that exist at the destination
+  --concurrency N        files in flight (default 16)
+  --remote MODE          auto | never | require: run copies out of an SSH host on that host
+  --json                 print the report as JSON
+  --events               print progress events and the report as JSON lines`;
+
+const SKIP_MODES: readonly SkipMode[] = ["never", "size", "size-mtime", "checksum"];
+
+export async function run(argv: string[], mode: "cp" | "sync"): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      "dry-run": { type: "boolean" },
+      include: { type: "string", multiple: true },
+      exclude: { type: "string", multiple: true },
+      "ignore-file": { type: "string", multiple: true },
+      "include-git": { type: "boolean" },
+      skip: { type: "string" },
+      "no-overwrite": { type: "boolean" },
+      "delete-extras": { type: "boolean" },
+      concurrency: { type: "string" },
+      remote: { type: "string" },
+      json: { type: "boolean" },
+      events: { type: "boolean" },
+    },
+  });
+  const [source, destination] = positionals;
+  if (!source || !destination || positionals.length > 2) throw usageError(usage);
+  const skip = values.skip as SkipMode | undefined;
+  if (skip !== undefined && !SKIP_MODES.includes(skip)) throw usageError(`--skip must be one of ${SKIP_MODES.join(", ")}`);
+  const remote = values.remote as TransferOptions["remote"];
+  if (remote !== undefined && !["auto", "never", "require"].includes(remote)) throw usageError("--remote must be auto, never or require");
+
+  const onProgress: (event: ProgressEvent) => void = values.events
+    ? (event) => printJson({ event: { ...event, ...(event.type === "file" && event.error ? { error: event.error.toJSON() } : {}) } })
+    : values.json
+      ? () => {}
+      : progressBar();
+  const options: TransferOptions = {
+    onProgress,
+    ...(values["dry-run"] ? { dryRun: true } : {}),
+    ...(values.include ? { include: values.include } : {}),
+    ...(values.exclude ? { exclude: values.exclude } : {}),
+    ...(values["ignore-file"] ? { ignoreFiles: values["ignore-file"] } : {}),
+    ...(values["include-git"] ? { includeGit: true } : {}),
+    ...(skip ? { skip } : {}),
+    ...(values["no-overwrite"] ? { overwrite: false } : {}),
+    ...(values["delete-extras"] ? { deleteExtras: true } : {}),
+    ...(values.concurrency ? { concurrency: Number(values.concurrency) } : {}),
+    ...(remote ? { remote } : {}),
+  };
+  const report = await (mode === "sync" ? sync : copy)(source, destination, options);
+  const serializable = { ...report, failed: report.failed.map((f) => ({ path: f.path, error: f.error.toJSON() })) };
+  if (values.events) printJson({ report: serializable });
+  else if (values.json) printJson(serializable);
+  else {
+    const skipped = report.skipped.length ? `, skipped ${report.skipped.length}` : "";
+    const deleted = report.deleted.length ? `, deleted ${report.deleted.length}` : "";
+    const verb = report.dryRun ? "would copy" : "copied";
+    process.stdout.write(
+      `${verb} ${report.copied.length} file${report.copied.length === 1 ? "" : "s"} (${formatBytes(report.bytes)})${skipped}${deleted} in ${(report.durationMs / 1000).toFixed(1)}s [${report.ranOn.join(", ") || "nothing to do"}]\n`,
+    );
+  }
+}
+
+export function usageError(message: string): Error {
+  return Object.assign(new Error(message), { usage: true });
+}

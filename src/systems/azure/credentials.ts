@@ -1,0 +1,57 @@
+/**
+ * Which account and credential to use, in Azure's own conventions: a connection string first
+ * (it may name its own BlobEndpoint, as Azurite's does), then account + key, then a SAS token,
+ * then DefaultAzureCredential (managed identity, Azure CLI login, workload identity, ...).
+ */
+import { AnonymousCredential, BlobServiceClient, StorageSharedKeyCredential, type StoragePipelineOptions } from "@azure/storage-blob";
+import type { Address } from "../../address.js";
+import type { StowageConfig } from "../../config.js";
+import { StowageError } from "../../errors.js";
+
+/** How requests are signed; decides how a copy source can be authorized. */
+export type AzureAuth = "sharedKey" | "sas" | "token";
+
+export interface AzureConnection {
+  service: BlobServiceClient;
+  account: string;
+  auth: AzureAuth;
+}
+
+const PIPELINE_OPTIONS: StoragePipelineOptions = {
+  userAgentOptions: { userAgentPrefix: "stowage" },
+};
+
+export async function connectAzure(address: Address, config: StowageConfig, env: NodeJS.ProcessEnv = process.env): Promise<AzureConnection> {
+  const requested = address.account ?? config.azure?.account ?? env.STOWAGE_AZURE_ACCOUNT;
+  const connectionString = env.AZURE_STORAGE_CONNECTION_STRING;
+  if (connectionString) {
+    const service = BlobServiceClient.fromConnectionString(connectionString, PIPELINE_OPTIONS);
+    // A connection string for another account than the one asked for is not used.
+    if (!requested || requested === service.accountName) {
+      return { service, account: service.accountName, auth: service.credential instanceof StorageSharedKeyCredential ? "sharedKey" : "sas" };
+    }
+  }
+  const account = requested ?? env.AZURE_STORAGE_ACCOUNT;
+  if (!account) {
+    throw new StowageError({
+      code: "InvalidInput",
+      system: "azure",
+      operation: "connect",
+      message:
+        "no Azure storage account: set AZURE_STORAGE_CONNECTION_STRING, or AZURE_STORAGE_ACCOUNT (with AZURE_STORAGE_KEY, " +
+        "AZURE_STORAGE_SAS_TOKEN or an Azure login), or STOWAGE_AZURE_ACCOUNT, or write az://container/key with { account }",
+    });
+  }
+  const endpoint = (config.azure?.endpoint ?? `https://${account}.blob.core.windows.net`).replace(/\/+$/, "");
+  if (env.AZURE_STORAGE_KEY) {
+    const credential = new StorageSharedKeyCredential(account, env.AZURE_STORAGE_KEY);
+    return { service: new BlobServiceClient(endpoint, credential, PIPELINE_OPTIONS), account, auth: "sharedKey" };
+  }
+  if (env.AZURE_STORAGE_SAS_TOKEN) {
+    const sas = env.AZURE_STORAGE_SAS_TOKEN.replace(/^\?/, "");
+    return { service: new BlobServiceClient(`${endpoint}?${sas}`, new AnonymousCredential(), PIPELINE_OPTIONS), account, auth: "sas" };
+  }
+  // Loaded only here: @azure/identity is large and most users of a key never need it.
+  const { DefaultAzureCredential } = await import("@azure/identity");
+  return { service: new BlobServiceClient(endpoint, new DefaultAzureCredential(), PIPELINE_OPTIONS), account, auth: "token" };
+}

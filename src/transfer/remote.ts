@@ -1,0 +1,117 @@
+/**
+ * Runs a copy out of an SSH host on that host, so the bytes go from the host straight to their
+ * destination and this process only steers. Stowage's own CLI runs there (`npx stowage` by
+ * default); the destination's credentials reach that one command on its stdin and live only in its
+ * memory: never in the command line, never on the host's disk.
+ */
+import { loadConfig } from "../config.js";
+import { StowageError, type ErrorCode } from "../errors.js";
+import { VERSION } from "../version.js";
+import type { TransferEndpoint } from "./engine.js";
+import type { ProgressEvent, TransferOptions, TransferReport } from "./types.js";
+
+export type RemoteOutcome = { ran: true; report: TransferReport } | { ran: false; reason: string };
+
+const quote = (value: string) => `'${value.replace(/'/g, `'\\''`)}'`;
+
+/** The SSH path as the host's shell sees it: "/~/x" is "~/x", relative to the login directory. */
+function hostPath(path: string): string {
+  if (path === "/~") return "~";
+  return path.startsWith("/~/") ? `~/${path.slice(3)}` : path;
+}
+
+export function remoteCommand(): string {
+  return loadConfig().ssh?.remoteCommand ?? `npx --yes stowage@${VERSION}`;
+}
+
+function cliArguments(source: TransferEndpoint, destination: TransferEndpoint, options: TransferOptions): string[] {
+  const args = ["cp", "--events", "--credentials-stdin", "--remote", "never"];
+  if (options.dryRun) args.push("--dry-run");
+  for (const glob of options.include ?? []) args.push("--include", glob);
+  for (const glob of options.exclude ?? []) args.push("--exclude", glob);
+  for (const name of options.ignoreFiles ?? []) args.push("--ignore-file", name);
+  if (options.includeGit) args.push("--include-git");
+  if (options.skip) args.push("--skip", options.skip);
+  if (options.deleteExtras) args.push("--delete-extras");
+  if (options.overwrite === false) args.push("--no-overwrite");
+  if (options.concurrency) args.push("--concurrency", String(options.concurrency));
+  args.push(hostPath(source.path), destination.url);
+  return args;
+}
+
+/** A StowageError as the CLI prints it (`StowageError.toJSON`). */
+interface ErrorJson {
+  code?: string;
+  message?: string;
+  system?: string | undefined;
+  operation?: string | undefined;
+  path?: string | undefined;
+  retryable?: boolean;
+}
+
+/** Rebuilds a StowageError sent as JSON by the remote CLI. */
+function errorFrom(json: ErrorJson): StowageError {
+  return new StowageError({
+    code: (json.code ?? "Unexpected") as ErrorCode,
+    message: json.message ?? "the copy on the host failed",
+    system: json.system,
+    operation: json.operation,
+    path: json.path,
+    retryable: json.retryable,
+  });
+}
+
+function whyNot(source: TransferEndpoint, destination: TransferEndpoint): string | undefined {
+  if (!source.system.capabilities.exec) return "the host cannot run commands";
+  if (destination.system.name === "file") return "the destination is this machine";
+  if (destination.system.name === "ssh") return "copies between two SSH hosts stream through this machine";
+  if (!destination.system.exportCredentials) return `${destination.system.name} credentials cannot be forwarded`;
+  return undefined;
+}
+
+export async function runOnHost(source: TransferEndpoint, destination: TransferEndpoint, options: TransferOptions): Promise<RemoteOutcome> {
+  const reason = whyNot(source, destination);
+  if (reason) return { ran: false, reason };
+  const command = remoteCommand();
+  const probe = await source.system.exec(`${command} --version`).catch((error: unknown) => ({ code: -1, stdout: Buffer.alloc(0), stderr: Buffer.from(String(error)) }));
+  if (probe.code !== 0) {
+    const detail = probe.stderr.toString().trim().split("\n").at(-1) ?? "";
+    return { ran: false, reason: `Stowage does not run on the host (\`${command} --version\` failed: ${detail}); install Node.js 20+ there, or set STOWAGE_REMOTE_COMMAND` };
+  }
+  const credentials = await destination.system.exportCredentials!();
+  if (!credentials) return { ran: false, reason: `${destination.system.name} credentials of this kind cannot be forwarded to a host` };
+
+  let report: TransferReport | undefined;
+  let failure: StowageError | undefined;
+  let pending = "";
+  const onLine = (line: string) => {
+    if (!line.trim()) return;
+    const message = JSON.parse(line) as {
+      event?: ProgressEvent;
+      report?: Omit<TransferReport, "failed"> & { failed: Array<{ path: string; error: ErrorJson }> };
+      error?: ErrorJson;
+    };
+    if (message.event) {
+      const event = message.event;
+      options.onProgress?.(event.type === "file" && event.error ? { ...event, error: errorFrom(event.error as ErrorJson) } : event);
+    } else if (message.report) {
+      report = { ...message.report, failed: message.report.failed.map((f) => ({ path: f.path, error: errorFrom(f.error) })) };
+    } else if (message.error) failure = errorFrom(message.error);
+  };
+  const result = await source.system.exec(`${command} ${cliArguments(source, destination, options).map(quote).join(" ")}`, {
+    stdin: JSON.stringify({ env: credentials }),
+    onStdout: (chunk) => {
+      pending += chunk.toString("utf8");
+      const lines = pending.split("\n");
+      pending = lines.pop()!;
+      lines.forEach(onLine);
+    },
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  onLine(pending);
+  if (report) {
+    const host = (source.url.match(/^ssh:\/\/([^/]+)/) ?? [])[1];
+    return { ran: true, report: { ...report, source: source.url, destination: destination.url, ranOn: ["remote-host"], ...(host ? { host } : {}) } };
+  }
+  throw failure ?? new StowageError({ code: "Unexpected", system: "ssh", operation: "transfer", path: source.url, message: `the copy on the host exited with ${result.code}: ${result.stderr.toString().trim()}` });
+}

@@ -1,0 +1,22 @@
+/** Addresses of the test systems, as a user would write them, for tests through the public API. */
+import type { Address } from "../../src/address.js";
+import type { SystemName } from "../../src/systems/contract.js";
+import type { SystemFixture } from "./fixture.js";
+
+export function placeOn(system: SystemName, path: string): Address {
+  if (system === "ssh") {
+    const host = process.env.STOWAGE_TEST_SSH_HOST;
+    if (!host) throw new Error("STOWAGE_TEST_SSH_HOST is not set: the sshd test server did not start");
+    return { system, host, path };
+  }
+  return { system, path };
+}
+
+export async function loadFixture(system: SystemName): Promise<SystemFixture> {
+  return ((await import(`../conformance/fixtures/${system}.js`)) as { fixture: SystemFixture }).fixture;
+}
+
+/** How a host runs this checkout's CLI, for copies that run on an SSH host (the test host is this machine). */
+export function localRemoteCommand(): string {
+  return `${process.execPath} --import ${process.cwd()}/node_modules/tsx/dist/loader.mjs ${process.cwd()}/src/cli/main.ts`;
+}

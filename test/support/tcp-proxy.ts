@@ -1,0 +1,100 @@
+/**
+ * A TCP proxy on 127.0.0.1 in front of a test server: counts the bytes that cross it and can cut
+ * connections, to test retries, resume and where a transfer's bytes flow.
+ */
+import { createServer, connect, type Socket } from "node:net";
+
+export interface TcpProxy {
+  port: number;
+  /** Bytes from clients to the server and back, since start or the last reset. */
+  readonly bytesUp: number;
+  readonly bytesDown: number;
+  resetCounters(): void;
+  /**
+   * Destroys every open connection once `bytes` more bytes have gone up through the proxy; with
+   * `thenRefuse`, also refuses new connections from then on (the server stays down).
+   */
+  cutAfter(bytes: number, options?: { thenRefuse?: boolean }): void;
+  /** How many times connections were cut. */
+  readonly cuts: number;
+  /** While true, new connections are closed at once (the server looks down). */
+  refuse: boolean;
+  close(): Promise<void>;
+}
+
+export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
+  const sockets = new Set<Socket>();
+  let bytesUp = 0;
+  let bytesDown = 0;
+  let cutAt: number | undefined;
+  let refuseAfterCut = false;
+  let cuts = 0;
+  const cutAll = () => {
+    for (const socket of sockets) socket.destroy();
+    sockets.clear();
+  };
+  const proxy: TcpProxy = {
+    port: 0,
+    get bytesUp() {
+      return bytesUp;
+    },
+    get bytesDown() {
+      return bytesDown;
+    },
+    resetCounters() {
+      bytesUp = 0;
+      bytesDown = 0;
+    },
+    cutAfter(bytes, options = {}) {
+      cutAt = bytesUp + bytes;
+      refuseAfterCut = options.thenRefuse ?? false;
+    },
+    get cuts() {
+      return cuts;
+    },
+    refuse: false,
+    close: () =>
+      new Promise((resolve) => {
+        cutAll();
+        server.close(() => resolve());
+      }),
+  };
+  const server = createServer((client) => {
+    if (proxy.refuse) return void client.destroy();
+    const upstream = connect({ host: "127.0.0.1", port: targetPort });
+    sockets.add(client).add(upstream);
+    const drop = () => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    client.on("data", (chunk: Buffer) => {
+      bytesUp += chunk.length;
+      if (cutAt !== undefined && bytesUp >= cutAt) {
+        cutAt = undefined;
+        cuts++;
+        if (refuseAfterCut) proxy.refuse = true;
+        cutAll();
+        return;
+      }
+      if (!upstream.write(chunk)) client.pause();
+    });
+    upstream.on("drain", () => client.resume());
+    upstream.on("data", (chunk: Buffer) => {
+      bytesDown += chunk.length;
+      if (!client.write(chunk)) upstream.pause();
+    });
+    client.on("drain", () => upstream.resume());
+    client.on("end", () => upstream.end());
+    upstream.on("end", () => client.end());
+    client.on("error", drop);
+    upstream.on("error", drop);
+    client.on("close", drop);
+    upstream.on("close", drop);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  proxy.port = typeof address === "object" && address ? address.port : 0;
+  return proxy;
+}

@@ -1,0 +1,75 @@
+/**
+ * Faults between the caller and a server: a TCP proxy in front of the S3 server cuts connections
+ * mid-transfer. A copy retries and completes; when the server stays down it fails clearly with no
+ * partial file at the destination, and a re-run resumes instead of starting over.
+ */
+import { randomUUID } from "node:crypto";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { TransferError, closeSystems, copy, folder } from "../../src/index.js";
+import { sha256 } from "../support/measure.js";
+import { tempDir } from "../support/process.js";
+import { seededBytes } from "../support/seed.js";
+import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
+
+const MiB = 1 << 20;
+const FILES = 8;
+const content = (i: number) => seededBytes(4 * MiB, 100 + i);
+
+describe("transfers through a failing connection", () => {
+  let proxy: TcpProxy;
+  let source: string;
+
+  beforeAll(async () => {
+    const endpoint = new URL(process.env.AWS_ENDPOINT_URL!);
+    proxy = await startTcpProxy(Number(endpoint.port));
+    // Every S3 request of this test file goes through the proxy.
+    process.env.AWS_ENDPOINT_URL = `http://127.0.0.1:${proxy.port}`;
+    source = join(tempDir("faults"), "src");
+    await folder(source).put(Object.fromEntries(Array.from({ length: FILES }, (_, i) => [`part-${i}.bin`, content(i)])));
+  });
+
+  afterAll(async () => {
+    await closeSystems();
+    await proxy.close();
+  });
+
+  async function expectComplete(destination: string, names: string[]): Promise<void> {
+    for (const name of names) {
+      const i = Number(/part-(\d+)/.exec(name)![1]);
+      expect(sha256(await folder(destination).get(name)), name).toBe(sha256(content(i)));
+    }
+  }
+
+  it("retries after the connection drops mid-transfer and completes", async () => {
+    const destination = `s3://stowage-test/faults-${randomUUID()}`;
+    proxy.cutAfter(10 * MiB);
+    const report = await copy(source, destination, { concurrency: 2 });
+    expect(proxy.cuts).toBeGreaterThan(0);
+    expect(report.copied).toHaveLength(FILES);
+    expect(report.failed).toEqual([]);
+    await expectComplete(destination, await folder(destination).ls());
+  });
+
+  it("fails with a retryable error and no partial file when the server stays down, then resumes", async () => {
+    const destination = `s3://stowage-test/resume-${randomUUID()}`;
+    proxy.cutAfter(14 * MiB, { thenRefuse: true });
+    const error = await copy(source, destination, { concurrency: 2, retries: 1 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TransferError);
+    const report = (error as TransferError).report;
+    expect((error as TransferError).code).toBe("Unavailable");
+    expect(report.failed.length).toBeGreaterThan(0);
+    proxy.refuse = false;
+    // Whatever landed is whole: every object under its final name has its full content.
+    const landed = await folder(destination).ls();
+    expect(landed.sort()).toEqual(report.copied.map((f) => f.path).sort());
+    await expectComplete(destination, landed);
+
+    const rerun = await copy(source, destination, { concurrency: 2 });
+    expect(rerun.skipped.map((f) => f.path).sort()).toEqual(landed.sort());
+    expect(rerun.skipped.every((f) => f.reason === "resumed")).toBe(true);
+    expect(rerun.copied.length).toBe(FILES - landed.length);
+    await expectComplete(destination, await folder(destination).ls());
+    expect(await folder(destination).ls()).toHaveLength(FILES);
+  });
+});

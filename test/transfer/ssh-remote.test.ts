@@ -1,0 +1,83 @@
+/**
+ * A copy out of an SSH host runs on that host: the caller's SSH connection carries only control
+ * traffic. The test host is this machine behind a counting TCP proxy, so we can see what crosses.
+ */
+import { randomUUID } from "node:crypto";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { closeSystems, folder } from "../../src/index.js";
+import { expectCode } from "../conformance/suite.js";
+import { sha256 } from "../support/measure.js";
+import { localRemoteCommand } from "../support/places.js";
+import { tempDir } from "../support/process.js";
+import { seededBytes } from "../support/seed.js";
+import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
+
+const MiB = 1 << 20;
+const files: Record<string, Buffer> = { "ckpt/model.bin": seededBytes(24 * MiB, 21), "ckpt/opt.bin": seededBytes(8 * MiB, 22), "meta.json": Buffer.from("{}") };
+const total = Object.values(files).reduce((sum, b) => sum + b.length, 0);
+
+describe("ssh → bucket runs on the host", () => {
+  let proxy: TcpProxy;
+  let sourceDir: string;
+  const host = "via-proxy";
+
+  beforeAll(async () => {
+    const env = process.env;
+    proxy = await startTcpProxy(Number(env.STOWAGE_TEST_SSH_PORT));
+    // An ssh config whose host goes through the proxy, with the host key known under the proxy's port.
+    const dir = tempDir("ssh-proxy");
+    const hostKey = readFileSync(env.STOWAGE_TEST_SSH_KNOWN_HOSTS!, "utf8").trim().split(/\s+/).slice(1).join(" ");
+    writeFileSync(join(dir, "known_hosts"), `[127.0.0.1]:${proxy.port} ${hostKey}\n`);
+    writeFileSync(
+      join(dir, "config"),
+      [`Host ${host}`, "  HostName 127.0.0.1", `  Port ${proxy.port}`, `  User ${env.STOWAGE_TEST_SSH_USER}`, `  IdentityFile ${env.STOWAGE_TEST_SSH_KEY}`, "  IdentitiesOnly yes", `  UserKnownHostsFile ${join(dir, "known_hosts")}`, ""].join("\n"),
+    );
+    env.STOWAGE_SSH_CONFIG = join(dir, "config");
+    // The data is written straight into the host's disk (this machine), not through the proxy.
+    sourceDir = join(env.STOWAGE_TEST_SSH_DIR!, `remote-${randomUUID()}`);
+    for (const [name, content] of Object.entries(files)) {
+      mkdirSync(join(sourceDir, name, ".."), { recursive: true });
+      writeFileSync(join(sourceDir, name), content);
+    }
+  });
+
+  afterAll(async () => {
+    await closeSystems();
+    await proxy.close();
+  });
+
+  const source = () => folder({ system: "ssh", host, path: sourceDir });
+
+  it("copies to S3 from the host, with only control traffic through the caller's connection", async () => {
+    process.env.STOWAGE_REMOTE_COMMAND = localRemoteCommand();
+    proxy.resetCounters();
+    const events: string[] = [];
+    const dest = await source().to(`s3://stowage-test/remote-${randomUUID()}`, { onProgress: (e) => e.type === "file" && events.push(e.path) });
+    expect(dest.report?.ranOn).toEqual(["remote-host"]);
+    expect(dest.report?.copied.map((f) => f.path).sort()).toEqual(Object.keys(files).sort());
+    expect(events.sort()).toEqual(Object.keys(files).sort());
+    const crossed = proxy.bytesUp + proxy.bytesDown;
+    console.log(`[ssh-remote] ${total} bytes copied on the host; ${crossed} bytes crossed the caller's SSH connection (${((crossed / total) * 100).toFixed(2)}%)`);
+    expect(crossed).toBeLessThan(total * 0.05);
+    for (const [name, content] of Object.entries(files)) expect(sha256(await dest.get(name))).toBe(sha256(content));
+  });
+
+  it("streams through the caller when the host cannot run Stowage, and says why", async () => {
+    process.env.STOWAGE_REMOTE_COMMAND = "/nonexistent/stowage";
+    proxy.resetCounters();
+    const dest = await source().to(`s3://stowage-test/fallback-${randomUUID()}`);
+    expect(dest.report?.ranOn).toEqual(["caller"]);
+    expect(dest.report?.fallback).toMatch(/STOWAGE_REMOTE_COMMAND/);
+    expect(proxy.bytesDown).toBeGreaterThan(total);
+    expect(sha256(await dest.get("ckpt/model.bin"))).toBe(sha256(files["ckpt/model.bin"]!));
+  });
+
+  it("fails with Unsupported, writing nothing, when running on the host is required but impossible", async () => {
+    process.env.STOWAGE_REMOTE_COMMAND = "/nonexistent/stowage";
+    const target = `s3://stowage-test/required-${randomUUID()}`;
+    await expectCode(source().to(target, { remote: "require" }), "Unsupported");
+    expect(await folder(target).ls({ recursive: true })).toEqual([]);
+  });
+});
