@@ -1,0 +1,303 @@
+/**
+ * A remote host over SSH: files through SFTP, commands through exec, on one SSH connection per host.
+ * Writes go to a hidden part file beside the target and are renamed into place, so readers see the
+ * old file or the new one, never half of it.
+ */
+import { randomBytes } from "node:crypto";
+import { addAbortSignal, type Readable } from "node:stream";
+import type { Stats } from "ssh2";
+import type { Address } from "../../address.js";
+import type { StowageConfig } from "../../config.js";
+import { StowageError } from "../../errors.js";
+import { resolveRange, toReadable } from "../body.js";
+import type {
+  Capabilities,
+  CopyOptions,
+  DeleteOptions,
+  Entry,
+  ExecOptions,
+  ExecResult,
+  ListOptions,
+  ReadOptions,
+  Stat,
+  System,
+  WriteBody,
+  WriteOptions,
+  WriteResult,
+} from "../contract.js";
+import { createGuard } from "../guard.js";
+import { baseName, normalizePath, parentPath } from "../paths.js";
+import { SshConnection, type Session } from "./connect.js";
+import { mapSshError, SFTP_STATUS } from "./errors.js";
+import { runCommand, shellQuote } from "./exec.js";
+import { resolveSettings } from "./settings.js";
+import { isStatus, pipelinedReader, pipelinedWrite, type SftpClient } from "./sftp-io.js";
+import { childPath, ignoreMissing, PART_SUFFIX, readdirBatches, removeTree, resolveEntry, walkFiles } from "./tree.js";
+
+const CAPABILITIES: Capabilities = {
+  write: true,
+  rangeRead: true,
+  // cp runs on the host through exec; the bytes never cross the network.
+  serverSideCopy: true,
+  exec: true,
+  atomicWrite: true,
+  // OpenSSH's plain SFTP rename links the part file to the target, and link(2) fails if it exists.
+  conditionalWrite: true,
+  directories: true,
+};
+
+/** SFTP write requests in flight per write (each up to 255 KiB). */
+const WRITE_CONCURRENCY = 16;
+/** SFTP read requests in flight per read stream. */
+const READ_CONCURRENCY = 16;
+
+const guard = createGuard("ssh", mapSshError);
+
+function toStat(path: string, stats: Stats): Stat {
+  const isDirectory = stats.isDirectory();
+  return { path, type: isDirectory ? "directory" : "file", size: isDirectory ? 0 : stats.size, mtime: new Date(stats.mtime * 1000) };
+}
+
+/** A part-file name beside `remote` that cannot collide, and stays within NAME_MAX (255 bytes). */
+function partPathFor(remote: string): string {
+  let name = baseName(remote);
+  while (Buffer.byteLength(name) > 200) name = Array.from(name).slice(0, -1).join("");
+  return childPath(parentPath(remote), `.${name}.${randomBytes(8).toString("hex")}${PART_SUFFIX}`);
+}
+
+export class SshSystem implements System {
+  readonly name = "ssh" as const;
+  readonly id: string;
+  readonly capabilities = CAPABILITIES;
+
+  constructor(readonly connection: SshConnection) {
+    const { user, hostName, port } = connection.settings;
+    this.id = `ssh:${user}@${hostName}:${port}`;
+  }
+
+  /** The session, and `path` as a path on the host ("/~/x" is below the login directory). */
+  async #resolve(path: string): Promise<{ session: Session; sftp: SftpClient; remote: string }> {
+    const session = await this.connection.session();
+    let remote = path;
+    if (path === "/~") remote = session.home;
+    else if (path.startsWith("/~/")) remote = childPath(session.home, path.slice(3));
+    return { session, sftp: session.sftp, remote };
+  }
+
+  stat(path: string): Promise<Stat> {
+    const target = normalizePath(path);
+    return guard("stat", target, async () => {
+      const { sftp, remote } = await this.#resolve(target);
+      return toStat(target, await sftp.stat(remote));
+    });
+  }
+
+  async *list(path: string, options: ListOptions = {}): AsyncIterable<Entry> {
+    const target = normalizePath(path);
+    try {
+      const { sftp, remote } = await this.#resolve(target);
+      if (options.recursive) {
+        for await (const file of walkFiles(sftp, { path: target, remote }, options.signal)) yield toStat(file.path, file.stats);
+        return;
+      }
+      // SFTP has no page size: OpenSSH's sftp-server answers up to 100 names per request.
+      for await (const batch of readdirBatches(sftp, remote)) {
+        for (const entry of batch) {
+          options.signal?.throwIfAborted();
+          const stats = await resolveEntry(sftp, childPath(remote, entry.filename), entry.attrs);
+          if (stats) yield toStat(childPath(target, entry.filename), stats);
+        }
+      }
+    } catch (error) {
+      throw guard.error("list", target, error);
+    }
+  }
+
+  read(path: string, options: ReadOptions = {}): Promise<Readable> {
+    const target = normalizePath(path);
+    return guard("read", target, async () => {
+      options.signal?.throwIfAborted();
+      const { sftp, remote } = await this.#resolve(target);
+      const handle = await sftp.open(remote, "r");
+      try {
+        const stats = await sftp.fstat(handle);
+        if (stats.isDirectory()) throw new StowageError({ code: "IsADirectory", system: "ssh", operation: "read", path: target });
+        const { start, end } = resolveRange(options.range, stats.size);
+        const stream = pipelinedReader(sftp, handle, start, end, READ_CONCURRENCY);
+        if (options.signal) addAbortSignal(options.signal, stream);
+        return guard.stream("read", target, stream);
+      } catch (error) {
+        await sftp.close(handle).catch(() => {});
+        throw error;
+      }
+    });
+  }
+
+  write(path: string, body: WriteBody, options: WriteOptions = {}): Promise<WriteResult> {
+    const target = normalizePath(path);
+    return guard("write", target, async () => {
+      options.signal?.throwIfAborted();
+      const { sftp, remote } = await this.#resolve(target);
+      const overwrite = options.overwrite ?? true;
+      // Refuse early rather than upload for nothing; the final rename is what enforces it.
+      if (!overwrite && (await sftp.statOrUndefined(remote))) throw alreadyExists("write", target);
+      const part = partPathFor(remote);
+      const handle = await this.#createPart(sftp, part);
+      let open = true;
+      try {
+        const stream = toReadable(body);
+        if (options.signal) addAbortSignal(options.signal, stream);
+        const size = await pipelinedWrite(sftp, handle, stream, options.concurrency ?? WRITE_CONCURRENCY, options.signal);
+        open = false;
+        await sftp.close(handle);
+        options.signal?.throwIfAborted();
+        await this.#publish(sftp, part, remote, target, overwrite, "write");
+        return { path: target, size };
+      } catch (error) {
+        if (open) await sftp.close(handle).catch(() => {});
+        await sftp.unlink(part).catch(() => {});
+        throw error;
+      }
+    });
+  }
+
+  /** Creates the part file exclusively, creating its parent directories when they are missing. */
+  async #createPart(sftp: SftpClient, part: string): Promise<Buffer> {
+    try {
+      return await sftp.open(part, "wx");
+    } catch (error) {
+      if (!isStatus(error, SFTP_STATUS.NO_SUCH_FILE)) throw error;
+      await this.#mkdirs(sftp, parentPath(part));
+      return sftp.open(part, "wx");
+    }
+  }
+
+  /** Renames a finished part file onto its target, replacing it only when `overwrite`. */
+  async #publish(sftp: SftpClient, part: string, remote: string, target: string, overwrite: boolean, operation: string): Promise<void> {
+    try {
+      if (overwrite) await sftp.posixRename(part, remote);
+      else await sftp.rename(part, remote);
+    } catch (error) {
+      // FAILURE is the errno catch-all: find out what stood in the way.
+      if (!isStatus(error, SFTP_STATUS.FAILURE, SFTP_STATUS.FILE_ALREADY_EXISTS)) throw error;
+      const existing = await sftp.statOrUndefined(remote);
+      if (existing?.isDirectory()) throw new StowageError({ code: "IsADirectory", system: "ssh", operation, path: target, cause: error });
+      if (existing && !overwrite) throw alreadyExists(operation, target, error);
+      throw error;
+    }
+  }
+
+  /** mkdir -p over SFTP. */
+  async #mkdirs(sftp: SftpClient, remote: string): Promise<void> {
+    try {
+      await sftp.mkdir(remote);
+      return;
+    } catch (error) {
+      const existing = await sftp.statOrUndefined(remote);
+      if (existing?.isDirectory()) return;
+      if (existing) throw Object.assign(new Error(`${remote} exists and is not a directory`, { cause: error }), { code: "ENOTDIR" });
+      if (!isStatus(error, SFTP_STATUS.NO_SUCH_FILE) || remote === "/") throw error;
+    }
+    await this.#mkdirs(sftp, parentPath(remote));
+    await this.#mkdirs(sftp, remote);
+  }
+
+  delete(paths: readonly string[], options: DeleteOptions = {}): Promise<void> {
+    return guard("delete", paths.length === 1 ? paths[0] : undefined, async () => {
+      for (const path of paths) {
+        options.signal?.throwIfAborted();
+        const target = normalizePath(path);
+        const { sftp, remote } = await this.#resolve(target);
+        const stats = await sftp.lstat(remote).catch((error: unknown) => {
+          if (isStatus(error, SFTP_STATUS.NO_SUCH_FILE)) return undefined;
+          throw error;
+        });
+        if (!stats) continue;
+        if (!stats.isDirectory()) await ignoreMissing(sftp.unlink(remote));
+        else if (options.recursive) await removeTree(sftp, remote, options.signal);
+        else await this.#removeEmptyDir(sftp, remote, target);
+      }
+    });
+  }
+
+  /** Without `recursive` a directory goes only when empty, as rmdir does. */
+  async #removeEmptyDir(sftp: SftpClient, remote: string, target: string): Promise<void> {
+    try {
+      await ignoreMissing(sftp.rmdir(remote));
+    } catch (error) {
+      if (!isStatus(error, SFTP_STATUS.FAILURE)) throw error;
+      throw new StowageError({
+        code: "Conflict",
+        system: "ssh",
+        operation: "delete",
+        path: target,
+        message: "the directory is not empty; delete it with recursive: true",
+        cause: error,
+      });
+    }
+  }
+
+  copy(from: string, to: string, options: CopyOptions = {}): Promise<void> {
+    const source = normalizePath(from);
+    const target = normalizePath(to);
+    return guard("copy", source, async () => {
+      options.signal?.throwIfAborted();
+      const { session, sftp, remote: remoteSource } = await this.#resolve(source);
+      const { remote: remoteTarget } = await this.#resolve(target);
+      const stats = await sftp.stat(remoteSource);
+      if (stats.isDirectory()) throw new StowageError({ code: "IsADirectory", system: "ssh", operation: "copy", path: source });
+      const overwrite = options.overwrite ?? true;
+      if (!overwrite && (await sftp.statOrUndefined(remoteTarget))) throw alreadyExists("copy", target);
+      await this.#mkdirs(sftp, parentPath(remoteTarget));
+      const part = partPathFor(remoteTarget);
+      try {
+        const result = await runCommand(session.client, `cp -- ${shellQuote(remoteSource)} ${shellQuote(part)}`, options);
+        if (result.code !== 0) {
+          throw new StowageError({
+            code: "Unexpected",
+            system: "ssh",
+            operation: "copy",
+            path: source,
+            message: `cp exited with ${result.code}: ${result.stderr.toString("utf8").trim()}`,
+          });
+        }
+        await this.#publish(sftp, part, remoteTarget, target, overwrite, "copy");
+      } catch (error) {
+        await sftp.unlink(part).catch(() => {});
+        throw error;
+      }
+    });
+  }
+
+  mkdir(path: string): Promise<void> {
+    const target = normalizePath(path);
+    return guard("mkdir", target, async () => {
+      const { sftp, remote } = await this.#resolve(target);
+      await this.#mkdirs(sftp, remote);
+    });
+  }
+
+  exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
+    return guard("exec", undefined, async () => {
+      const { client } = await this.connection.session();
+      return runCommand(client, command, options);
+    });
+  }
+
+  close(): Promise<void> {
+    return this.connection.close();
+  }
+}
+
+function alreadyExists(operation: string, path: string, cause?: unknown): StowageError {
+  return new StowageError({ code: "AlreadyExists", system: "ssh", operation, path, cause });
+}
+
+/** Connects at once, so a wrong host, key or host key shows up when the system is opened. */
+export async function createSshSystem(address: Address, config: StowageConfig): Promise<System> {
+  return guard("connect", address.path, async () => {
+    const connection = new SshConnection(resolveSettings(address, config));
+    await connection.session();
+    return new SshSystem(connection);
+  });
+}
