@@ -3,10 +3,11 @@
  * traffic. The test host is this machine behind a counting TCP proxy, so we can see what crosses.
  */
 import { randomUUID } from "node:crypto";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { homedir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { closeSystems, folder } from "../../src/index.js";
+import { closeSystems, folder, openSystem, type ExecOptions } from "../../src/index.js";
 import { expectCode } from "../conformance/suite.js";
 import { sha256 } from "../support/measure.js";
 import { localRemoteCommand } from "../support/places.js";
@@ -62,6 +63,34 @@ describe("ssh → bucket runs on the host", () => {
     console.log(`[ssh-remote] ${total} bytes copied on the host; ${crossed} bytes crossed the caller's SSH connection (${((crossed / total) * 100).toFixed(2)}%)`);
     expect(crossed).toBeLessThan(total * 0.05);
     for (const [name, content] of Object.entries(files)) expect(sha256(await dest.get(name))).toBe(sha256(content));
+  });
+
+  it("hands the destination's credentials to the host command on stdin only", async () => {
+    process.env.STOWAGE_REMOTE_COMMAND = localRemoteCommand();
+    const ssh = await openSystem({ system: "ssh", host, path: "/" });
+    const calls: Array<{ command: string; stdin: string }> = [];
+    const exec = ssh.exec.bind(ssh);
+    ssh.exec = (command: string, options?: ExecOptions) => {
+      calls.push({ command, stdin: options?.stdin?.toString() ?? "" });
+      return exec(command, options);
+    };
+    try {
+      await source().to(`s3://stowage-test/creds-${randomUUID()}`, { include: ["meta.json"] });
+    } finally {
+      ssh.exec = exec;
+    }
+    const copyCall = calls.find((c) => c.command.includes(" cp "))!;
+    expect(copyCall).toBeDefined();
+    const secret = process.env.AWS_SECRET_ACCESS_KEY!;
+    expect(copyCall.command).not.toContain(secret);
+    expect(JSON.parse(copyCall.stdin).env.AWS_SECRET_ACCESS_KEY).toBe(secret);
+    // Nothing of the credentials was left on the host's disk (the host is this machine): not in the
+    // data directory, not in Stowage's cache there.
+    const { spawnSync } = await import("node:child_process");
+    const places = [process.env.STOWAGE_TEST_SSH_DIR!, join(homedir(), ".cache", "stowage")].filter((p) => existsSync(p));
+    const grep = spawnSync("grep", ["-rl", "--", "AWS_SECRET_ACCESS_KEY", ...places], { encoding: "utf8" });
+    expect(grep.status).toBe(1); // grep's "no match"
+    expect(grep.stdout).toBe("");
   });
 
   it("streams through the caller when the host cannot run Stowage, and says why", async () => {

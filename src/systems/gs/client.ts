@@ -1,0 +1,49 @@
+/**
+ * The Storage client, configured the way Google's own tools are: Application Default Credentials
+ * (GOOGLE_APPLICATION_CREDENTIALS, the gcloud ADC file, the metadata server), the project from
+ * `config.gs.project` or GOOGLE_CLOUD_PROJECT / GCLOUD_PROJECT, and STORAGE_EMULATOR_HOST, which the
+ * SDK reads itself when the client is constructed.
+ */
+import { IdempotencyStrategy, Storage, type StorageOptions } from "@google-cloud/storage";
+import { OAuth2Client } from "google-auth-library";
+import type { StowageConfig } from "../../config.js";
+
+export interface GsConnection {
+  storage: Storage;
+  /** Where requests go, for the system id. */
+  endpoint: string;
+  /** True when talking to an emulator (STORAGE_EMULATOR_HOST), which may not enforce preconditions. */
+  emulator: boolean;
+  project: string | undefined;
+}
+
+export function connect(config: StowageConfig, env: NodeJS.ProcessEnv = process.env): GsConnection {
+  const emulatorHost = env.STORAGE_EMULATOR_HOST || undefined;
+  const options: StorageOptions = {
+    // With the default (RetryConditional) strategy, SDK 7.22 switches retries off client-wide while
+    // an unconditional upload or delete runs, and concurrent calls can leave them off for good
+    // (then one dropped keep-alive connection fails a read). Our writes are whole-object and our
+    // deletes ignore NotFound, so repeating them is safe.
+    retryOptions: { idempotencyStrategy: IdempotencyStrategy.RetryAlways },
+  };
+  // A short-lived token handed over by the Stowage that started this copy on an SSH host.
+  if (env.STOWAGE_GS_ACCESS_TOKEN) {
+    const client = new OAuth2Client();
+    client.setCredentials({ access_token: env.STOWAGE_GS_ACCESS_TOKEN });
+    options.authClient = client;
+  }
+  const project = config.gs?.project ?? (env.GOOGLE_CLOUD_PROJECT || env.GCLOUD_PROJECT);
+  if (project) options.projectId = project;
+  const endpoint = config.gs?.endpoint;
+  if (endpoint) {
+    options.apiEndpoint = endpoint;
+    // The SDK skips credentials for any custom endpoint; a private endpoint of real GCS needs them.
+    options.useAuthWithCustomEndpoint = emulatorHost === undefined;
+  }
+  return {
+    storage: new Storage(options),
+    endpoint: emulatorHost ?? endpoint ?? "https://storage.googleapis.com",
+    emulator: emulatorHost !== undefined,
+    project,
+  };
+}
