@@ -23,7 +23,7 @@ const LOADERS: Record<SystemName, () => Promise<SystemFactory>> = {
 const PACKAGES: Record<SystemName, string> = {
   file: "",
   ssh: "ssh2",
-  s3: "@aws-sdk/client-s3 @aws-sdk/lib-storage",
+  s3: "@aws-sdk/client-s3",
   gs: "@google-cloud/storage",
   azure: "@azure/storage-blob",
   github: "",

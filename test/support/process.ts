@@ -44,8 +44,11 @@ function canConnect(port: number): Promise<boolean> {
 export function startProcess(command: string, args: string[], logFile: string, options: SpawnOptions = {}): ChildProcess {
   const log = createWriteStream(logFile);
   const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"], ...options });
-  child.stdout?.pipe(log);
-  child.stderr?.pipe(log);
+  // Both streams share the log: neither may end it (a daemon that closes stdout early would leave
+  // stderr unread, and the child blocks once the pipe buffer fills). Close it with the child.
+  child.stdout?.pipe(log, { end: false });
+  child.stderr?.pipe(log, { end: false });
+  child.once("close", () => log.end());
   const kill = () => child.kill("SIGKILL");
   process.once("exit", kill);
   child.once("exit", () => process.off("exit", kill));

@@ -57,18 +57,25 @@ describe("transfers through a failing connection", () => {
     const error = await copy(source, destination, { concurrency: 2, retries: 1 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TransferError);
     const report = (error as TransferError).report;
-    expect((error as TransferError).code).toBe("Unavailable");
+    // A server that drops every connection looks unavailable or timed out: either way, retryable.
+    expect(["Unavailable", "Timeout"]).toContain((error as TransferError).code);
+    expect((error as TransferError).retryable).toBe(true);
     expect(report.failed.length).toBeGreaterThan(0);
     proxy.refuse = false;
-    // Whatever landed is whole: every object under its final name has its full content.
+    // Whatever landed is whole: every object under its final name has its full content. An upload
+    // may land although its response was lost in the cut, so landed ⊇ reported as copied.
     const landed = await folder(destination).ls();
-    expect(landed.sort()).toEqual(report.copied.map((f) => f.path).sort());
+    const copied = report.copied.map((f) => f.path).sort();
+    expect(landed).toEqual(expect.arrayContaining(copied));
+    expect(copied.length).toBeGreaterThan(0);
+    expect(landed.length).toBeLessThan(FILES);
     await expectComplete(destination, landed);
 
+    // The re-run skips what the first run finished and copies the rest, instead of starting over.
     const rerun = await copy(source, destination, { concurrency: 2 });
-    expect(rerun.skipped.map((f) => f.path).sort()).toEqual(landed.sort());
+    expect(rerun.skipped.map((f) => f.path).sort()).toEqual(copied);
     expect(rerun.skipped.every((f) => f.reason === "resumed")).toBe(true);
-    expect(rerun.copied.length).toBe(FILES - landed.length);
+    expect(rerun.copied.length).toBe(FILES - copied.length);
     await expectComplete(destination, await folder(destination).ls());
     expect(await folder(destination).ls()).toHaveLength(FILES);
   });

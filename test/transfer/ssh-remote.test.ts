@@ -79,7 +79,7 @@ describe("ssh → bucket runs on the host", () => {
     } finally {
       ssh.exec = exec;
     }
-    const copyCall = calls.find((c) => c.command.includes(" cp "))!;
+    const copyCall = calls.find((c) => c.command.includes("--credentials-stdin"))!;
     expect(copyCall).toBeDefined();
     const secret = process.env.AWS_SECRET_ACCESS_KEY!;
     expect(copyCall.command).not.toContain(secret);

@@ -1,0 +1,107 @@
+/**
+ * Builds the S3 client the AWS way: credentials, region and endpoint come from the SDK's own chain
+ * (env, AWS_PROFILE, shared config/credentials files, SSO, IMDS...), so a working AWS setup needs
+ * nothing of Stowage's. Stowage's config adds only what AWS conventions leave open: an endpoint,
+ * path-style addressing, and tuning.
+ */
+import { createHash } from "node:crypto";
+import { S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
+import type { StowageConfig } from "../../config.js";
+import { StowageError } from "../../errors.js";
+
+export interface S3Settings {
+  region: string;
+  /** A custom endpoint (S3-compatible server), or undefined for AWS itself. */
+  endpoint: string | undefined;
+  pathStyle: boolean;
+  profile: string | undefined;
+  /** Objects larger than this are copied with UploadPartCopy, in parts of this size. */
+  copyPartSize: number;
+}
+
+const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
+/** CopyObject copies at most 5 GiB in one request; it is also the largest part UploadPartCopy takes. */
+export const MAX_COPY_PART_SIZE = 5 * GiB;
+/** S3's smallest part (all but the last). */
+export const MIN_PART_SIZE = 5 * MiB;
+const DEFAULT_REGION = "us-east-1";
+
+/** Loopback endpoints have no DNS for "<bucket>.localhost", so they need path-style URLs. */
+export function isLoopbackEndpoint(endpoint: string): boolean {
+  const host = new URL(endpoint).hostname.replace(/^\[(.*)\]$/, "$1");
+  return host === "localhost" || host.endsWith(".localhost") || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+function copyPartSizeFrom(config: StowageConfig): number {
+  const size = config.s3?.copyPartSize ?? MAX_COPY_PART_SIZE;
+  if (!Number.isSafeInteger(size) || size < MIN_PART_SIZE || size > MAX_COPY_PART_SIZE) {
+    throw new StowageError({
+      code: "InvalidInput",
+      system: "s3",
+      message: `s3 copyPartSize (STOWAGE_S3_COPY_PART_SIZE) must be between ${MIN_PART_SIZE} and ${MAX_COPY_PART_SIZE} bytes, got ${size}`,
+    });
+  }
+  return size;
+}
+
+/**
+ * Resolves region and endpoint the way the SDK would, so Stowage knows them too (path style and
+ * checksum mode depend on the endpoint). A throwaway client reads the chain; no request is made.
+ */
+export async function resolveSettings(config: StowageConfig): Promise<S3Settings> {
+  const s3 = config.s3 ?? {};
+  const profile = s3.profile;
+  const probe = new S3Client(profile ? { profile } : {});
+  try {
+    // SDK 3.1175 honours AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL and `endpoint_url` in the profile by
+    // itself; asking it keeps Stowage's view identical to the client's.
+    const configured = s3.endpoint ?? (probe.config.ignoreConfiguredEndpointUrls ? undefined : await probe.config.serviceConfiguredEndpoint?.());
+    const region = s3.region ?? (await probe.config.region().catch(() => undefined)) ?? DEFAULT_REGION;
+    const endpoint = configured || undefined;
+    if (endpoint !== undefined && !URL.canParse(endpoint)) {
+      throw new StowageError({ code: "InvalidInput", system: "s3", message: `S3 endpoint "${endpoint}" is not a URL` });
+    }
+    return {
+      region,
+      endpoint,
+      pathStyle: s3.pathStyle ?? (endpoint !== undefined && isLoopbackEndpoint(endpoint)),
+      profile,
+      copyPartSize: copyPartSizeFrom(config),
+    };
+  } finally {
+    probe.destroy();
+  }
+}
+
+/**
+ * DeleteObjects must carry an integrity header. SDK 3.1175 sends only a CRC32 checksum; servers that
+ * predate flexible checksums (Swift s3api) demand Content-MD5, and AWS accepts both.
+ */
+function addContentMd5ToDeleteObjects(client: S3Client): void {
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const request = args.request as { headers?: Record<string, string>; body?: unknown };
+      if (context.commandName === "DeleteObjectsCommand" && request.headers && typeof request.body === "string") {
+        request.headers["content-md5"] = createHash("md5").update(request.body).digest("base64");
+      }
+      return next(args);
+    },
+    { step: "build", name: "stowageContentMd5ForDeleteObjects" },
+  );
+}
+
+export function createClient(settings: S3Settings, env: NodeJS.ProcessEnv = process.env): S3Client {
+  const options: S3ClientConfig = { region: settings.region, forcePathStyle: settings.pathStyle };
+  if (settings.profile) options.profile = settings.profile;
+  if (settings.endpoint !== undefined) {
+    options.endpoint = settings.endpoint;
+    // S3-compatible servers reject (Swift: 501) or corrupt the SDK's default aws-chunked uploads with
+    // trailing checksums. Checksums only where the API requires them, unless the user chose.
+    if (!env.AWS_REQUEST_CHECKSUM_CALCULATION) options.requestChecksumCalculation = "WHEN_REQUIRED";
+    if (!env.AWS_RESPONSE_CHECKSUM_VALIDATION) options.responseChecksumValidation = "WHEN_REQUIRED";
+  }
+  const client = new S3Client(options);
+  addContentMd5ToDeleteObjects(client);
+  return client;
+}

@@ -1,0 +1,170 @@
+/**
+ * write: a body that fits in one part is sent with one PutObject; anything larger is a multipart
+ * upload with a fixed set of reused part buffers (multipart.ts). A multipart upload that fails or is
+ * aborted is aborted server-side, so no object and no pending upload remain.
+ *
+ * `overwrite: false` first checks with HeadObject (which also avoids sending bytes for nothing), then
+ * writes with `If-None-Match: *`. Servers without conditional PUTs (Swift s3api answers 501) get a
+ * plain PUT after the check: there, two writers racing for the same new key can both succeed.
+ */
+import { PutObjectCommand } from "@aws-sdk/client-s3";
+import { Readable } from "node:stream";
+import { bytesOf, isBytes, toReadable } from "../body.js";
+import type { WriteBody, WriteOptions, WriteResult } from "../contract.js";
+import { splitBucket } from "../paths.js";
+import { MIN_PART_SIZE } from "./client.js";
+import { isMissingBucket, isNotImplemented, type S3Context, sendOptions } from "./context.js";
+import { S3Failure } from "./errors.js";
+import { uploadParts } from "./multipart.js";
+import { objectPath, stripQuotes } from "./objects.js";
+
+const MiB = 1024 * 1024;
+export const DEFAULT_PART_SIZE = 16 * MiB;
+export const DEFAULT_CONCURRENCY = 4;
+
+interface Target {
+  bucket: string;
+  key: string;
+  contentType: string | undefined;
+  exclusive: boolean;
+  signal: AbortSignal | undefined;
+}
+
+function abortReason(signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : new DOMException("The write was aborted", "AbortError");
+}
+
+function checkTuning(partSize: number, concurrency: number): void {
+  if (!Number.isSafeInteger(partSize) || partSize < MIN_PART_SIZE) {
+    throw new S3Failure("InvalidInput", `partSize must be at least ${MIN_PART_SIZE} bytes (S3's minimum part), got ${partSize}`);
+  }
+  if (!Number.isSafeInteger(concurrency) || concurrency < 1) {
+    throw new S3Failure("InvalidInput", `concurrency must be a positive integer, got ${concurrency}`);
+  }
+}
+
+export async function writeObject(context: S3Context, path: string, body: WriteBody, options: WriteOptions = {}): Promise<WriteResult> {
+  const { bucket, key } = splitBucket(path);
+  if (bucket === "" || key === "") throw new S3Failure("InvalidInput", "write needs an object path /bucket/key");
+  const { signal } = options;
+  signal?.throwIfAborted();
+  const partSize = options.partSize ?? DEFAULT_PART_SIZE;
+  const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+  checkTuning(partSize, concurrency);
+  const target: Target = { bucket, key, contentType: options.contentType, exclusive: options.overwrite === false, signal };
+  if (target.exclusive && (await context.headObject(bucket, key, signal))) {
+    throw new S3Failure("AlreadyExists", "the object exists and overwrite is false");
+  }
+
+  if (isBytes(body) && bytesOf(body).length <= partSize) return putObject(context, target, bytesOf(body));
+  const source = isBytes(body) ? Readable.from(slices(bytesOf(body), MiB)) : toReadable(body);
+  // Aborting destroys the source, so the upload fails the same way as for a broken body.
+  const onAbort = () => source.destroy(abortReason(signal!));
+  signal?.addEventListener("abort", onAbort, { once: true });
+  try {
+    const iterator = source[Symbol.asyncIterator]() as AsyncIterator<Uint8Array | string>;
+    const head = await readHead(iterator, partSize);
+    if (head.ended) return await putObject(context, target, Buffer.concat(head.chunks));
+    return await uploadMultipart(context, target, iterator, head.chunks, partSize, concurrency);
+  } catch (error) {
+    source.destroy();
+    throw error;
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
+  }
+}
+
+/** Views of `bytes` in `size` pieces, without copying. */
+function* slices(bytes: Buffer, size: number): Generator<Buffer> {
+  for (let offset = 0; offset < bytes.length; offset += size) yield bytes.subarray(offset, offset + size);
+}
+
+function toBuffer(chunk: Uint8Array | string): Buffer {
+  return typeof chunk === "string" ? Buffer.from(chunk) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+}
+
+/** Reads until more than `limit` bytes are buffered or the body ends: one request or multipart. */
+async function readHead(iterator: AsyncIterator<Uint8Array | string>, limit: number): Promise<{ chunks: Buffer[]; ended: boolean }> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  while (size <= limit) {
+    const next = await iterator.next();
+    if (next.done) return { chunks, ended: true };
+    const chunk = toBuffer(next.value);
+    chunks.push(chunk);
+    size += chunk.length;
+  }
+  return { chunks, ended: false };
+}
+
+async function putObject(context: S3Context, target: Target, bytes: Buffer): Promise<WriteResult> {
+  const { bucket, key, contentType, exclusive, signal } = target;
+  let createdBucket = false;
+  for (;;) {
+    const conditional = exclusive && context.conditionalPut !== false;
+    try {
+      const output = await context.client.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          Body: bytes,
+          ContentLength: bytes.length,
+          ...(contentType ? { ContentType: contentType } : {}),
+          ...(conditional ? { IfNoneMatch: "*" } : {}),
+        }),
+        sendOptions(signal),
+      );
+      if (conditional) context.conditionalPut = true;
+      return result(bucket, key, bytes.length, output.ETag);
+    } catch (error) {
+      if (!createdBucket && isMissingBucket(error)) {
+        createdBucket = true;
+        await context.createBucket(bucket);
+      } else if (conditional && isNotImplemented(error)) {
+        context.conditionalPut = false;
+      } else {
+        throw error;
+      }
+    }
+  }
+}
+
+async function uploadMultipart(
+  context: S3Context,
+  target: Target,
+  rest: AsyncIterator<Uint8Array | string>,
+  head: Buffer[],
+  partSize: number,
+  concurrency: number,
+): Promise<WriteResult> {
+  const { bucket, key, signal } = target;
+  // The body can be read only once, so the bucket must exist before the first part is taken.
+  await context.ensureBucket(bucket, signal);
+  async function* chunks(): AsyncGenerator<Buffer> {
+    // Shift, not iterate: a chunk already copied into a part must not stay referenced here.
+    for (let chunk = head.shift(); chunk !== undefined; chunk = head.shift()) yield chunk;
+    for (let next = await rest.next(); !next.done; next = await rest.next()) yield toBuffer(next.value);
+  }
+  const uploaded = await uploadParts(
+    context,
+    {
+      bucket,
+      key,
+      contentType: target.contentType,
+      // Servers that ignore it on completion are covered by the HEAD check.
+      ifNoneMatch: target.exclusive && context.conditionalPut !== false,
+      signal,
+    },
+    chunks(),
+    partSize,
+    concurrency,
+  );
+  return result(bucket, key, uploaded.size, uploaded.etag);
+}
+
+function result(bucket: string, key: string, size: number, etag: string | undefined): WriteResult {
+  const written: WriteResult = { path: objectPath(bucket, key), size };
+  const stripped = stripQuotes(etag);
+  if (stripped !== undefined) written.etag = stripped;
+  return written;
+}

@@ -1,0 +1,4 @@
+import { defineConformanceSuite } from "./suite.js";
+import { fixture } from "./fixtures/s3.js";
+
+defineConformanceSuite(fixture);
