@@ -9,7 +9,17 @@ import { readAll } from "../../src/systems/body.js";
 import type { Entry, System } from "../../src/systems/contract.js";
 import type { SystemFixture } from "../support/fixture.js";
 import { eachLimit, sha256, sha256Of, withPeakRss } from "../support/measure.js";
-import { BIG_SEED_PATH, BIG_SEED_SIZE, MANY_COUNT, SPECIAL_NAMES, bigSeed, seedTree, seededBytes, seededStream } from "../support/seed.js";
+import {
+  BIG_SEED_PATH,
+  BIG_SEED_SIZE,
+  MANY_COUNT,
+  SPECIAL_NAMES,
+  abortingStream,
+  bigSeed,
+  seedTree,
+  seededBytes,
+  seededStream,
+} from "../support/seed.js";
 
 const MiB = 1 << 20;
 /** A streamed 200 MiB round trip may raise RSS by at most this much (a buffered body would need 200+). */
@@ -244,14 +254,8 @@ export function defineConformanceSuite(fixture: SystemFixture): void {
       });
 
       it("leaves nothing when the write is aborted", async () => {
-        const controller = new AbortController();
-        const { stream } = seededStream(64 * MiB);
-        let sent = 0;
-        stream.on("data", (chunk: Buffer) => {
-          sent += chunk.length;
-          if (sent >= 10 * MiB) controller.abort();
-        });
-        await expect(system.write(`${root}/aborted/x.bin`, stream, { signal: controller.signal })).rejects.toThrow();
+        const { stream, signal } = abortingStream(64 * MiB, 10 * MiB);
+        await expect(system.write(`${root}/aborted/x.bin`, stream, { signal })).rejects.toThrow();
         await expectCode(system.stat(`${root}/aborted/x.bin`), "NotFound");
       });
 

@@ -12,8 +12,17 @@ export function placeOn(system: SystemName, path: string): Address {
   return { system, path };
 }
 
+const FIXTURES: Record<SystemName, () => Promise<{ fixture: SystemFixture }>> = {
+  file: () => import("../conformance/fixtures/file.js"),
+  ssh: () => import("../conformance/fixtures/ssh.js"),
+  s3: () => import("../conformance/fixtures/s3.js"),
+  gs: () => import("../conformance/fixtures/gs.js"),
+  azure: () => import("../conformance/fixtures/azure.js"),
+  github: () => import("../conformance/fixtures/github.js"),
+};
+
 export async function loadFixture(system: SystemName): Promise<SystemFixture> {
-  return ((await import(`../conformance/fixtures/${system}.js`)) as { fixture: SystemFixture }).fixture;
+  return (await FIXTURES[system]()).fixture;
 }
 
 /** How a host runs this checkout's CLI, for copies that run on an SSH host (the test host is this machine). */

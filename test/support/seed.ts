@@ -65,3 +65,18 @@ export const BIG_SEED_SIZE = 48 << 20;
 export function bigSeed(): Buffer {
   return seededBytes(BIG_SEED_SIZE, 11);
 }
+
+/**
+ * A seeded stream of `size` bytes with a signal that aborts once `abortAt` bytes were read from it;
+ * `bytesRead()` tells how far the reader got.
+ */
+export function abortingStream(size: number, abortAt: number): { stream: Readable; signal: AbortSignal; bytesRead: () => number } {
+  const controller = new AbortController();
+  const { stream } = seededStream(size);
+  let sent = 0;
+  stream.on("data", (chunk: Buffer) => {
+    sent += chunk.length;
+    if (sent >= abortAt) controller.abort();
+  });
+  return { stream, signal: controller.signal, bytesRead: () => sent };
+}

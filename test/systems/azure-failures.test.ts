@@ -14,7 +14,7 @@ import type { System } from "../../src/systems/contract.js";
 import { SystemRegistry } from "../../src/systems/registry.js";
 import { connectAzure } from "../../src/systems/azure/credentials.js";
 import { AzureSystem } from "../../src/systems/azure/system.js";
-import { seededBytes, seededStream } from "../support/seed.js";
+import { abortingStream, seededBytes, seededStream } from "../support/seed.js";
 
 const MiB = 1 << 20;
 const CONTAINER = `failures-${randomBytes(4).toString("hex")}`;
@@ -96,16 +96,10 @@ describe("azure: interrupted writes", () => {
   });
 
   it("an aborted stream write rejects with Aborted and leaves no blob", async () => {
-    const controller = new AbortController();
-    const { stream } = seededStream(64 * MiB);
-    let sent = 0;
-    stream.on("data", (chunk: Buffer) => {
-      sent += chunk.length;
-      if (sent >= 10 * MiB) controller.abort();
-    });
+    const { stream, signal, bytesRead } = abortingStream(64 * MiB, 10 * MiB);
     const started = Date.now();
-    expect(await codeOf(stowage.write(`/${CONTAINER}/aborted/stream.bin`, stream, { signal: controller.signal, partSize: 4 * MiB }))).toBe("Aborted");
-    expect(sent).toBeLessThan(64 * MiB); // the body stopped being read at the abort
+    expect(await codeOf(stowage.write(`/${CONTAINER}/aborted/stream.bin`, stream, { signal, partSize: 4 * MiB }))).toBe("Aborted");
+    expect(bytesRead()).toBeLessThan(64 * MiB); // the body stopped being read at the abort
     expect(Date.now() - started).toBeLessThan(30_000);
     await expect(raw.getBlobClient("aborted/stream.bin").getProperties()).rejects.toMatchObject({ statusCode: 404 });
   });

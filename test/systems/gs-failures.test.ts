@@ -18,7 +18,7 @@ import { createGsSystem } from "../../src/systems/gs/index.js";
 import { SystemRegistry } from "../../src/systems/registry.js";
 import { TEST_BUCKET } from "../conformance/fixtures/gs.js";
 import { startTcpProxy } from "../support/tcp-proxy.js";
-import { seededBytes, seededStream } from "../support/seed.js";
+import { abortingStream, seededBytes } from "../support/seed.js";
 
 const MiB = 1 << 20;
 const registry = new SystemRegistry();
@@ -97,14 +97,8 @@ describe("gs interrupted writes", () => {
   });
 
   it("an abort mid-stream leaves no object and rejects with Aborted", async () => {
-    const controller = new AbortController();
-    const { stream } = seededStream(100 * MiB);
-    let sent = 0;
-    stream.on("data", (chunk: Buffer) => {
-      sent += chunk.length;
-      if (sent >= 30 * MiB) controller.abort();
-    });
-    const error = await failure(stowage.write(`${root}/aborted/stream.bin`, stream, { signal: controller.signal }));
+    const { stream, signal } = abortingStream(100 * MiB, 30 * MiB);
+    const error = await failure(stowage.write(`${root}/aborted/stream.bin`, stream, { signal }));
     expect(error.code).toBe("Aborted");
     expect(await rawNames("aborted")).toEqual([]);
   });

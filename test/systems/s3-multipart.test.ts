@@ -10,7 +10,7 @@ import { parseAddress } from "../../src/address.js";
 import type { System } from "../../src/systems/contract.js";
 import { SystemRegistry } from "../../src/systems/registry.js";
 import { eachLimit, sha256Of } from "../support/measure.js";
-import { seededBytes, seededStream } from "../support/seed.js";
+import { abortingStream, seededBytes, seededStream } from "../support/seed.js";
 import { codeOf, collect, MiB, pendingUploads, rawClient, uniqueBucket } from "./s3-helpers.js";
 
 const BUCKET = uniqueBucket("multipart");
@@ -55,14 +55,8 @@ describe("s3 multipart uploads", () => {
   });
 
   it("aborts an upload when the signal fires mid-stream: rejects Aborted, no object, no pending upload", async () => {
-    const controller = new AbortController();
-    const { stream } = seededStream(64 * MiB);
-    let seen = 0;
-    stream.on("data", (chunk: Buffer) => {
-      seen += chunk.length;
-      if (seen >= 22 * MiB) controller.abort();
-    });
-    const code = await codeOf(stowage.write(`/${BUCKET}/aborted/object.bin`, stream, { partSize: 5 * MiB, signal: controller.signal }));
+    const { stream, signal } = abortingStream(64 * MiB, 22 * MiB);
+    const code = await codeOf(stowage.write(`/${BUCKET}/aborted/object.bin`, stream, { partSize: 5 * MiB, signal: signal }));
     expect(code).toBe("Aborted");
     expect(await codeOf(stowage.stat(`/${BUCKET}/aborted/object.bin`))).toBe("NotFound");
     expect(await pendingUploads(raw, BUCKET, "aborted/")).toEqual([]);

@@ -1,0 +1,79 @@
+/**
+ * One remote Parquet file as a byte-range source: every read is a ranged `system.read`, so only
+ * the footer and the column chunks a reader asks for cross the network. The file's tail (footer,
+ * page indexes) is fetched once and served from memory afterwards.
+ *
+ * It is handed to parquet-wasm as a Blob-shaped object: `ParquetFile.fromFile` only uses `size`,
+ * `slice()` and `arrayBuffer()` (tables.md §4.2; covered by the tests).
+ */
+import { readAll } from "../../systems/body.js";
+import type { System } from "../../systems/contract.js";
+
+/** The tail fetched first: footers and page indexes of ordinary files fit in it. */
+const TAIL_BYTES = 64 * 1024;
+
+export interface BlobLike {
+  readonly size: number;
+  slice(start?: number, end?: number): BlobLike;
+  arrayBuffer(): Promise<ArrayBuffer>;
+}
+
+export class RangeSource {
+  #tail: Promise<{ start: number; bytes: Uint8Array }> | undefined;
+
+  constructor(
+    readonly system: System,
+    readonly path: string,
+    readonly size: number,
+    readonly signal?: AbortSignal,
+  ) {}
+
+  /** Bytes [start, end) of the file. */
+  async read(start: number, end: number): Promise<Uint8Array> {
+    if (end <= start) return new Uint8Array(0);
+    const tail = await this.tail();
+    if (start >= tail.start) return tail.bytes.subarray(start - tail.start, end - tail.start);
+    const stream = await this.system.read(this.path, { range: { offset: start, length: end - start }, ...(this.signal ? { signal: this.signal } : {}) });
+    return readAll(stream);
+  }
+
+  /** The last bytes of the file, holding at least the footer. */
+  tail(minimum = 0): Promise<{ start: number; bytes: Uint8Array }> {
+    const wanted = Math.min(this.size, Math.max(TAIL_BYTES, minimum));
+    if (this.#tail) {
+      return this.#tail.then((tail) => (this.size - tail.start >= wanted ? tail : this.#fetchTail(wanted)));
+    }
+    return this.#fetchTail(wanted);
+  }
+
+  #fetchTail(length: number): Promise<{ start: number; bytes: Uint8Array }> {
+    this.#tail = (async () => {
+      const stream = await this.system.read(this.path, { range: { suffix: length }, ...(this.signal ? { signal: this.signal } : {}) });
+      const bytes = await readAll(stream);
+      return { start: this.size - bytes.length, bytes };
+    })();
+    return this.#tail;
+  }
+
+  asBlob(): BlobLike {
+    const make = (start: number, end: number): BlobLike => ({
+      size: end - start,
+      slice: (a = 0, b = end - start) => make(start + a, start + Math.min(b, end - start)),
+      arrayBuffer: async () => {
+        const bytes = await this.read(start, end);
+        return ownArrayBuffer(bytes);
+      },
+    });
+    return make(0, this.size);
+  }
+}
+
+/**
+ * The bytes in an ArrayBuffer of their own. `Buffer#slice` does not copy and Node's Buffers share
+ * pooled ArrayBuffers, so handing `.buffer` on would expose unrelated bytes.
+ */
+export function ownArrayBuffer(bytes: Uint8Array): ArrayBuffer {
+  const copy = new Uint8Array(bytes.length);
+  copy.set(bytes);
+  return copy.buffer;
+}

@@ -1,0 +1,4 @@
+import { fixture } from "../conformance/fixtures/azure.js";
+import { defineTableSuite } from "./suite.js";
+
+defineTableSuite(fixture);
