@@ -16,32 +16,35 @@ ${cp.usage}
 ${files.usage}
 
 Global options:
-  --credentials-stdin    read {"env": {…}} from stdin and use it for this run only
-                         (how a copy running on an SSH host receives credentials)
+  --credentials-stdin    read {"env": {…}, "files": […]} from stdin: credentials for this run
+                         only, and for cp/sync the files to copy (how a copy running on an SSH
+                         host receives them)
   --version, --help`;
 
 /** Credentials sent on stdin live only in this process's memory, never on the host's disk. */
-async function applyStdinCredentials(): Promise<void> {
-  const input = JSON.parse(await text(process.stdin)) as { env?: Record<string, string> };
+async function readStdinOptions(): Promise<{ files?: string[] }> {
+  const input = JSON.parse(await text(process.stdin)) as { env?: Record<string, string>; files?: string[] };
   Object.assign(process.env, input.env ?? {});
+  return input.files ? { files: input.files } : {};
 }
 
 async function main(argv: string[]): Promise<number> {
   const json = argv.includes("--json") || argv.includes("--events");
   let args = argv;
+  let fromStdin: { files?: string[] } = {};
   if (args.includes("--credentials-stdin")) {
     args = args.filter((a) => a !== "--credentials-stdin");
-    await applyStdinCredentials();
+    fromStdin = await readStdinOptions();
   }
   const [command, ...rest] = args;
   try {
     switch (command) {
       case "cp":
       case "copy":
-        await cp.run(rest, "cp");
+        await cp.run(rest, "cp", fromStdin);
         break;
       case "sync":
-        await cp.run(rest, "sync");
+        await cp.run(rest, "sync", fromStdin);
         break;
       case "ls":
         await files.ls(rest);

@@ -42,6 +42,20 @@ async function listFiles(endpoint: Endpoint, signal?: AbortSignal): Promise<Map<
   return files;
 }
 
+/** Stats an explicit list of files instead of listing the whole source. */
+async function statFiles(endpoint: Endpoint, relatives: readonly string[]): Promise<Map<string, Entry>> {
+  const files = new Map<string, Entry>();
+  let next = 0;
+  const lane = async () => {
+    while (next < relatives.length) {
+      const relative = relatives[next++]!;
+      files.set(relative, await endpoint.system.stat(joinRelative(endpoint.path, relative)));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(16, relatives.length) }, lane));
+  return files;
+}
+
 async function readIgnoreFiles(source: Endpoint, names: readonly string[]): Promise<string[]> {
   const lines: string[] = [];
   for (const name of names) {
@@ -84,10 +98,13 @@ export async function planTransfer(
           ignore: await readIgnoreFiles(source, options.ignoreFiles ?? []),
           includeGit: options.includeGit ?? false,
         });
-  const files =
+  const candidates =
     sourceStat.type === "file"
       ? new Map<string, Entry>([["", sourceStat]])
-      : new Map([...(await listFiles(source, signal))].filter(([relative]) => filter(relative)));
+      : options.files
+        ? await statFiles(source, options.files)
+        : await listFiles(source, signal);
+  const files = new Map([...candidates].filter(([relative]) => relative === "" || filter(relative)));
   const skipMode = options.skip ?? "never";
   const needsDestination = skipMode !== "never" || options.deleteExtras || (journal !== undefined && files.size > 0);
   const existing = needsDestination && sourceStat.type === "directory" ? await listFiles(destination, signal) : new Map<string, Entry>();

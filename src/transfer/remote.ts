@@ -99,7 +99,7 @@ export async function runOnHost(source: TransferEndpoint, destination: TransferE
     } else if (message.error) failure = errorFrom(message.error);
   };
   const result = await source.system.exec(`${command} ${cliArguments(source, destination, options).map(quote).join(" ")}`, {
-    stdin: JSON.stringify({ env: credentials }),
+    stdin: JSON.stringify({ env: credentials, ...(options.files ? { files: options.files } : {}) }),
     onStdout: (chunk) => {
       pending += chunk.toString("utf8");
       const lines = pending.split("\n");

@@ -13,6 +13,11 @@ export interface TransferOptions {
   skip?: SkipMode;
   /** Plan and report, but copy and delete nothing. */
   dryRun?: boolean;
+  /**
+   * Exactly these files, as paths relative to the source root, instead of listing the source
+   * (rclone's --files-from). Filters still apply.
+   */
+  files?: readonly string[];
   /** Only files matching these globs (relative to the source root). */
   include?: readonly string[];
   exclude?: readonly string[];

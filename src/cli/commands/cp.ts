@@ -23,7 +23,7 @@ export const usage = `stowage cp|sync SRC DEST [options]
 
 const SKIP_MODES: readonly SkipMode[] = ["never", "size", "size-mtime", "checksum"];
 
-export async function run(argv: string[], mode: "cp" | "sync"): Promise<void> {
+export async function run(argv: string[], mode: "cp" | "sync", extra: Pick<TransferOptions, "files"> = {}): Promise<void> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -55,6 +55,7 @@ export async function run(argv: string[], mode: "cp" | "sync"): Promise<void> {
       ? () => {}
       : progressBar();
   const options: TransferOptions = {
+    ...extra,
     onProgress,
     ...(values["dry-run"] ? { dryRun: true } : {}),
     ...(values.include ? { include: values.include } : {}),

@@ -4,6 +4,7 @@
  */
 import { RecordBatch, type Schema, Table as ArrowTable, tableToIPC } from "apache-arrow";
 import { isStowageError, StowageError } from "../../errors.js";
+import { transfer } from "../../transfer/engine.js";
 import { toDuckDB } from "./adapters/duckdb.js";
 import { toPolars } from "./adapters/polars.js";
 import { toRows } from "./adapters/rows.js";
@@ -192,22 +193,18 @@ export async function removeTable(location: ResolvedLocation): Promise<void> {
 }
 
 /**
- * Copies the table's files to `target`, then its manifest (written last, so a reader of the target
- * sees the copy only once it is whole), then removes stale files there.
+ * Copies the table's files to `target` with the transfer engine (server-side inside one provider,
+ * on the host for an SSH source, streamed otherwise), then its manifest (written last, so a reader
+ * of the target sees the copy only once it is whole), then removes stale files there.
  */
-export async function copyTable(source: ResolvedLocation, target: ResolvedLocation, concurrency = 4): Promise<void> {
+export async function copyTable(source: ResolvedLocation, target: ResolvedLocation): Promise<void> {
   const dataset = await Dataset.open(source.system, source.root);
   dataset.close();
-  const files = dataset.files;
-  let next = 0;
-  const worker = async () => {
-    while (next < files.length) {
-      const file = files[next++]!;
-      const body = await source.system.read(file.path);
-      await target.system.write(joinPath(target.root, file.relative), body, { size: file.size });
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, files.length) }, worker));
+  await transfer(
+    { system: source.system, path: source.root, url: source.url },
+    { system: target.system, path: target.root, url: target.url },
+    { files: dataset.files.map((file) => file.relative), resume: false },
+  );
   const manifest: Manifest = dataset.manifest ?? (await manifestFor(dataset));
   await writeManifest(target.system, target.root, manifest);
   await removeUnlisted({ system: target.system, root: target.root }, manifest);
