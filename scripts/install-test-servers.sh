@@ -31,3 +31,12 @@ fi
 
 echo "installing test servers from npm (servers/)"
 npm ci --prefix servers --no-audit --no-fund --loglevel=error
+
+# Polars is an optional adapter, used here only by tests and benchmarks. Its 0.26.1 release names
+# platform packages that were never published, so no lockfile can hold it and `npm ci` would
+# refuse the project: it is installed beside the locked tree instead, for this platform.
+if ! node -e 'require("nodejs-polars")' 2>/dev/null; then
+  echo "installing nodejs-polars (test/bench adapter)"
+  platform=$(node -p 'process.platform + "-" + process.arch')
+  npm install --no-save --no-audit --no-fund --loglevel=error nodejs-polars@0.26.1 "nodejs-polars-${platform/linux-x64/linux-x64-gnu}@0.26.1"
+fi
