@@ -20,6 +20,13 @@ async function packagesLoadedBy(address: string): Promise<string[]> {
   return [...new Set(urls.flatMap((url) => /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1] ?? []))];
 }
 
+describe("module loading", () => {
+  it("every system and the table engine load under Node's own ESM loader, as the CLI loads them", async () => {
+    const { stdout } = await run(process.execPath, ["--import", "tsx", "test/support/lazy/load-all-systems.ts"], { cwd: process.cwd() });
+    expect(stdout).toContain("loaded 6 systems");
+  });
+});
+
 describe("lazy loading", () => {
   it("importing stowage and using only local files loads no provider SDK", async () => {
     const loaded = await packagesLoadedBy("file");

@@ -4,8 +4,11 @@
  * otherwise it is skipped, because Stowage never prompts.
  */
 import { readFileSync } from "node:fs";
-import { utils, type AnyAuthMethod, type ParsedKey } from "ssh2";
+import ssh2, { type AnyAuthMethod, type ParsedKey } from "ssh2";
 import type { SshSettings } from "./settings.js";
+
+// ssh2 is CommonJS and Node's ESM loader cannot see `utils` as a named export.
+const { utils } = ssh2;
 
 export interface AuthPlan {
   methods: AnyAuthMethod[];
