@@ -39,6 +39,11 @@ export interface Capabilities {
   readonly conditionalWrite: boolean;
   /** Directories exist on their own (file, ssh); otherwise they are key prefixes. */
   readonly directories: boolean;
+  /**
+   * A write's result carries the MD5 of what the provider stored (for single-request writes at
+   * least), so a transfer can check what arrived without reading it back.
+   */
+  readonly checksums: boolean;
 }
 
 export type EntryType = "file" | "directory";
@@ -105,6 +110,8 @@ export interface DeleteOptions {
 
 export interface CopyOptions {
   overwrite?: boolean;
+  /** The source's size when the caller knows it (from a listing), so the system need not look it up. */
+  size?: number;
   signal?: AbortSignal;
 }
 

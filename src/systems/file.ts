@@ -33,6 +33,7 @@ const CAPABILITIES: Capabilities = {
   exec: false,
   atomicWrite: true,
   conditionalWrite: true,
+  checksums: false,
   directories: true,
 };
 

@@ -129,6 +129,7 @@ export async function transfer(source: TransferEndpoint, destination: TransferEn
           if (serverSide) {
             await destination.system.copy(file.source.path, file.destinationPath, {
               overwrite: options.overwrite ?? true,
+              size: file.source.size,
               ...(signal ? { signal } : {}),
             });
             counted = file.source.size;

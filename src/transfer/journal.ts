@@ -19,6 +19,7 @@ export interface JournalEntry {
 export class Journal {
   readonly #file: string;
   readonly #done = new Map<string, JournalEntry>();
+  #directory: Promise<unknown> | undefined;
 
   private constructor(file: string) {
     this.#file = file;
@@ -47,7 +48,7 @@ export class Journal {
   }
 
   async record(entry: JournalEntry): Promise<void> {
-    await mkdir(join(this.#file, ".."), { recursive: true });
+    await (this.#directory ??= mkdir(join(this.#file, ".."), { recursive: true }));
     await appendFile(this.#file, `${JSON.stringify(entry)}\n`);
   }
 

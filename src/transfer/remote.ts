@@ -7,6 +7,7 @@
 import { loadConfig } from "../config.js";
 import { StowageError, type ErrorCode } from "../errors.js";
 import { VERSION } from "../version.js";
+import type { ExecResult, System } from "../systems/contract.js";
 import type { TransferEndpoint } from "./engine.js";
 import type { ProgressEvent, TransferOptions, TransferReport } from "./types.js";
 
@@ -69,13 +70,27 @@ function whyNot(source: TransferEndpoint, destination: TransferEndpoint): string
   return undefined;
 }
 
+/** Whether a host runs Stowage, asked once per host connection and command. */
+const probes = new WeakMap<object, Map<string, Promise<ExecResult>>>();
+
+function probe(system: System, command: string): Promise<ExecResult> {
+  let byCommand = probes.get(system);
+  if (!byCommand) probes.set(system, (byCommand = new Map()));
+  let result = byCommand.get(command);
+  if (!result) {
+    result = system.exec(`${command} --version`).catch((error: unknown) => ({ code: -1, stdout: Buffer.alloc(0), stderr: Buffer.from(String(error)) }));
+    byCommand.set(command, result);
+  }
+  return result;
+}
+
 export async function runOnHost(source: TransferEndpoint, destination: TransferEndpoint, options: TransferOptions): Promise<RemoteOutcome> {
   const reason = whyNot(source, destination);
   if (reason) return { ran: false, reason };
   const command = remoteCommand();
-  const probe = await source.system.exec(`${command} --version`).catch((error: unknown) => ({ code: -1, stdout: Buffer.alloc(0), stderr: Buffer.from(String(error)) }));
-  if (probe.code !== 0) {
-    const detail = probe.stderr.toString().trim().split("\n").at(-1) ?? "";
+  const probed = await probe(source.system, command);
+  if (probed.code !== 0) {
+    const detail = probed.stderr.toString().trim().split("\n").at(-1) ?? "";
     return { ran: false, reason: `Stowage does not run on the host (\`${command} --version\` failed: ${detail}); install Node.js 20+ there, or set STOWAGE_REMOTE_COMMAND` };
   }
   const credentials = await destination.system.exportCredentials!();

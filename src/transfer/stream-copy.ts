@@ -33,19 +33,20 @@ export async function streamCopy(
   options: StreamCopyOptions,
 ): Promise<{ bytes: number }> {
   const input = await source.read(from.path, options.signal ? { signal: options.signal } : {});
-  const md5 = createHash("md5");
+  // MD5 costs CPU on every byte: compute it only when the source or the destination can check it.
+  const md5 = options.verify && (from.md5 !== undefined || destination.capabilities.checksums) ? createHash("md5") : undefined;
   let bytes = 0;
   let body: WriteBody;
   if (from.size <= WHOLE_FILE_LIMIT) {
     const whole = await readAll(input);
-    md5.update(whole);
+    md5?.update(whole);
     bytes = whole.length;
     options.onBytes(bytes);
     body = whole;
   } else {
     const meter = new Transform({
       transform(chunk: Buffer, _encoding, callback) {
-        md5.update(chunk);
+        md5?.update(chunk);
         bytes += chunk.length;
         options.onBytes(chunk.length);
         callback(null, chunk);
@@ -63,15 +64,15 @@ export async function streamCopy(
     ...(options.signal ? { signal: options.signal } : {}),
   };
   const result = await destination.write(to, body, writeOptions);
-  if (options.verify) verify(from, to, destination, bytes, result.size, md5.digest("hex"), result.md5);
+  if (options.verify) verify(from, to, destination, bytes, result.size, md5?.digest("hex"), result.md5);
   return { bytes };
 }
 
-function verify(from: Stat, to: string, destination: System, read: number, written: number, md5: string, writtenMd5?: string): void {
+function verify(from: Stat, to: string, destination: System, read: number, written: number, md5: string | undefined, writtenMd5?: string): void {
   const mismatch = (message: string) =>
     new StowageError({ code: "Conflict", retryable: true, system: destination.name, operation: "verify", path: to, message });
   if (read !== from.size) throw mismatch(`read ${read} bytes of ${from.path}, expected ${from.size}`);
   if (written !== read) throw mismatch(`wrote ${written} bytes, read ${read}`);
-  if (from.md5 && from.md5 !== md5) throw mismatch(`source checksum ${from.md5} but read ${md5}`);
-  if (writtenMd5 && writtenMd5 !== md5) throw mismatch(`destination stored checksum ${writtenMd5}, sent ${md5}`);
+  if (md5 && from.md5 && from.md5 !== md5) throw mismatch(`source checksum ${from.md5} but read ${md5}`);
+  if (md5 && writtenMd5 && writtenMd5 !== md5) throw mismatch(`destination stored checksum ${writtenMd5}, sent ${md5}`);
 }

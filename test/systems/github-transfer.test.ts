@@ -104,7 +104,9 @@ describe("github downloads only what it needs", () => {
     });
     console.log(`[github] 48 MiB read: RSS growth ${(rssGrowth / MiB).toFixed(1)} MiB`);
     expect(result).toEqual({ id: expectedId, size: BIG_SIZE });
-    expect(rssGrowth).toBeLessThan(32 * MiB);
+    // Buffering the blob would hold all of it (and its compressed pack) at once; streaming stays
+    // below its size even with a busy machine's GC timing (10–35 MiB seen).
+    expect(rssGrowth).toBeLessThan(BIG_SIZE);
   });
 
   it("never fetches history: the old 24 MiB blob is never sent", async () => {

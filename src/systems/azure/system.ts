@@ -34,6 +34,7 @@ const CAPABILITIES: Capabilities = {
   atomicWrite: true,
   // `If-None-Match: *` is honoured by Put Blob and by Put Block List (checked in the tests).
   conditionalWrite: true,
+  checksums: true,
   directories: false,
 };
 

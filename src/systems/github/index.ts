@@ -36,6 +36,7 @@ const CAPABILITIES: Capabilities = {
   exec: false,
   atomicWrite: false,
   conditionalWrite: false,
+  checksums: false,
   directories: true,
 };
 

@@ -35,6 +35,8 @@ export function createGsSystem(_address: Address, config: StowageConfig): System
     // GCS enforces ifGenerationMatch=0 itself. The firebase-tools emulator ignores preconditions, so
     // against an emulator `overwrite: false` is only a check before the write.
     conditionalWrite: !emulator,
+    // Uploads answer with the stored object's md5Hash.
+    checksums: true,
     directories: false,
   };
 

@@ -34,8 +34,11 @@ export async function copyObject(context: S3Context, fromPath: string, toPath: s
   const to = splitBucket(toPath);
   if (from.key === "" || to.key === "") throw new S3Failure("InvalidInput", "copy takes object paths /bucket/key");
   const { signal } = options;
-  const source = await context.headObject(from.bucket, from.key, signal);
-  if (!source) throw new S3Failure("NotFound", `no such object ${fromPath}`);
+  // A size known from a listing spares the HEAD for objects one CopyObject can take (it reports
+  // a missing source itself); larger ones need the HEAD's ETag to pin their parts.
+  const oneRequest = options.size !== undefined && options.size <= context.settings.copyPartSize;
+  const source = oneRequest ? undefined : await context.headObject(from.bucket, from.key, signal);
+  if (!oneRequest && !source) throw new S3Failure("NotFound", `no such object ${fromPath}`);
   const job: Endpoints = { from, to, exclusive: options.overwrite === false, signal };
   if (job.exclusive && (await context.headObject(to.bucket, to.key, signal))) {
     throw new S3Failure("AlreadyExists", "the destination exists and overwrite is false");
@@ -43,7 +46,7 @@ export async function copyObject(context: S3Context, fromPath: string, toPath: s
   let createdBucket = false;
   for (;;) {
     try {
-      if ((source.ContentLength ?? 0) > context.settings.copyPartSize) return await copyInParts(context, job, source);
+      if (source && (source.ContentLength ?? 0) > context.settings.copyPartSize) return await copyInParts(context, job, source);
       return await copyWhole(context, job);
     } catch (error) {
       if (createdBucket || !isMissingBucket(error)) throw error;

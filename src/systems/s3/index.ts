@@ -41,6 +41,7 @@ const CAPABILITIES: Capabilities = {
   atomicWrite: true,
   // If-None-Match is not honoured by every S3-compatible server (Swift: 501), so not guaranteed.
   conditionalWrite: false,
+  checksums: true,
   directories: false,
 };
 

@@ -16,7 +16,7 @@ import { MIN_PART_SIZE } from "./client.js";
 import { isMissingBucket, isNotImplemented, type S3Context, sendOptions } from "./context.js";
 import { S3Failure } from "./errors.js";
 import { uploadParts } from "./multipart.js";
-import { objectPath, stripQuotes } from "./objects.js";
+import { md5FromEtag, objectPath, stripQuotes } from "./objects.js";
 
 const MiB = 1024 * 1024;
 export const DEFAULT_PART_SIZE = 16 * MiB;
@@ -166,5 +166,8 @@ function result(bucket: string, key: string, size: number, etag: string | undefi
   const written: WriteResult = { path: objectPath(bucket, key), size };
   const stripped = stripQuotes(etag);
   if (stripped !== undefined) written.etag = stripped;
+  // A single-part upload's ETag is the MD5 of its content; a multipart one ("…-N") is not.
+  const md5 = md5FromEtag(stripped);
+  if (md5) written.md5 = md5;
   return written;
 }

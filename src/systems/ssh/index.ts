@@ -43,6 +43,7 @@ const CAPABILITIES: Capabilities = {
   atomicWrite: true,
   // OpenSSH's plain SFTP rename links the part file to the target, and link(2) fails if it exists.
   conditionalWrite: true,
+  checksums: false,
   directories: true,
 };
 
