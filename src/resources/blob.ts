@@ -1,12 +1,11 @@
 /** A Blob: one file on any system. */
 import type { Readable } from "node:stream";
-import { formatAddress, type Address } from "../address.js";
+import type { Address } from "../address.js";
 import { StowageError, isStowageError } from "../errors.js";
 import { readAll } from "../systems/body.js";
-import type { Stat, System, WriteBody } from "../systems/contract.js";
-import { baseName } from "../systems/paths.js";
-import { systems } from "../systems/registry.js";
+import type { Stat, WriteBody } from "../systems/contract.js";
 import type { TransferOptions, TransferReport } from "../transfer/types.js";
+import { Resource } from "./resource.js";
 import { resolvePlace, type Place, type PlaceInit } from "./location.js";
 import { toByteRange, type OpenOptions } from "./ranges.js";
 import { transferBetween } from "./transfer.js";
@@ -16,37 +15,20 @@ export interface BlobInit extends PlaceInit {
   data?: WriteBody;
 }
 
-export class Blob {
-  readonly address: Address;
+export class Blob extends Resource {
   data: WriteBody | undefined;
   readonly report: TransferReport | undefined;
 
   constructor(address: Address, data?: WriteBody, report?: TransferReport) {
-    this.address = address;
+    super(address);
     this.data = data;
     this.report = report;
-  }
-
-  get url(): string {
-    return formatAddress(this.address);
-  }
-
-  get path(): string {
-    return this.address.path;
-  }
-
-  get name(): string {
-    return baseName(this.address.path);
-  }
-
-  #system(): Promise<System> {
-    return systems.open(this.address);
   }
 
   /** Stores `data` (or the blob's own data); replaces what was there unless `overwrite: false`. */
   async write(data: WriteBody | undefined = this.data, options: { overwrite?: boolean; signal?: AbortSignal } = {}): Promise<this> {
     if (data === undefined) throw new StowageError({ code: "InvalidInput", path: this.path, message: "the blob has no data to write" });
-    await (await this.#system()).write(this.path, data, options);
+    await (await this.system()).write(this.path, data, options);
     this.data = data;
     return this;
   }
@@ -62,11 +44,11 @@ export class Blob {
   /** The stored content as a stream; `{ start, end }` reads a range (end inclusive). */
   async open(options: OpenOptions = {}): Promise<Readable> {
     const range = toByteRange(options);
-    return (await this.#system()).read(this.path, { ...(range ? { range } : {}), ...(options.signal ? { signal: options.signal } : {}) });
+    return (await this.system()).read(this.path, { ...(range ? { range } : {}), ...(options.signal ? { signal: options.signal } : {}) });
   }
 
   async stat(): Promise<Stat> {
-    return (await this.#system()).stat(this.path);
+    return (await this.system()).stat(this.path);
   }
 
   async exists(): Promise<boolean> {
@@ -79,7 +61,7 @@ export class Blob {
   }
 
   async rm(): Promise<void> {
-    await (await this.#system()).delete([this.path]);
+    await (await this.system()).delete([this.path]);
   }
 
   /** Copies the blob to another file path (a cluster or bare system name gets a default path). */

@@ -3,14 +3,14 @@
  * system by the cheapest route the transfer engine finds.
  */
 import type { Readable } from "node:stream";
-import { formatAddress, type Address } from "../address.js";
+import type { Address } from "../address.js";
 import { StowageError, isStowageError } from "../errors.js";
 import { readAll } from "../systems/body.js";
 import type { Entry, System, WriteBody } from "../systems/contract.js";
-import { baseName, relativePath } from "../systems/paths.js";
-import { systems } from "../systems/registry.js";
+import { relativePath } from "../systems/paths.js";
 import type { TransferOptions, TransferReport } from "../transfer/types.js";
 import { Blob } from "./blob.js";
+import { Resource } from "./resource.js";
 import { resolvePlace, type Place, type PlaceInit } from "./location.js";
 import { childPath } from "./names.js";
 import { toByteRange, type OpenOptions } from "./ranges.js";
@@ -36,30 +36,13 @@ export interface ToOptions extends TransferOptions {
   path?: string;
 }
 
-export class Folder {
-  readonly address: Address;
+export class Folder extends Resource {
   /** The report of the transfer that created this folder, when it came from `to()`. */
   readonly report: TransferReport | undefined;
 
   constructor(address: Address, report?: TransferReport) {
-    this.address = address;
+    super(address);
     this.report = report;
-  }
-
-  get url(): string {
-    return formatAddress(this.address);
-  }
-
-  get path(): string {
-    return this.address.path;
-  }
-
-  get name(): string {
-    return baseName(this.address.path);
-  }
-
-  #system(): Promise<System> {
-    return systems.open(this.address);
   }
 
   /** A folder below this one. */
@@ -77,7 +60,7 @@ export class Folder {
   /** Entries with size, mtime and checksums where the system knows them. */
   ls(options: LsOptions & { details: true }): Promise<FolderEntry[]>;
   async ls(options: LsOptions & { details?: boolean } = {}): Promise<string[] | FolderEntry[]> {
-    const system = await this.#system();
+    const system = await this.system();
     await this.#assertNotAFile(system, "ls");
     const entries: FolderEntry[] = [];
     for await (const entry of system.list(this.path, { recursive: options.recursive ?? false, ...(options.signal ? { signal: options.signal } : {}) })) {
@@ -110,7 +93,7 @@ export class Folder {
    * `overwrite: false` nothing is written when any of them exists (AlreadyExists).
    */
   async put(contents: Record<string, WriteBody> | Iterable<[string, WriteBody]>, options: { overwrite?: boolean; signal?: AbortSignal } = {}): Promise<this> {
-    const system = await this.#system();
+    const system = await this.system();
     const files = [...(Symbol.iterator in contents ? (contents as Iterable<[string, WriteBody]>) : Object.entries(contents))].map(
       ([name, body]) => [childPath(this.path, name), body] as const,
     );
@@ -136,14 +119,14 @@ export class Folder {
 
   /** A file as a stream; `{ start, end }` reads a byte range (end inclusive, as in fs.createReadStream). */
   async open(name: string, options: OpenOptions = {}): Promise<Readable> {
-    const system = await this.#system();
+    const system = await this.system();
     const range = toByteRange(options);
     return system.read(childPath(this.path, name), { ...(range ? { range } : {}), ...(options.signal ? { signal: options.signal } : {}) });
   }
 
   /** Whether the folder exists (on object stores: whether anything is stored under it). */
   async exists(): Promise<boolean> {
-    const system = await this.#system();
+    const system = await this.system();
     try {
       return (await system.stat(this.path)).type === "directory";
     } catch (error) {
@@ -154,7 +137,7 @@ export class Folder {
 
   /** Whether the folder holds a file (or folder) of that name. */
   async contains(name: string): Promise<boolean> {
-    const system = await this.#system();
+    const system = await this.system();
     try {
       await system.stat(childPath(this.path, name));
       return true;
@@ -166,13 +149,13 @@ export class Folder {
 
   /** Creates the folder (and parents) where directories exist; object stores need none. */
   async mkdir(): Promise<this> {
-    await (await this.#system()).mkdir(this.path);
+    await (await this.system()).mkdir(this.path);
     return this;
   }
 
   /** Removes the named files or folders, or with no names the whole folder. */
   async rm(names?: string | readonly string[]): Promise<void> {
-    const system = await this.#system();
+    const system = await this.system();
     const targets = names === undefined ? [this.path] : (typeof names === "string" ? [names] : names).map((name) => childPath(this.path, name));
     await system.delete(targets, { recursive: true });
   }

@@ -5,7 +5,7 @@
  */
 import { StowageError, isStowageError, toStowageError } from "../errors.js";
 import type { Stat } from "../systems/contract.js";
-import { relativePath } from "../systems/paths.js";
+import { baseName, relativePath } from "../systems/paths.js";
 import { Journal } from "./journal.js";
 import { planTransfer, type Endpoint, type PlannedCopy } from "./plan.js";
 import { runPool } from "./pool.js";
@@ -70,6 +70,15 @@ async function checkDestination(source: TransferEndpoint, sourceStat: Stat, dest
   }
 }
 
+/** A single file copied onto an existing directory lands inside it, as with `cp`. */
+async function intoDirectory(sourceStat: Stat, destination: TransferEndpoint): Promise<TransferEndpoint> {
+  if (sourceStat.type !== "file") return destination;
+  const existing = await destination.system.stat(destination.path).catch(() => undefined);
+  if (existing?.type !== "directory") return destination;
+  const name = baseName(sourceStat.path);
+  return { ...destination, path: `${destination.path === "/" ? "" : destination.path}/${name}`, url: `${destination.url.replace(/\/+$/, "")}/${name}` };
+}
+
 export async function transfer(source: TransferEndpoint, destination: TransferEndpoint, options: TransferOptions = {}): Promise<TransferReport> {
   const started = Date.now();
   const concurrency = Math.max(1, positive("concurrency", options.concurrency, 16));
@@ -77,6 +86,7 @@ export async function transfer(source: TransferEndpoint, destination: TransferEn
   const signal = options.signal;
   const sourceStat = await source.system.stat(source.path);
   await checkDestination(source, sourceStat, destination);
+  destination = await intoDirectory(sourceStat, destination);
 
   let fallback: string | undefined;
   if (source.system.name === "ssh" && source.system.id !== destination.system.id && options.remote !== "never") {

@@ -135,6 +135,16 @@ describe("transfers on the local disk", () => {
     expect(await folder(dir).get("file.txt", "utf8")).toBe("x");
   });
 
+  it("copies a single file into an existing directory, or to a new file path", async () => {
+    const dir = localTree();
+    await folder(dir).put({ "model.bin": "weights", "models/other.bin": "x" });
+    const into = await copy(join(dir, "model.bin"), join(dir, "models"));
+    expect(into.destination).toBe(join(dir, "models", "model.bin"));
+    expect(await folder(join(dir, "models")).get("model.bin", "utf8")).toBe("weights");
+    await copy(join(dir, "model.bin"), join(dir, "renamed.bin"));
+    expect(await folder(dir).get("renamed.bin", "utf8")).toBe("weights");
+  });
+
   it("mv copies then removes the source", async () => {
     const src = await source();
     const moved = await src.mv(join(localTree(), "moved"));
