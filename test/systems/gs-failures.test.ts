@@ -44,10 +44,13 @@ async function rawNames(dir: string, settleMs = 1500): Promise<string[]> {
   return files.map((f) => f.name);
 }
 
+/** The error a failing body throws, so a test can find it again as the write's cause. */
+const sourceFailure = new Error("source failed mid-stream");
+
 /** Yields `bytes` bytes in 1 MiB chunks, then fails like a dropped source. */
 async function* failingBody(bytes: number): AsyncGenerator<Buffer> {
   for (let sent = 0; sent < bytes; sent += MiB) yield seededBytes(Math.min(MiB, bytes - sent), sent + 1);
-  throw new Error("source failed mid-stream");
+  throw sourceFailure;
 }
 
 /** A system built from the environment while `env` overrides it (the SDK reads it at construction). */
@@ -83,7 +86,7 @@ afterAll(async () => {
 
 describe("gs interrupted writes", () => {
   it("a stream that fails midway leaves no object, new or replaced", async () => {
-    expect((await failure(stowage.write(`${root}/failed/new.bin`, failingBody(20 * MiB)))).message).toContain("source failed");
+    expect((await failure(stowage.write(`${root}/failed/new.bin`, failingBody(20 * MiB)))).cause).toBe(sourceFailure);
     await stowage.write(`${root}/failed/old.bin`, "old");
     await failure(stowage.write(`${root}/failed/old.bin`, failingBody(20 * MiB)));
     expect(await rawNames("failed")).toEqual([`${prefix}/failed/old.bin`]);
@@ -230,7 +233,6 @@ describe("gs error mapping", () => {
       );
       const error = await failure(system.stat(`/${TEST_BUCKET}/x`));
       expect(error.code).toBe("PermissionDenied");
-      expect(error.message).toContain("gcloud auth application-default login");
     } finally {
       await new Promise((r) => server.close(r));
     }

@@ -98,7 +98,7 @@ describe("ssh → bucket runs on the host", () => {
     proxy.resetCounters();
     const dest = await source().to(`s3://stowage-test/fallback-${randomUUID()}`);
     expect(dest.report?.ranOn).toEqual(["caller"]);
-    expect(dest.report?.fallback).toMatch(/STOWAGE_REMOTE_COMMAND/);
+    expect(dest.report?.fallback?.length).toBeGreaterThan(0); // the report says why it ran here
     expect(proxy.bytesDown).toBeGreaterThan(total);
     expect(sha256(await dest.get("ckpt/model.bin"))).toBe(sha256(files["ckpt/model.bin"]!));
   });
