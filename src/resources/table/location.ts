@@ -1,7 +1,4 @@
 /** Where a table lives: an open system and the absolute path of the table's root in it. */
-import { randomBytes } from "node:crypto";
-import { homedir } from "node:os";
-import { join } from "node:path";
 import { formatAddress, parseAddress } from "../../address.js";
 import type { System } from "../../systems/contract.js";
 import { normalizePath } from "../../systems/paths.js";
@@ -15,11 +12,6 @@ export interface ResolvedLocation {
   url: string;
 }
 
-/** A fresh directory for a table created without a path. */
-export function defaultTablePath(): string {
-  const cache = process.env.XDG_CACHE_HOME || join(homedir(), ".cache");
-  return join(cache, "stowage", "tables", randomBytes(8).toString("hex"));
-}
 
 function isOpenSystem(location: TableLocation): location is { system: System; path: string } {
   return typeof location === "object" && location !== null && !(location instanceof URL) && typeof (location as { system: unknown }).system === "object";

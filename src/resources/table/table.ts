@@ -40,8 +40,8 @@ export class Table {
 
   async #where(): Promise<ResolvedLocation> {
     if (!this.#resolved) {
-      const { resolveLocation, defaultTablePath } = await import("./location.js");
-      this.#resolved = resolveLocation(this.#location === "" ? defaultTablePath() : this.#location);
+      const [{ resolveLocation }, { defaultPath }] = await Promise.all([import("./location.js"), import("../location.js")]);
+      this.#resolved = resolveLocation(this.#location === "" ? defaultPath("file", "tables") : this.#location);
       this.#resolved.catch(() => (this.#resolved = undefined));
     }
     return this.#resolved;
