@@ -92,6 +92,35 @@ export interface WriteOptions {
   /** Parts or requests in flight at once. */
   concurrency?: number;
   signal?: AbortSignal;
+  /**
+   * Makes a large write resumable where the system has `uploads`: the system saves the state of
+   * its unfinished upload through the checkpoint, and a failure that may pass (a dropped
+   * connection) keeps the pieces already stored instead of discarding them. Aborts and
+   * non-retryable failures still leave nothing.
+   */
+  checkpoint?: UploadCheckpoint;
+}
+
+/** What a system needs to find an unfinished upload again: small, opaque, JSON-serialisable. */
+export type UploadState = { readonly [key: string]: string | number | boolean };
+
+export interface UploadCheckpoint {
+  /** Continue this earlier upload: the body then holds the object's bytes from `offset` on. */
+  resume?: { state: UploadState; offset: number };
+  /** Called when the upload has state worth keeping (e.g. once its multipart upload exists). */
+  save(state: UploadState): void;
+}
+
+/** Continuing uploads an earlier attempt left unfinished (S3 multipart parts, ...). */
+export interface ResumableUploads {
+  /**
+   * How many leading bytes of the `size`-byte object at `path` the unfinished upload `state` already
+   * holds, so the next attempt sends only the rest: always less than `size`; 0 when nothing can be
+   * reused (the upload is gone, or belongs elsewhere).
+   */
+  offset(path: string, state: UploadState, options: { size: number; signal?: AbortSignal }): Promise<number>;
+  /** Drops an unfinished upload and whatever it stored. Succeeds when it is already gone. */
+  discard(path: string, state: UploadState): Promise<void>;
 }
 
 export interface WriteResult {
@@ -155,6 +184,8 @@ export interface System {
    * is impossible; the copy then streams through this process.
    */
   exportCredentials?(): Promise<Record<string, string> | undefined>;
+  /** Present where an interrupted large write can be continued (see `WriteOptions.checkpoint`). */
+  readonly uploads?: ResumableUploads;
   /** Releases connections. The system may not be used afterwards. */
   close(): Promise<void>;
 }

@@ -4,7 +4,7 @@
  * through this process), with retries, verification, a resume journal and progress events.
  */
 import { StowageError, isStowageError, toStowageError } from "../errors.js";
-import type { Stat } from "../systems/contract.js";
+import type { Stat, UploadState } from "../systems/contract.js";
 import { baseName, relativePath } from "../systems/paths.js";
 import { Journal } from "./journal.js";
 import { planTransfer, type Endpoint, type PlannedCopy } from "./plan.js";
@@ -12,7 +12,7 @@ import { runPool } from "./pool.js";
 import { ProgressMeter } from "./progress.js";
 import { runOnHost } from "./remote.js";
 import { withRetry } from "./retry.js";
-import { streamCopy } from "./stream-copy.js";
+import { streamCopy, type StreamCopyOptions } from "./stream-copy.js";
 import type { TransferOptions, TransferReport, WhereRan } from "./types.js";
 
 export interface TransferEndpoint extends Endpoint {
@@ -124,6 +124,27 @@ export async function transfer(source: TransferEndpoint, destination: TransferEn
   const ranOn = new Set<WhereRan>();
   const serverSide = source.system.id === destination.system.id && source.system.capabilities.serverSideCopy;
 
+  /**
+   * Where a large upload's state lives between attempts: in memory for retries within this run, and
+   * in the journal for a re-run. An unfinished upload of a since-changed source is discarded.
+   */
+  const uploadCheckpoint = (file: PlannedCopy): StreamCopyOptions["upload"] => {
+    const uploads = destination.system.uploads;
+    if (!uploads) return undefined;
+    const source = { path: file.relative, size: file.source.size, ...(file.source.mtime ? { mtime: file.source.mtime.getTime() } : {}) };
+    const earlier = journal?.unfinished(source.path);
+    const current = earlier && earlier.size === source.size && earlier.mtime === source.mtime;
+    if (earlier && !current) void uploads.discard(file.destinationPath, earlier.upload).catch(() => undefined);
+    const checkpoint = {
+      state: current ? earlier.upload : undefined,
+      save(state: UploadState) {
+        checkpoint.state = state;
+        void journal?.record({ ...source, upload: state }).catch(() => undefined);
+      },
+    };
+    return checkpoint;
+  };
+
   const copyOne = async (file: PlannedCopy): Promise<void> => {
     const path = file.relative || file.source.path;
     if (dryRun) {
@@ -131,6 +152,8 @@ export async function transfer(source: TransferEndpoint, destination: TransferEn
       return;
     }
     let counted = 0;
+    let resumedBytes = 0;
+    const upload = serverSide ? undefined : uploadCheckpoint(file);
     try {
       await withRetry(
         async () => {
@@ -145,23 +168,24 @@ export async function transfer(source: TransferEndpoint, destination: TransferEn
             counted = file.source.size;
             meter.bytes(counted);
           } else {
-            await streamCopy(source.system, file.source, destination.system, file.destinationPath, {
+            ({ resumedBytes } = await streamCopy(source.system, file.source, destination.system, file.destinationPath, {
               overwrite: options.overwrite ?? true,
               verify: options.verify ?? true,
               partSize: options.partSize,
               partConcurrency: options.partConcurrency,
               signal,
+              upload,
               onBytes: (n) => {
                 counted += n;
                 meter.bytes(n);
               },
-            });
+            }));
           }
         },
         { retries, signal },
       );
       ranOn.add(serverSide ? "server-side" : "caller");
-      report.copied.push({ path, bytes: file.source.size });
+      report.copied.push({ path, bytes: file.source.size, ...(resumedBytes > 0 ? { resumedBytes } : {}) });
       report.bytes += file.source.size;
       await journal?.record({ path: file.relative, size: file.source.size, ...(file.source.mtime ? { mtime: file.source.mtime.getTime() } : {}) });
       meter.file({ type: "file", path, status: "copied", bytes: file.source.size });

@@ -1,25 +1,31 @@
 /**
- * The resume journal: one line per finished file of a transfer, kept under the cache directory
- * and keyed by source and destination. A re-run of an interrupted transfer skips what the journal
- * says is done (when the source file is unchanged and the destination still holds it); a transfer
- * that finishes without failures deletes its journal.
+ * The resume journal: one line per finished file of a transfer, and one per large upload the
+ * destination can continue (its saved state), kept under the cache directory and keyed by source
+ * and destination. A re-run of an interrupted transfer skips what the journal says is done (when
+ * the source file is unchanged and the destination still holds it) and continues unfinished
+ * uploads; a transfer that finishes without failures deletes its journal. A path's last line wins.
  */
 import { createHash } from "node:crypto";
 import { appendFile, mkdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { cacheDir } from "../config.js";
+import type { UploadState } from "../systems/contract.js";
 
 export interface JournalEntry {
   path: string;
   size: number;
   /** Source mtime in ms, when the source has one. */
   mtime?: number;
+  /** Set while the file's upload is unfinished: what the destination needs to continue it. */
+  upload?: UploadState;
 }
 
 export class Journal {
   readonly #file: string;
-  readonly #done = new Map<string, JournalEntry>();
+  readonly #entries = new Map<string, JournalEntry>();
   #directory: Promise<unknown> | undefined;
+  /** Appends in call order, so a file's "finished" line never lands before its "unfinished" one. */
+  #tail: Promise<unknown> = Promise.resolve();
 
   private constructor(file: string) {
     this.#file = file;
@@ -33,7 +39,7 @@ export class Journal {
       if (!line) continue;
       try {
         const entry = JSON.parse(line) as JournalEntry;
-        journal.#done.set(entry.path, entry);
+        journal.#entries.set(entry.path, entry);
       } catch {
         // A line cut short by a crash is simply not counted as done.
       }
@@ -43,13 +49,25 @@ export class Journal {
 
   /** Whether `path` was finished by an earlier run and its source is unchanged since. */
   finished(path: string, size: number, mtime: number | undefined): boolean {
-    const entry = this.#done.get(path);
-    return entry !== undefined && entry.size === size && entry.mtime === mtime;
+    const entry = this.#entries.get(path);
+    return entry !== undefined && entry.upload === undefined && entry.size === size && entry.mtime === mtime;
   }
 
-  async record(entry: JournalEntry): Promise<void> {
-    await (this.#directory ??= mkdir(join(this.#file, ".."), { recursive: true }));
-    await appendFile(this.#file, `${JSON.stringify(entry)}\n`);
+  /** The unfinished upload an earlier run left for `path`, with the source size and mtime it was for. */
+  unfinished(path: string): (JournalEntry & { upload: UploadState }) | undefined {
+    const entry = this.#entries.get(path);
+    return entry?.upload ? { ...entry, upload: entry.upload } : undefined;
+  }
+
+  record(entry: JournalEntry): Promise<void> {
+    this.#entries.set(entry.path, entry);
+    const line = `${JSON.stringify(entry)}\n`;
+    const append = this.#tail.then(async () => {
+      await (this.#directory ??= mkdir(join(this.#file, ".."), { recursive: true }));
+      await appendFile(this.#file, line);
+    });
+    this.#tail = append.catch(() => undefined);
+    return append;
   }
 
   async remove(): Promise<void> {

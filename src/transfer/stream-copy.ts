@@ -6,12 +6,15 @@
  * size in one request (a stream costs Azure a Put Block + Put Block List with an 8 MiB block
  * buffer, and GCS a resumable session), and no per-file stream pipeline is built. Memory stays
  * bounded by files in flight × WHOLE_FILE_LIMIT.
+ *
+ * Larger files to a system with resumable uploads carry a checkpoint: a retry or a re-run asks the
+ * destination how much of the earlier upload it still holds and reads the source from there.
  */
 import { createHash } from "node:crypto";
 import { Transform, pipeline } from "node:stream";
 import { StowageError } from "../errors.js";
 import { readAll } from "../systems/body.js";
-import type { Stat, System, WriteBody, WriteOptions } from "../systems/contract.js";
+import type { Stat, System, UploadState, WriteBody, WriteOptions } from "../systems/contract.js";
 
 /** Files up to this size are buffered whole (see above). */
 export const WHOLE_FILE_LIMIT = 1 << 20;
@@ -23,6 +26,18 @@ export interface StreamCopyOptions {
   partConcurrency?: number | undefined;
   signal?: AbortSignal | undefined;
   onBytes(count: number): void;
+  /** The destination's unfinished upload of this file from an earlier attempt, and where to save a new one's. */
+  upload?: { state: UploadState | undefined; save(state: UploadState): void } | undefined;
+}
+
+/** Bytes of the destination file an earlier attempt already stored, so this one starts after them. */
+async function resumeOffset(source: System, from: Stat, destination: System, to: string, options: StreamCopyOptions): Promise<number> {
+  const state = options.upload?.state;
+  const uploads = destination.uploads;
+  if (!state || !uploads) return 0;
+  const offset = source.capabilities.rangeRead ? await uploads.offset(to, state, { size: from.size, ...(options.signal ? { signal: options.signal } : {}) }) : 0;
+  if (offset === 0) await uploads.discard(to, state).catch(() => undefined);
+  return offset;
 }
 
 export async function streamCopy(
@@ -31,10 +46,17 @@ export async function streamCopy(
   destination: System,
   to: string,
   options: StreamCopyOptions,
-): Promise<{ bytes: number }> {
-  const input = await source.read(from.path, options.signal ? { signal: options.signal } : {});
-  // MD5 costs CPU on every byte: compute it only when the source or the destination can check it.
-  const md5 = options.verify && (from.md5 !== undefined || destination.capabilities.checksums) ? createHash("md5") : undefined;
+): Promise<{ bytes: number; resumedBytes: number }> {
+  const resumable = from.size > WHOLE_FILE_LIMIT && destination.uploads !== undefined && options.upload !== undefined;
+  const offset = resumable ? await resumeOffset(source, from, destination, to, options) : 0;
+  const input = await source.read(from.path, {
+    ...(offset > 0 ? { range: { offset } } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  options.onBytes(offset);
+  // MD5 costs CPU on every byte: compute it only when the source or the destination can check it
+  // (and only over a whole file: a resumed upload reads the rest).
+  const md5 = offset === 0 && options.verify && (from.md5 !== undefined || destination.capabilities.checksums) ? createHash("md5") : undefined;
   let bytes = 0;
   let body: WriteBody;
   if (from.size <= WHOLE_FILE_LIMIT) {
@@ -63,9 +85,13 @@ export async function streamCopy(
     ...(options.partConcurrency ? { concurrency: options.partConcurrency } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   };
+  if (resumable) {
+    const state = options.upload!.state;
+    writeOptions.checkpoint = { save: options.upload!.save, ...(offset > 0 && state ? { resume: { state, offset } } : {}) };
+  }
   const result = await destination.write(to, body, writeOptions);
-  if (options.verify) verify(from, to, destination, bytes, result.size, md5?.digest("hex"), result.md5);
-  return { bytes };
+  if (options.verify) verify(from, to, destination, offset + bytes, result.size, md5?.digest("hex"), result.md5);
+  return { bytes, resumedBytes: offset };
 }
 
 function verify(from: Stat, to: string, destination: System, read: number, written: number, md5: string | undefined, writtenMd5?: string): void {

@@ -70,6 +70,8 @@ export interface FileResult {
   /** Path relative to the source (or destination, for deletions) root. */
   path: string;
   bytes: number;
+  /** Of those, bytes an earlier attempt had already stored (finished multipart parts), not sent again. */
+  resumedBytes?: number;
   /** Why a file was skipped. */
   reason?: "unchanged" | "resumed";
 }

@@ -1,7 +1,8 @@
 /**
  * Faults between the caller and a server: a TCP proxy in front of the S3 server cuts connections
  * mid-transfer. A copy retries and completes; when the server stays down it fails clearly with no
- * partial file at the destination, and a re-run resumes instead of starting over.
+ * partial file at the destination, and a re-run resumes instead of starting over: finished files
+ * are skipped and a large file's finished multipart parts are reused, counted by the proxy.
  */
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
@@ -15,10 +16,14 @@ import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
 const MiB = 1 << 20;
 const FILES = 8;
 const content = (i: number) => seededBytes(4 * MiB, 100 + i);
+const BIG_SIZE = 40 * MiB;
+const PART = 5 * MiB;
+const big = seededBytes(BIG_SIZE, 300);
 
 describe("transfers through a failing connection", () => {
   let proxy: TcpProxy;
   let source: string;
+  let bigSource: string;
 
   beforeAll(async () => {
     const endpoint = new URL(process.env.AWS_ENDPOINT_URL!);
@@ -27,6 +32,8 @@ describe("transfers through a failing connection", () => {
     process.env.AWS_ENDPOINT_URL = `http://127.0.0.1:${proxy.port}`;
     source = join(tempDir("faults"), "src");
     await folder(source).put(Object.fromEntries(Array.from({ length: FILES }, (_, i) => [`part-${i}.bin`, content(i)])));
+    bigSource = join(tempDir("faults-big"), "big");
+    await folder(bigSource).put({ "model.bin": big });
   });
 
   afterAll(async () => {
@@ -78,5 +85,41 @@ describe("transfers through a failing connection", () => {
     expect(rerun.copied.length).toBe(FILES - copied.length);
     await expectComplete(destination, await folder(destination).ls());
     expect(await folder(destination).ls()).toHaveLength(FILES);
+  });
+
+  it("retries a large file from its finished parts instead of from its first byte", async () => {
+    const destination = `s3://stowage-test/part-retry-${randomUUID()}`;
+    // The SDK would resend the cut part itself; with one attempt per request the engine retries.
+    await closeSystems();
+    process.env.AWS_MAX_ATTEMPTS = "1";
+    proxy.resetCounters();
+    proxy.cutAfter(22 * MiB);
+    const report = await copy(bigSource, destination, { partSize: PART, partConcurrency: 1 }).finally(async () => {
+      delete process.env.AWS_MAX_ATTEMPTS;
+      await closeSystems();
+    });
+    expect(proxy.cuts).toBeGreaterThan(0);
+    const resumed = report.copied[0]!.resumedBytes ?? 0;
+    expect(resumed).toBeGreaterThanOrEqual(3 * PART);
+    // What went up: the attempt that was cut, then only the parts after the reused ones (+ HTTP overhead).
+    expect(proxy.bytesUp).toBeLessThan(22 * MiB + (BIG_SIZE - resumed) + MiB);
+    expect(sha256(await folder(destination).get("model.bin"))).toBe(sha256(big));
+  });
+
+  it("re-runs a failed copy of a large file from the multipart parts the first run finished", async () => {
+    const destination = `s3://stowage-test/part-resume-${randomUUID()}`;
+    proxy.cutAfter(22 * MiB, { thenRefuse: true });
+    const error = await copy(bigSource, destination, { partSize: PART, partConcurrency: 1, retries: 0 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TransferError);
+    expect((error as TransferError).retryable).toBe(true);
+    proxy.refuse = false;
+    expect(await folder(destination).ls()).toEqual([]);
+
+    proxy.resetCounters();
+    const rerun = await copy(bigSource, destination, { partSize: PART, partConcurrency: 1 });
+    const resumed = rerun.copied[0]!.resumedBytes ?? 0;
+    expect(resumed).toBeGreaterThanOrEqual(3 * PART);
+    expect(proxy.bytesUp).toBeLessThan(BIG_SIZE - resumed + MiB);
+    expect(sha256(await folder(destination).get("model.bin"))).toBe(sha256(big));
   });
 });

@@ -52,7 +52,7 @@ export class S3Failure extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
-    options?: { cause?: unknown },
+    readonly options: { cause?: unknown; retryable?: boolean } = {},
   ) {
     super(message, options);
   }
@@ -93,7 +93,7 @@ export function s3Status(error: unknown): number | undefined {
  * shared Node mapping by returning undefined.
  */
 export function mapS3Error(error: unknown): Partial<StowageErrorInit> | undefined {
-  if (error instanceof S3Failure) return { code: error.code, message: error.message };
+  if (error instanceof S3Failure) return { code: error.code, message: error.message, retryable: error.options.retryable };
   const name = s3ErrorName(error);
   const status = s3Status(error);
   const code = (name !== undefined ? BY_NAME[name] : undefined) ?? (status !== undefined ? codeFromStatus(status) : undefined);

@@ -14,8 +14,10 @@ import type {
   ExecResult,
   ListOptions,
   ReadOptions,
+  ResumableUploads,
   Stat,
   System,
+  UploadState,
   WriteBody,
   WriteOptions,
   WriteResult,
@@ -29,6 +31,7 @@ import { deletePaths } from "./delete.js";
 import { S3Failure, mapS3Error } from "./errors.js";
 import { listPath } from "./list.js";
 import { readObject } from "./read.js";
+import { discardUpload, resumableOffset } from "./resume.js";
 import { statPath } from "./stat.js";
 import { writeObject } from "./write.js";
 
@@ -52,6 +55,17 @@ export class S3System implements System {
   readonly id: string;
   readonly capabilities = CAPABILITIES;
   readonly #context: S3Context;
+  /** Multipart uploads continue from the parts the server still holds (resume.ts). */
+  readonly uploads: ResumableUploads = {
+    offset: (path: string, state: UploadState, options: { size: number; signal?: AbortSignal }) => {
+      const target = normalizePath(path);
+      return guard("resume", target, () => resumableOffset(this.#context, target, state, options.size, options.signal));
+    },
+    discard: (path: string, state: UploadState) => {
+      const target = normalizePath(path);
+      return guard("discard", target, () => discardUpload(this.#context, target, state));
+    },
+  };
 
   constructor(settings: S3Settings) {
     this.#context = new S3Context(createClient(settings), settings);

@@ -1,7 +1,8 @@
 /**
  * Multipart upload of a stream with a fixed memory budget: `concurrency` part buffers of `partSize`
- * bytes, allocated once and reused, so a large upload makes no garbage of its own. On any failure
- * or abort the upload is aborted server-side, leaving no object and no stored parts.
+ * bytes, allocated once and reused, so a large upload makes no garbage of its own. On a failure
+ * or abort the upload is aborted server-side, leaving no object and no stored parts, unless the
+ * caller keeps them to resume (`Continuation.keepParts`).
  */
 import {
   AbortMultipartUploadCommand,
@@ -19,6 +20,16 @@ export interface MultipartTarget {
   /** Send If-None-Match: * with the completion. */
   ifNoneMatch: boolean;
   signal: AbortSignal | undefined;
+}
+
+/** Continuing an earlier upload, and keeping this one's parts for a later attempt. */
+export interface Continuation {
+  /** The upload to continue and the parts 1..k it holds; the body starts with part k+1. */
+  from?: { uploadId: string; parts: CompletedPart[] };
+  /** Told the upload id once the upload exists. */
+  onCreated?(uploadId: string): void;
+  /** Whether a failure should leave the stored parts for a later attempt instead of aborting. */
+  keepParts?(error: unknown): boolean;
 }
 
 /** Fills part buffers from the body's chunks, copying each byte once. */
@@ -57,19 +68,18 @@ export async function uploadParts(
   chunks: AsyncIterator<Buffer>,
   partSize: number,
   concurrency: number,
+  continuation: Continuation = {},
 ): Promise<{ size: number; etag: string | undefined }> {
   const { client } = context;
   const { bucket, key, signal } = target;
-  const created = await client.send(
-    new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ...(target.contentType ? { ContentType: target.contentType } : {}) }),
-    sendOptions(signal),
-  );
-  const uploadId = created.UploadId;
+  const uploadId = continuation.from?.uploadId ?? (await createUpload(context, target));
+  if (!continuation.from) continuation.onCreated?.(uploadId);
   try {
     const reader = new PartReader(chunks);
-    const parts: CompletedPart[] = [];
+    const parts: CompletedPart[] = [...(continuation.from?.parts ?? [])];
+    /** Bytes of this attempt's body (the parts it sends). */
     let size = 0;
-    let nextPart = 1;
+    let nextPart = parts.length + 1;
     let done = false;
     // Each worker owns one buffer: fill it, upload it, reuse it. Filling goes one worker at a time
     // (the `reading` chain), so parts are numbered in body order while their uploads overlap.
@@ -123,7 +133,17 @@ export async function uploadParts(
     );
     return { size, etag: completed.ETag };
   } catch (error) {
-    await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId })).catch(() => undefined);
+    if (signal?.aborted || !continuation.keepParts?.(error)) {
+      await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId })).catch(() => undefined);
+    }
     throw error;
   }
+}
+
+async function createUpload(context: S3Context, target: MultipartTarget): Promise<string> {
+  const created = await context.client.send(
+    new CreateMultipartUploadCommand({ Bucket: target.bucket, Key: target.key, ...(target.contentType ? { ContentType: target.contentType } : {}) }),
+    sendOptions(target.signal),
+  );
+  return created.UploadId!;
 }

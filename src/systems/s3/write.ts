@@ -6,17 +6,22 @@
  * `overwrite: false` first checks with HeadObject (which also avoids sending bytes for nothing), then
  * writes with `If-None-Match: *`. Servers without conditional PUTs (Swift s3api answers 501) get a
  * plain PUT after the check: there, two writers racing for the same new key can both succeed.
+ *
+ * With a checkpoint, a multipart upload saves its id, keeps its parts when a failure may pass, and a
+ * later attempt continues it (resume.ts): the body then starts after the parts the server holds.
  */
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { Readable } from "node:stream";
+import { toStowageError } from "../../errors.js";
 import { bytesOf, isBytes, toReadable } from "../body.js";
-import type { WriteBody, WriteOptions, WriteResult } from "../contract.js";
+import type { UploadCheckpoint, WriteBody, WriteOptions, WriteResult } from "../contract.js";
 import { splitBucket } from "../paths.js";
 import { MIN_PART_SIZE } from "./client.js";
 import { isMissingBucket, isNotImplemented, type S3Context, sendOptions } from "./context.js";
-import { S3Failure } from "./errors.js";
-import { uploadParts } from "./multipart.js";
+import { S3Failure, mapS3Error } from "./errors.js";
+import { uploadParts, type Continuation } from "./multipart.js";
 import { md5FromEtag, objectPath, stripQuotes } from "./objects.js";
+import { multipartState, parseState, reusableParts } from "./resume.js";
 
 const MiB = 1024 * 1024;
 export const DEFAULT_PART_SIZE = 16 * MiB;
@@ -48,30 +53,66 @@ export async function writeObject(context: S3Context, path: string, body: WriteB
   if (bucket === "" || key === "") throw new S3Failure("InvalidInput", "write needs an object path /bucket/key");
   const { signal } = options;
   signal?.throwIfAborted();
-  const partSize = options.partSize ?? DEFAULT_PART_SIZE;
+  const { checkpoint } = options;
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+  const resumed = checkpoint?.resume ? await continuationOf(context, path, checkpoint.resume, signal) : undefined;
+  const partSize = resumed?.partSize ?? options.partSize ?? DEFAULT_PART_SIZE;
   checkTuning(partSize, concurrency);
   const target: Target = { bucket, key, contentType: options.contentType, exclusive: options.overwrite === false, signal };
   if (target.exclusive && (await context.headObject(bucket, key, signal))) {
     throw new S3Failure("AlreadyExists", "the object exists and overwrite is false");
   }
+  const continuation: Continuation = checkpoint ? keepingParts(path, partSize, checkpoint) : {};
+  if (resumed) continuation.from = resumed.from;
 
-  if (isBytes(body) && bytesOf(body).length <= partSize) return putObject(context, target, bytesOf(body));
+  if (!resumed && isBytes(body) && bytesOf(body).length <= partSize) return putObject(context, target, bytesOf(body));
   const source = isBytes(body) ? Readable.from(slices(bytesOf(body), MiB)) : toReadable(body);
   // Aborting destroys the source, so the upload fails the same way as for a broken body.
   const onAbort = () => source.destroy(abortReason(signal!));
   signal?.addEventListener("abort", onAbort, { once: true });
   try {
     const iterator = source[Symbol.asyncIterator]() as AsyncIterator<Uint8Array | string>;
+    if (resumed) {
+      const rest = await uploadMultipart(context, target, iterator, [], partSize, concurrency, continuation);
+      return { ...rest, size: resumed.offset + rest.size };
+    }
     const head = await readHead(iterator, partSize);
     if (head.ended) return await putObject(context, target, Buffer.concat(head.chunks));
-    return await uploadMultipart(context, target, iterator, head.chunks, partSize, concurrency);
+    return await uploadMultipart(context, target, iterator, head.chunks, partSize, concurrency, continuation);
   } catch (error) {
     source.destroy();
     throw error;
   } finally {
     signal?.removeEventListener("abort", onAbort);
   }
+}
+
+/**
+ * The upload a checkpoint continues, with the parts before `offset` as the server lists them now.
+ * A mismatch (the upload is gone or lost parts since the offset was taken) is a retryable Conflict:
+ * the next attempt asks for the offset again.
+ */
+async function continuationOf(
+  context: S3Context,
+  path: string,
+  resume: NonNullable<UploadCheckpoint["resume"]>,
+  signal: AbortSignal | undefined,
+): Promise<{ partSize: number; offset: number; from: NonNullable<Continuation["from"]> }> {
+  const upload = parseState(path, resume.state);
+  if (!upload) throw new S3Failure("InvalidInput", "the upload to resume is not an S3 multipart upload of this object");
+  const parts = await reusableParts(context, upload, resume.offset + 1, signal);
+  if (parts.length * upload.partSize !== resume.offset) {
+    throw new S3Failure("Conflict", `the upload to resume holds ${parts.length * upload.partSize} bytes, not ${resume.offset}`, { retryable: true });
+  }
+  return { partSize: upload.partSize, offset: resume.offset, from: { uploadId: upload.uploadId, parts } };
+}
+
+/** Saves a new upload's id and keeps its parts on failures that may pass, for a later attempt. */
+function keepingParts(path: string, partSize: number, checkpoint: UploadCheckpoint): Continuation {
+  return {
+    onCreated: (uploadId) => checkpoint.save(multipartState(path, uploadId, partSize)),
+    keepParts: (error) => toStowageError(error, { system: "s3", operation: "write" }, mapS3Error).retryable,
+  };
 }
 
 /** Views of `bytes` in `size` pieces, without copying. */
@@ -136,6 +177,7 @@ async function uploadMultipart(
   head: Buffer[],
   partSize: number,
   concurrency: number,
+  continuation: Continuation,
 ): Promise<WriteResult> {
   const { bucket, key, signal } = target;
   // The body can be read only once, so the bucket must exist before the first part is taken.
@@ -158,6 +200,7 @@ async function uploadMultipart(
     chunks(),
     partSize,
     concurrency,
+    continuation,
   );
   return result(bucket, key, uploaded.size, uploaded.etag);
 }
