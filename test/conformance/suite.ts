@@ -7,7 +7,7 @@ import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isStowageError, type ErrorCode } from "../../src/errors.js";
 import { readAll } from "../../src/systems/body.js";
-import type { Entry, System } from "../../src/systems/contract.js";
+import type { Entry, System, UploadState } from "../../src/systems/contract.js";
 import type { SystemFixture } from "../support/fixture.js";
 import { eachLimit, sha256, sha256Of, withPeakRss } from "../support/measure.js";
 import {
@@ -66,6 +66,23 @@ function failingBody(bytes: number): Readable {
       this.push(chunk);
     },
   });
+}
+
+/** `content` from `offset` on, in 1 MiB chunks; with `failAt`, fails there like a dropped connection. */
+function resumableBody(content: Buffer, offset: number, failAt?: number): Readable & { sent(): number } {
+  let at = offset;
+  const stream = new Readable({
+    read() {
+      if (failAt !== undefined && at >= failAt) {
+        return void this.destroy(Object.assign(new Error("connection reset by peer"), { code: "ECONNRESET" }));
+      }
+      if (at >= content.length) return void this.push(null);
+      const end = Math.min(content.length, at + MiB, failAt ?? content.length);
+      this.push(content.subarray(at, end));
+      at = end;
+    },
+  });
+  return Object.assign(stream, { sent: () => at - offset });
 }
 
 export function defineConformanceSuite(fixture: SystemFixture): void {
@@ -193,6 +210,10 @@ export function defineConformanceSuite(fixture: SystemFixture): void {
         expect(await text(system, `${seedRoot}/nested/top.txt`)).toBe("top\n");
       });
 
+      it("offers resumable uploads exactly when the fixture says so", () => {
+        expect(system.uploads !== undefined).toBe(fixture.resumableUploads ?? false);
+      });
+
       it("declares write exactly when the fixture offers a writable root", () => {
         expect(system.capabilities.write).toBe(writableFixture);
       });
@@ -297,6 +318,62 @@ export function defineConformanceSuite(fixture: SystemFixture): void {
         }
         await system.write(`${root}/made/deep/er/f.txt`, "f");
         expect((await system.stat(`${root}/made/deep`)).type).toBe("directory");
+      });
+    });
+
+    if (writableFixture && fixture.resumableUploads) describe("resumable uploads", () => {
+      const SIZE = 23 * MiB;
+      const PART = 5 * MiB;
+      const content = seededBytes(SIZE, 77);
+
+      /** A write whose body fails at `failAt` like a dropped connection; returns the state it saved. */
+      async function interruptedWrite(path: string, failAt: number): Promise<UploadState> {
+        const saved: UploadState[] = [];
+        const body = resumableBody(content, 0, failAt);
+        const error = await system.write(path, body, { partSize: PART, concurrency: 1, checkpoint: { save: (state) => saved.push(state) } }).catch((e: unknown) => e);
+        expect(error).toMatchObject({ name: "StowageError", retryable: true });
+        expect(saved).toHaveLength(1);
+        return saved[0]!;
+      }
+
+      it("keeps what an interrupted upload stored, and a resumed write sends only the rest", async () => {
+        const path = `${root}/resume/object.bin`;
+        // Three whole 5 MiB parts are stored before the body fails at 17 MiB.
+        const state = await interruptedWrite(path, 17 * MiB);
+        await expectCode(system.stat(path), "NotFound");
+        const offset = await system.uploads!.offset(path, state, { size: SIZE });
+        expect(offset).toBe(3 * PART);
+        const rest = resumableBody(content, offset);
+        const written = await system.write(path, rest, { partSize: PART, checkpoint: { resume: { state, offset }, save: () => undefined } });
+        expect(written.size).toBe(SIZE);
+        expect(rest.sent()).toBe(SIZE - offset);
+        expect(await sha256Of(await system.read(path))).toEqual({ sha256: sha256(content), size: SIZE });
+      });
+
+      it("never offers the part holding the last byte, so a resumed write always finishes the upload itself", async () => {
+        const path = `${root}/resume-whole/object.bin`;
+        // 20 MiB stored are four whole parts of a 20 MiB object: only three may be reused.
+        const state = await interruptedWrite(path, 20 * MiB);
+        expect(await system.uploads!.offset(path, state, { size: 20 * MiB })).toBe(3 * PART);
+        await system.uploads!.discard(path, state);
+      });
+
+      it("reuses nothing for another object's upload or a state it does not know", async () => {
+        const path = `${root}/resume-other/object.bin`;
+        const state = await interruptedWrite(path, 12 * MiB);
+        expect(await system.uploads!.offset(`${root}/resume-other/other.bin`, state, { size: SIZE })).toBe(0);
+        expect(await system.uploads!.offset(path, { kind: "unknown-upload", id: "x" }, { size: SIZE })).toBe(0);
+        await system.uploads!.discard(path, state);
+        await system.uploads!.discard(path, state);
+      });
+
+      it("refuses to resume from an offset the upload does not hold: retryable Conflict, nothing written", async () => {
+        const path = `${root}/resume-conflict/object.bin`;
+        const state = await interruptedWrite(path, 12 * MiB);
+        const body = resumableBody(content, 3 * PART);
+        const error = await system.write(path, body, { partSize: PART, checkpoint: { resume: { state, offset: 3 * PART }, save: () => undefined } }).catch((e: unknown) => e);
+        expect(error).toMatchObject({ name: "StowageError", code: "Conflict", retryable: true });
+        await expectCode(system.stat(path), "NotFound");
       });
     });
   });

@@ -10,6 +10,8 @@ export interface SystemFixture {
    * stores), e.g. "/stowage-test/3f9c…". Read-only systems leave this out.
    */
   writableRoot?(): Promise<string>;
+  /** The system offers `uploads` (resumable large writes); the suite checks the claim both ways. */
+  resumableUploads?: boolean;
   /** Read-only systems: the path where the seed tree (test/support/seed.ts) is served. */
   seededRoot?(): Promise<string>;
   /** Called once after the suite, e.g. to close connections. */

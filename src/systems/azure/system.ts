@@ -13,8 +13,11 @@ import type {
   Entry,
   ListOptions,
   ReadOptions,
+  ResumableUploads,
   Stat,
   System,
+  UploadCheckpoint,
+  UploadState,
   WriteBody,
   WriteOptions,
   WriteResult,
@@ -24,6 +27,7 @@ import { normalizePath, prefixOf, splitBucket } from "../paths.js";
 import type { AzureAuth, AzureConnection } from "./credentials.js";
 import { mapAzureError } from "./errors.js";
 import { BlobDeleteError, BATCH_LIMIT, deleteBlobs } from "./remove.js";
+import { parseBlockState, reusableBlocks } from "./blocks.js";
 import { SINGLE_PUT_LIMIT, uploadBody, uploadBytes, type Uploaded, type UploadOptions } from "./upload.js";
 
 const CAPABILITIES: Capabilities = {
@@ -71,6 +75,21 @@ export class AzureSystem implements System {
   readonly #auth: AzureAuth;
   /** Containers this process created or wrote to, so stream writes skip the existence check. */
   readonly #knownContainers = new Set<string>();
+  /**
+   * Stream uploads continue from the blocks Azure still holds uncommitted (blocks.ts). There is no
+   * call to delete uncommitted blocks: Azure drops them after a week or at the blob's next commit.
+   */
+  readonly uploads: ResumableUploads = {
+    offset: (path: string, state: UploadState, options: { size: number; signal?: AbortSignal }) => {
+      const target = normalizePath(path);
+      return guard("resume", target, async () => {
+        const upload = parseBlockState(target, state);
+        if (!upload) return 0;
+        return (await reusableBlocks(this.#blobClient(target, "resume"), upload, options.size, options.signal)) * upload.blockSize;
+      });
+    },
+    discard: async () => undefined,
+  };
 
   constructor(connection: AzureConnection) {
     this.#service = connection.service;
@@ -207,6 +226,7 @@ export class AzureSystem implements System {
         signal: options.signal,
       };
       const refuseExisting = options.overwrite === false;
+      if (isBytes(body) && options.checkpoint?.resume) body = Readable.from([bytesOf(body)]);
       if (isBytes(body)) {
         const bytes = bytesOf(body);
         if (refuseExisting && bytes.length > SINGLE_PUT_LIMIT) await this.#refuseIfExists(blob, target, options.signal);
@@ -214,16 +234,32 @@ export class AzureSystem implements System {
         return writeResult(target, result);
       }
       if (refuseExisting) await this.#refuseIfExists(blob, target, options.signal);
+      const { checkpoint } = options;
+      const resume = checkpoint?.resume ? await this.#resumable(blob, target, checkpoint.resume, options.signal) : undefined;
       // A stream cannot be sent twice, so the container must exist before the first block.
       await this.#ensureContainer(container, options.signal);
       try {
-        const result = await uploadBody(blob, body, upload);
+        const result = await uploadBody(blob, body, upload, { path: target, resume, save: checkpoint?.save });
         return writeResult(target, result);
       } catch (error) {
         if (isContainerMissing(error)) this.#knownContainers.delete(container);
         throw error;
       }
     });
+  }
+
+  /**
+   * The staged upload a checkpoint continues. Blocks lost since its offset was taken make a
+   * retryable Conflict: the next attempt asks for the offset again.
+   */
+  async #resumable(blob: BlockBlobClient, target: string, resume: NonNullable<UploadCheckpoint["resume"]>, signal: AbortSignal | undefined) {
+    const upload = parseBlockState(target, resume.state);
+    if (!upload) throw fail("InvalidInput", "write", target, "the upload to resume is not an Azure block upload of this blob");
+    const held = (await reusableBlocks(blob, upload, resume.offset + 1, signal)) * upload.blockSize;
+    if (held !== resume.offset) {
+      throw new StowageError({ code: "Conflict", retryable: true, system: "azure", operation: "write", path: target, message: `the upload to resume holds ${held} bytes, not ${resume.offset}` });
+    }
+    return { upload, offset: resume.offset };
   }
 
   /**

@@ -2,19 +2,22 @@
  * Writing block blobs so that a reader sees the old blob or the whole new one, never a part:
  * bytes go up as one Put Blob (or, when large, Put Block ×N + Put Block List); streams always as
  * Put Block ×N + Put Block List. Staged blocks stay invisible until the list is committed, so a
- * body that fails or an aborted signal leaves no blob and an existing blob untouched.
+ * body that fails or an aborted signal leaves no blob and an existing blob untouched. Stream
+ * uploads name their blocks so that a later attempt can reuse them (blocks.ts).
  */
-import { addAbortSignal, pipeline, Transform, type TransformCallback } from "node:stream";
+import { addAbortSignal } from "node:stream";
 import type { BlobRequestConditions, BlockBlobClient } from "@azure/storage-blob";
 import { toReadable } from "../body.js";
-import type { WriteBody } from "../contract.js";
+import type { UploadState, WriteBody } from "../contract.js";
+import { sendParts } from "../parts.js";
+import { blockId, blockState, newBlockUpload, type BlockUpload } from "./blocks.js";
 
 const MiB = 1024 * 1024;
 /** Bytes bodies up to this size are sent as a single Put Blob. */
 export const SINGLE_PUT_LIMIT = 32 * MiB;
 const DEFAULT_BLOCK_SIZE = 8 * MiB;
 const MAX_BLOCKS = 50_000;
-/** Blocks buffered at once for a stream; the SDK sends about three quarters of them in parallel. */
+/** Blocks buffered and sent at once for a stream. */
 const DEFAULT_CONCURRENCY = 5;
 
 export interface UploadOptions {
@@ -59,25 +62,50 @@ export async function uploadBytes(blob: BlockBlobClient, bytes: Buffer, options:
   return { size: bytes.length, etag: response.etag, ...(singlePut ? { md5: Buffer.from(response.contentMD5!).toString("hex") } : {}) };
 }
 
-export async function uploadBody(blob: BlockBlobClient, body: Exclude<WriteBody, Uint8Array | string>, options: UploadOptions): Promise<Uploaded> {
-  const counter = new ByteCounter();
-  // A failing body destroys the counter with its error, which makes uploadStream reject before
-  // it commits. The SDK does not pass the signal to Put Block, so the signal stops the body here.
-  pipeline(toReadable(body), counter, () => {});
-  if (options.signal) addAbortSignal(options.signal, counter);
+/** A stream upload's identity: the blob path, and the earlier upload it continues if any. */
+export interface BlockUploadPlan {
+  path: string;
+  /** The staged upload to continue, and the bytes (whole blocks) it already holds. */
+  resume?: { upload: BlockUpload; offset: number } | undefined;
+  /** Told the upload's state before its first block is staged. */
+  save?: ((state: UploadState) => void) | undefined;
+}
+
+/**
+ * Stages the body as blocks (blocks.ts), `concurrency` at once from reused buffers, then commits
+ * the list. A failure or abort commits nothing, so the old blob (or none) stays.
+ */
+export async function uploadBody(
+  blob: BlockBlobClient,
+  body: Exclude<WriteBody, Uint8Array | string>,
+  options: UploadOptions,
+  plan: BlockUploadPlan,
+): Promise<Uploaded> {
+  const upload = plan.resume?.upload ?? newBlockUpload(plan.path, blockSizeFor(options));
+  const offset = plan.resume?.offset ?? 0;
+  const firstBlock = offset / upload.blockSize;
+  if (!plan.resume) plan.save?.(blockState(upload));
+  const source = toReadable(body);
+  if (options.signal) addAbortSignal(options.signal, source);
   try {
-    const response = await blob.uploadStream(counter, blockSizeFor(options), options.concurrency ?? DEFAULT_CONCURRENCY, requestOptions(options));
-    return { size: counter.bytes, etag: response.etag };
+    const sent = await sendParts(
+      buffers(source),
+      { partSize: upload.blockSize, concurrency: options.concurrency ?? DEFAULT_CONCURRENCY, firstPart: firstBlock + 1, signal: options.signal },
+      async (partNumber, bytes) => {
+        await blob.stageBlock(blockId(upload, partNumber - 1), bytes, bytes.length, options.signal ? { abortSignal: options.signal } : {});
+      },
+    );
+    const ids = Array.from({ length: firstBlock + sent.parts }, (_, index) => blockId(upload, index));
+    const response = await blob.commitBlockList(ids, requestOptions(options));
+    return { size: offset + sent.size, etag: response.etag };
   } finally {
     // After a failed Put Block the body is no longer read; release it.
-    counter.destroy();
+    source.destroy();
   }
 }
 
-class ByteCounter extends Transform {
-  bytes = 0;
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.bytes += chunk.length;
-    callback(null, chunk);
+async function* buffers(source: AsyncIterable<Uint8Array | string>): AsyncGenerator<Buffer> {
+  for await (const chunk of source) {
+    yield typeof chunk === "string" ? Buffer.from(chunk) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
   }
 }

@@ -1,6 +1,5 @@
 /**
- * Multipart upload of a stream with a fixed memory budget: `concurrency` part buffers of `partSize`
- * bytes, allocated once and reused, so a large upload makes no garbage of its own. On a failure
+ * Multipart upload of a stream with a fixed memory budget (parts.ts). On a failure
  * or abort the upload is aborted server-side, leaving no object and no stored parts, unless the
  * caller keeps them to resume (`Continuation.keepParts`).
  */
@@ -11,6 +10,7 @@ import {
   UploadPartCommand,
   type CompletedPart,
 } from "@aws-sdk/client-s3";
+import { sendParts } from "../parts.js";
 import { sendOptions, type S3Context } from "./context.js";
 
 export interface MultipartTarget {
@@ -32,36 +32,6 @@ export interface Continuation {
   keepParts?(error: unknown): boolean;
 }
 
-/** Fills part buffers from the body's chunks, copying each byte once. */
-class PartReader {
-  #pending: Buffer | undefined;
-  #ended = false;
-  readonly #chunks: AsyncIterator<Buffer>;
-  constructor(chunks: AsyncIterator<Buffer>) {
-    this.#chunks = chunks;
-  }
-
-  /** Fills `buffer` from the body; returns the bytes filled (less than full only at the end). */
-  async fill(buffer: Buffer): Promise<number> {
-    let filled = 0;
-    while (filled < buffer.length) {
-      if (!this.#pending) {
-        if (this.#ended) break;
-        const next = await this.#chunks.next();
-        if (next.done) {
-          this.#ended = true;
-          break;
-        }
-        this.#pending = next.value;
-      }
-      const copied = this.#pending.copy(buffer, filled);
-      filled += copied;
-      this.#pending = copied < this.#pending.length ? this.#pending.subarray(copied) : undefined;
-    }
-    return filled;
-  }
-}
-
 export async function uploadParts(
   context: S3Context,
   target: MultipartTarget,
@@ -75,51 +45,14 @@ export async function uploadParts(
   const uploadId = continuation.from?.uploadId ?? (await createUpload(context, target));
   if (!continuation.from) continuation.onCreated?.(uploadId);
   try {
-    const reader = new PartReader(chunks);
     const parts: CompletedPart[] = [...(continuation.from?.parts ?? [])];
-    /** Bytes of this attempt's body (the parts it sends). */
-    let size = 0;
-    let nextPart = parts.length + 1;
-    let done = false;
-    // Each worker owns one buffer: fill it, upload it, reuse it. Filling goes one worker at a time
-    // (the `reading` chain), so parts are numbered in body order while their uploads overlap.
-    let reading: Promise<unknown> = Promise.resolve();
-    const worker = async () => {
-      try {
-        await fillAndSend();
-      } catch (error) {
-        done = true; // the other workers finish their part in flight and stop
-        throw error;
-      }
-    };
-    const fillAndSend = async () => {
-      let buffer: Buffer | undefined;
-      while (!done) {
-        let filled = 0;
-        let partNumber = 0;
-        const turn = reading.then(async () => {
-          if (done) return;
-          buffer ??= Buffer.allocUnsafeSlow(partSize);
-          filled = await reader.fill(buffer);
-          if (filled < partSize) done = true;
-          if (filled > 0) partNumber = nextPart++;
-        });
-        reading = turn.catch(() => undefined);
-        await turn;
-        if (partNumber === 0) return;
-        signal?.throwIfAborted();
-        size += filled;
-        const output = await client.send(
-          new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: buffer!.subarray(0, filled), ContentLength: filled }),
-          sendOptions(signal),
-        );
-        parts.push({ PartNumber: partNumber, ETag: output.ETag });
-      }
-    };
-    const results = await Promise.allSettled(Array.from({ length: concurrency }, worker));
-    const failure = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
-    if (failure) throw failure.reason;
-    signal?.throwIfAborted();
+    const sent = await sendParts(chunks, { partSize, concurrency, firstPart: parts.length + 1, signal }, async (partNumber, bytes) => {
+      const output = await client.send(
+        new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: bytes, ContentLength: bytes.length }),
+        sendOptions(signal),
+      );
+      parts.push({ PartNumber: partNumber, ETag: output.ETag });
+    });
     parts.sort((a, b) => a.PartNumber! - b.PartNumber!);
     const completed = await client.send(
       new CompleteMultipartUploadCommand({
@@ -131,7 +64,7 @@ export async function uploadParts(
       }),
       sendOptions(signal),
     );
-    return { size, etag: completed.ETag };
+    return { size: sent.size, etag: completed.ETag };
   } catch (error) {
     if (signal?.aborted || !continuation.keepParts?.(error)) {
       await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId })).catch(() => undefined);
