@@ -33,7 +33,15 @@ export interface StowageConfig {
     configFile?: string;
   };
   github?: { server?: string };
+  /**
+   * Network timeouts in seconds, like rclone's --contimeout and --timeout: a connection attempt, and
+   * a connection that moves no byte either way for this long, fail with a retryable `Timeout`
+   * instead of hanging. Defaults 60 and 300.
+   */
+  timeouts?: { connectSeconds?: number; idleSeconds?: number };
 }
+
+export const DEFAULT_TIMEOUTS = { connectSeconds: 60, idleSeconds: 300 } as const;
 
 /** Stowage's cache directory on this machine: default locations, transfer journals. */
 export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -97,5 +105,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): StowageConfig 
       }),
     },
     github: { ...file.github },
+    timeouts: {
+      ...file.timeouts,
+      ...defined({ connectSeconds: seconds(env, "STOWAGE_CONNECT_TIMEOUT"), idleSeconds: seconds(env, "STOWAGE_IDLE_TIMEOUT") }),
+    },
   };
+}
+
+function seconds(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const value = env[name];
+  if (value === undefined || value === "") return undefined;
+  const parsed = Number(value);
+  if (!(parsed > 0)) throw new StowageError({ code: "InvalidInput", message: `${name} must be a positive number of seconds, got "${value}"` });
+  return parsed;
+}
+
+/** The timeouts in milliseconds, defaults filled in. */
+export function timeoutsMs(config: StowageConfig): { connect: number; idle: number } {
+  const { connectSeconds, idleSeconds } = { ...DEFAULT_TIMEOUTS, ...config.timeouts };
+  return { connect: connectSeconds * 1000, idle: idleSeconds * 1000 };
 }

@@ -1,6 +1,6 @@
 /**
  * A TCP proxy on 127.0.0.1 in front of a test server: counts the bytes that cross it and can cut
- * connections, to test retries, resume and where a transfer's bytes flow.
+ * connections or stall them, to test retries, timeouts, resume and where a transfer's bytes flow.
  */
 import { createServer, connect, type Socket } from "node:net";
 
@@ -19,6 +19,11 @@ export interface TcpProxy {
   readonly cuts: number;
   /** While true, new connections are closed at once (the server looks down). */
   refuse: boolean;
+  /**
+   * While true, every byte either way is swallowed, as by a network that stops delivering while
+   * connections stay open. Setting it back to false drops the connections that lived through it.
+   */
+  stall: boolean;
   close(): Promise<void>;
 }
 
@@ -29,6 +34,7 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   let cutAt: number | undefined;
   let refuseAfterCut = false;
   let cuts = 0;
+  let stalled = false;
   const cutAll = () => {
     for (const socket of sockets) socket.destroy();
     sockets.clear();
@@ -53,6 +59,13 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
       return cuts;
     },
     refuse: false,
+    get stall() {
+      return stalled;
+    },
+    set stall(value: boolean) {
+      if (stalled && !value) cutAll();
+      stalled = value;
+    },
     close: () =>
       new Promise((resolve) => {
         cutAll();
@@ -70,6 +83,7 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
       sockets.delete(upstream);
     };
     client.on("data", (chunk: Buffer) => {
+      if (stalled) return;
       bytesUp += chunk.length;
       if (cutAt !== undefined && bytesUp >= cutAt) {
         cutAt = undefined;
@@ -82,6 +96,7 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     });
     upstream.on("drain", () => client.resume());
     upstream.on("data", (chunk: Buffer) => {
+      if (stalled) return;
       bytesDown += chunk.length;
       if (!client.write(chunk)) upstream.pause();
     });

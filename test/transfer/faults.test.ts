@@ -7,7 +7,7 @@
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TransferError, closeSystems, copy, folder } from "../../src/index.js";
+import { TransferError, closeSystems, copy, folder, type ProgressEvent } from "../../src/index.js";
 import { sha256 } from "../support/measure.js";
 import { tempDir } from "../support/process.js";
 import { seededBytes } from "../support/seed.js";
@@ -121,5 +121,32 @@ describe("transfers through a failing connection", () => {
     expect(resumed).toBeGreaterThanOrEqual(3 * PART);
     expect(proxy.bytesUp).toBeLessThan(BIG_SIZE - resumed + MiB);
     expect(sha256(await folder(destination).get("model.bin"))).toBe(sha256(big));
+  });
+
+  it("fails with a retryable Timeout, instead of hanging, when the server stops answering mid-transfer", async () => {
+    const destination = `s3://stowage-test/stall-${randomUUID()}`;
+    await closeSystems();
+    process.env.STOWAGE_IDLE_TIMEOUT = "1";
+    process.env.AWS_MAX_ATTEMPTS = "1";
+    let started = 0;
+    const stallMidway = (event: ProgressEvent) => {
+      if (event.type !== "rate" || event.bytesDone < 8 * MiB || proxy.stall) return;
+      proxy.stall = true;
+      started = Date.now();
+    };
+    const error = await copy(bigSource, destination, { retries: 0, partSize: PART, onProgress: stallMidway, progressInterval: 10 })
+      .catch((e: unknown) => e)
+      .finally(async () => {
+        delete process.env.STOWAGE_IDLE_TIMEOUT;
+        delete process.env.AWS_MAX_ATTEMPTS;
+        proxy.stall = false;
+        await closeSystems();
+      });
+    expect(started).toBeGreaterThan(0);
+    expect(error).toBeInstanceOf(TransferError);
+    expect(error).toMatchObject({ code: "Timeout", retryable: true });
+    // Well before the test's own timeout: the idle timeout fired, nothing waited forever.
+    expect(Date.now() - started).toBeLessThan(15_000);
+    expect(await folder(destination).exists()).toBe(false);
   });
 });

@@ -6,7 +6,7 @@
  */
 import { createHash } from "node:crypto";
 import { S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
-import type { StowageConfig } from "../../config.js";
+import { timeoutsMs, type StowageConfig } from "../../config.js";
 import { StowageError } from "../../errors.js";
 
 export interface S3Settings {
@@ -17,6 +17,8 @@ export interface S3Settings {
   profile: string | undefined;
   /** Objects larger than this are copied with UploadPartCopy, in parts of this size. */
   copyPartSize: number;
+  /** Connect and idle timeouts in milliseconds. */
+  timeouts: { connect: number; idle: number };
 }
 
 const MiB = 1024 * 1024;
@@ -68,6 +70,7 @@ export async function resolveSettings(config: StowageConfig): Promise<S3Settings
       pathStyle: s3.pathStyle ?? (endpoint !== undefined && isLoopbackEndpoint(endpoint)),
       profile,
       copyPartSize: copyPartSizeFrom(config),
+      timeouts: timeoutsMs(config),
     };
   } finally {
     probe.destroy();
@@ -92,7 +95,12 @@ function addContentMd5ToDeleteObjects(client: S3Client): void {
 }
 
 export function createClient(settings: S3Settings, env: NodeJS.ProcessEnv = process.env): S3Client {
-  const options: S3ClientConfig = { region: settings.region, forcePathStyle: settings.pathStyle };
+  const options: S3ClientConfig = {
+    region: settings.region,
+    forcePathStyle: settings.pathStyle,
+    // A server that stops answering fails the request (a retryable Timeout) instead of hanging it.
+    requestHandler: { connectionTimeout: settings.timeouts.connect, socketTimeout: settings.timeouts.idle },
+  };
   if (settings.profile) options.profile = settings.profile;
   if (settings.endpoint !== undefined) {
     options.endpoint = settings.endpoint;
