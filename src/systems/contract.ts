@@ -119,7 +119,10 @@ export interface ResumableUploads {
    * reused (the upload is gone, or belongs elsewhere).
    */
   offset(path: string, state: UploadState, options: { size: number; signal?: AbortSignal }): Promise<number>;
-  /** Drops an unfinished upload and whatever it stored. Succeeds when it is already gone. */
+  /**
+   * Drops an unfinished upload and what it stored, where the provider has a way (Azure has none for
+   * uncommitted blocks: it expires them). Succeeds when it is already gone.
+   */
   discard(path: string, state: UploadState): Promise<void>;
 }
 

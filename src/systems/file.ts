@@ -1,14 +1,14 @@
 /**
  * The local disk. Paths are absolute host paths. A write goes to a temp file beside its target and
- * is renamed into place, so a reader never sees half a file and a failed write leaves nothing.
+ * is renamed into place, so a reader never sees half a file and a failed write leaves nothing
+ * (unless the caller keeps it to resume: file-partial.ts).
  */
-import { randomBytes } from "node:crypto";
 import { constants, createReadStream, createWriteStream } from "node:fs";
 import { copyFile, link, lstat, mkdir, open, opendir, rename, rm, rmdir, stat, unlink, writeFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { dirname } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { StowageError } from "../errors.js";
+import { StowageError, toStowageError } from "../errors.js";
 import { bytesOf, isBytes, resolveRange, toReadable } from "./body.js";
 import type {
   Capabilities,
@@ -17,14 +17,17 @@ import type {
   Entry,
   ListOptions,
   ReadOptions,
+  ResumableUploads,
   Stat,
   System,
+  UploadState,
   WriteBody,
   WriteOptions,
   WriteResult,
 } from "./contract.js";
+import { isPartFile, partialBytes, partialState, partOf, partPathFor } from "./file-partial.js";
 import { createGuard } from "./guard.js";
-import { baseName, normalizePath } from "./paths.js";
+import { normalizePath } from "./paths.js";
 
 const CAPABILITIES: Capabilities = {
   write: true,
@@ -37,10 +40,6 @@ const CAPABILITIES: Capabilities = {
   directories: true,
 };
 
-/** Files being written are named like this beside their target; listings hide them. */
-const PART_SUFFIX = ".stowage-part";
-const isPartFile = (name: string) => name.startsWith(".") && name.endsWith(PART_SUFFIX);
-const partPathFor = (path: string) => join(dirname(path), `.${baseName(path)}.${randomBytes(6).toString("hex")}${PART_SUFFIX}`);
 
 const guard = createGuard("file", () => undefined);
 
@@ -57,6 +56,23 @@ export class FileSystem implements System {
   readonly name = "file" as const;
   readonly id = "file";
   readonly capabilities = CAPABILITIES;
+  /** A stream write cut by a failure that may pass continues from its part file (file-partial.ts). */
+  readonly uploads: ResumableUploads = {
+    offset: (path: string, state: UploadState, options: { size: number }) => {
+      const target = normalizePath(path);
+      return guard("resume", target, async () => {
+        const part = partOf(target, state);
+        return part ? partialBytes(part, options.size) : 0;
+      });
+    },
+    discard: (path: string, state: UploadState) => {
+      const target = normalizePath(path);
+      return guard("discard", target, async () => {
+        const part = partOf(target, state);
+        if (part) await rm(part, { force: true });
+      });
+    },
+  };
 
   stat(path: string): Promise<Stat> {
     const target = normalizePath(path);
@@ -124,18 +140,42 @@ export class FileSystem implements System {
     return guard("write", target, async () => {
       options.signal?.throwIfAborted();
       await mkdir(dirname(target), { recursive: true });
-      const part = partPathFor(target);
+      const { checkpoint, signal } = options;
+      const resume = checkpoint?.resume;
+      const resumedPart = resume ? partOf(target, resume.state) : undefined;
+      if (resume && !resumedPart) throw new StowageError({ code: "InvalidInput", message: "the write to resume is not a partial file of this target" });
+      const part = resumedPart ?? partPathFor(target);
+      const stream = !isBytes(body) || resume !== undefined;
+      if (checkpoint && stream && !resume) checkpoint.save(partialState(target, part));
       try {
-        if (isBytes(body)) await writeFile(part, bytesOf(body), { flag: "wx", ...(options.signal ? { signal: options.signal } : {}) });
-        else await pipeline(toReadable(body), createWriteStream(part, { flags: "wx" }), options.signal ? { signal: options.signal } : {});
+        if (resume) await this.#append(part, resume.offset, toReadable(body), signal);
+        else if (isBytes(body)) await writeFile(part, bytesOf(body), { flag: "wx", ...(signal ? { signal } : {}) });
+        else await pipeline(toReadable(body), createWriteStream(part, { flags: "wx" }), signal ? { signal } : {});
         const size = (await stat(part)).size;
         await this.#publish(part, target, options.overwrite ?? true);
         return { path: target, size };
       } catch (error) {
-        await unlink(part).catch(() => {});
+        // A failure that may pass keeps the part file for the checkpoint's next attempt.
+        const keep = checkpoint && stream && !signal?.aborted && toStowageError(error, { system: "file", operation: "write" }).retryable;
+        if (!keep) await unlink(part).catch(() => {});
         throw error;
       }
     });
+  }
+
+  /** Continues a part file: what it holds past `offset` is cut, then the body goes after it. */
+  async #append(part: string, offset: number, body: Readable, signal: AbortSignal | undefined): Promise<void> {
+    const handle = await open(part, "r+").catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== "ENOENT") throw error;
+      throw new StowageError({ code: "Conflict", retryable: true, message: "the partial file to resume is gone", cause: error });
+    });
+    const held = (await handle.stat()).size;
+    if (held < offset) {
+      await handle.close();
+      throw new StowageError({ code: "Conflict", retryable: true, message: `the partial file holds ${held} bytes, not ${offset}` });
+    }
+    await handle.truncate(offset);
+    await pipeline(body, createWriteStream("", { fd: handle, start: offset }), signal ? { signal } : {});
   }
 
   /** Moves a finished part file into place; without overwrite, link() fails atomically if the target exists. */

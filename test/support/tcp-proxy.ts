@@ -11,10 +11,11 @@ export interface TcpProxy {
   readonly bytesDown: number;
   resetCounters(): void;
   /**
-   * Destroys every open connection once `bytes` more bytes have gone up through the proxy; with
-   * `thenRefuse`, also refuses new connections from then on (the server stays down).
+   * Destroys every open connection once `bytes` more bytes have gone up (or, with `down`, come
+   * down) through the proxy; with `thenRefuse`, also refuses new connections from then on (the
+   * server stays down).
    */
-  cutAfter(bytes: number, options?: { thenRefuse?: boolean }): void;
+  cutAfter(bytes: number, options?: { thenRefuse?: boolean; down?: boolean }): void;
   /** How many times connections were cut. */
   readonly cuts: number;
   /** While true, new connections are closed at once (the server looks down). */
@@ -32,6 +33,7 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   let bytesUp = 0;
   let bytesDown = 0;
   let cutAt: number | undefined;
+  let cutDown = false;
   let refuseAfterCut = false;
   let cuts = 0;
   let stalled = false;
@@ -52,7 +54,8 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
       bytesDown = 0;
     },
     cutAfter(bytes, options = {}) {
-      cutAt = bytesUp + bytes;
+      cutDown = options.down ?? false;
+      cutAt = (cutDown ? bytesDown : bytesUp) + bytes;
       refuseAfterCut = options.thenRefuse ?? false;
     },
     get cuts() {
@@ -72,6 +75,15 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
         server.close(() => resolve());
       }),
   };
+  /** Cuts every connection if the byte count in the watched direction passed the mark. */
+  const cutIfDue = (counted: number): boolean => {
+    if (cutAt === undefined || counted < cutAt) return false;
+    cutAt = undefined;
+    cuts++;
+    if (refuseAfterCut) proxy.refuse = true;
+    cutAll();
+    return true;
+  };
   const server = createServer((client) => {
     if (proxy.refuse) return void client.destroy();
     const upstream = connect({ host: "127.0.0.1", port: targetPort });
@@ -85,19 +97,14 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     client.on("data", (chunk: Buffer) => {
       if (stalled) return;
       bytesUp += chunk.length;
-      if (cutAt !== undefined && bytesUp >= cutAt) {
-        cutAt = undefined;
-        cuts++;
-        if (refuseAfterCut) proxy.refuse = true;
-        cutAll();
-        return;
-      }
+      if (!cutDown && cutIfDue(bytesUp)) return;
       if (!upstream.write(chunk)) client.pause();
     });
     upstream.on("drain", () => client.resume());
     upstream.on("data", (chunk: Buffer) => {
       if (stalled) return;
       bytesDown += chunk.length;
+      if (cutDown && cutIfDue(bytesDown)) return;
       if (!client.write(chunk)) upstream.pause();
     });
     client.on("drain", () => upstream.resume());

@@ -61,10 +61,15 @@ afterAll(async () => {
 });
 
 describe("s3 resumable uploads", () => {
-  it("keeps the parts of an upload cut by a dropped connection, until it is discarded", async () => {
+  it("keeps the whole parts of an upload cut by a dropped connection, until it is discarded", async () => {
     const path = `/${BUCKET}/cut/object.bin`;
     const state = await interruptedWrite(path, 17 * MiB);
     expect(await pendingUploads(raw, BUCKET, "cut/")).toEqual(["cut/object.bin"]);
+    // Three whole 5 MiB parts landed before the body failed at 17 MiB.
+    expect(await uploads.offset(path, state, { size: SIZE })).toBe(3 * PART);
+    // Of a 20 MiB object, four parts would be all of it: the last stays to be sent.
+    expect(await uploads.offset(path, state, { size: 20 * MiB })).toBe(3 * PART);
+    expect(await uploads.offset(path, state, { size: 15 * MiB })).toBe(2 * PART);
     await uploads.discard(path, state);
     expect(await pendingUploads(raw, BUCKET, "cut/")).toEqual([]);
     expect(await uploads.offset(path, state, { size: SIZE })).toBe(0);

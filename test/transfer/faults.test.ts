@@ -5,6 +5,7 @@
  * are skipped and a large file's finished multipart parts are reused, counted by the proxy.
  */
 import { randomUUID } from "node:crypto";
+import { readFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TransferError, closeSystems, copy, folder, type ProgressEvent } from "../../src/index.js";
@@ -148,5 +149,27 @@ describe("transfers through a failing connection", () => {
     // Well before the test's own timeout: the idle timeout fired, nothing waited forever.
     expect(Date.now() - started).toBeLessThan(15_000);
     expect(await folder(destination).exists()).toBe(false);
+  });
+
+  it("re-runs a download cut mid-file from the partial file it left, hidden beside the target", async () => {
+    const bucket = `s3://stowage-test/download-${randomUUID()}`;
+    await copy(bigSource, bucket);
+    const local = join(tempDir("faults-download"), "ckpt");
+    proxy.cutAfter(22 * MiB, { down: true, thenRefuse: true });
+    const error = await copy(bucket, local, { retries: 0 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TransferError);
+    expect((error as TransferError).retryable).toBe(true);
+    proxy.refuse = false;
+    // Nothing under the final name; the partial file is hidden from listings.
+    expect(await folder(local).ls()).toEqual([]);
+    expect((await readdir(local)).filter((name) => name.endsWith(".stowage-part"))).toHaveLength(1);
+
+    proxy.resetCounters();
+    const rerun = await copy(bucket, local);
+    const resumed = rerun.copied[0]!.resumedBytes ?? 0;
+    expect(resumed).toBeGreaterThanOrEqual(10 * MiB);
+    expect(proxy.bytesDown).toBeLessThan(BIG_SIZE - resumed + MiB);
+    expect(sha256(await readFile(join(local, "model.bin")))).toBe(sha256(big));
+    expect(await readdir(local)).toEqual(["model.bin"]);
   });
 });
