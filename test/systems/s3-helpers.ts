@@ -1,8 +1,11 @@
 /** Shared by the s3 tests: outside eyes (a raw S3Client built here, not through Stowage). */
 import { randomBytes } from "node:crypto";
 import { ListMultipartUploadsCommand, S3Client } from "@aws-sdk/client-s3";
+import { afterAll, beforeAll } from "vitest";
+import { parseAddress } from "../../src/address.js";
 import { isStowageError } from "../../src/errors.js";
-import type { Entry } from "../../src/systems/contract.js";
+import type { Entry, System } from "../../src/systems/contract.js";
+import { SystemRegistry } from "../../src/systems/registry.js";
 
 export const MiB = 1 << 20;
 
@@ -45,4 +48,26 @@ export async function collect(entries: AsyncIterable<Entry>): Promise<Entry[]> {
 export async function pendingUploads(client: S3Client, bucket: string, prefix: string): Promise<string[]> {
   const { Uploads: uploads = [] } = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: prefix }));
   return uploads.map((upload) => upload.Key ?? "");
+}
+
+/**
+ * A bucket of its own for one test file, with Stowage's s3 system on it and a raw client: opened
+ * before the file's tests (created up front unless `createdByTest`) and emptied and closed after.
+ */
+export function useTestBucket(prefix: string, options: { createdByTest?: boolean } = {}): { bucket: string; stowage: () => System; raw: () => S3Client } {
+  const bucket = uniqueBucket(prefix);
+  const registry = new SystemRegistry();
+  let stowage: System | undefined;
+  let raw: S3Client | undefined;
+  beforeAll(async () => {
+    stowage = await registry.open(parseAddress(`s3://${bucket}`));
+    raw = rawClient();
+    if (!options.createdByTest) await stowage.write(`/${bucket}/.keep`, "");
+  });
+  afterAll(async () => {
+    await stowage?.delete([`/${bucket}`], { recursive: true });
+    raw?.destroy();
+    await registry.closeAll();
+  });
+  return { bucket, stowage: () => stowage!, raw: () => raw! };
 }

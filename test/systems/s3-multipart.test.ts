@@ -5,16 +5,14 @@
  */
 import { ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
 import { Readable } from "node:stream";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseAddress } from "../../src/address.js";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { System } from "../../src/systems/contract.js";
-import { SystemRegistry } from "../../src/systems/registry.js";
 import { eachLimit, sha256Of } from "../support/measure.js";
 import { abortingStream, seededBytes, seededStream } from "../support/seed.js";
-import { codeOf, collect, MiB, pendingUploads, rawClient, uniqueBucket } from "./s3-helpers.js";
+import { codeOf, collect, MiB, pendingUploads, useTestBucket } from "./s3-helpers.js";
 
-const BUCKET = uniqueBucket("multipart");
-const registry = new SystemRegistry();
+const testBucket = useTestBucket("multipart");
+const BUCKET = testBucket.bucket;
 let stowage: System;
 let raw: S3Client;
 
@@ -31,16 +29,9 @@ function failingAfter(bytes: number): Readable {
   });
 }
 
-beforeAll(async () => {
-  stowage = await registry.open(parseAddress(`s3://${BUCKET}`));
-  raw = rawClient();
-  await stowage.write(`/${BUCKET}/.keep`, "");
-});
-
-afterAll(async () => {
-  await stowage.delete([`/${BUCKET}`], { recursive: true });
-  raw.destroy();
-  await registry.closeAll();
+beforeAll(() => {
+  stowage = testBucket.stowage();
+  raw = testBucket.raw();
 });
 
 describe("s3 multipart uploads", () => {

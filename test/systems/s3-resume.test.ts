@@ -5,18 +5,16 @@
  */
 import type { S3Client } from "@aws-sdk/client-s3";
 import { Readable } from "node:stream";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseAddress } from "../../src/address.js";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { ResumableUploads, System, UploadState } from "../../src/systems/contract.js";
-import { SystemRegistry } from "../../src/systems/registry.js";
 import { abortingStream, seededBytes } from "../support/seed.js";
-import { codeOf, MiB, pendingUploads, rawClient, uniqueBucket } from "./s3-helpers.js";
+import { codeOf, MiB, pendingUploads, useTestBucket } from "./s3-helpers.js";
 
-const BUCKET = uniqueBucket("resume");
+const testBucket = useTestBucket("resume");
+const BUCKET = testBucket.bucket;
 const SIZE = 23 * MiB;
 const PART = 5 * MiB;
 const content = seededBytes(SIZE, 77);
-const registry = new SystemRegistry();
 let stowage: System;
 let uploads: ResumableUploads;
 let raw: S3Client;
@@ -47,17 +45,10 @@ async function interruptedWrite(path: string, failAt: number): Promise<UploadSta
   return saved[0]!;
 }
 
-beforeAll(async () => {
-  stowage = await registry.open(parseAddress(`s3://${BUCKET}`));
+beforeAll(() => {
+  stowage = testBucket.stowage();
+  raw = testBucket.raw();
   uploads = stowage.uploads!;
-  raw = rawClient();
-  await stowage.write(`/${BUCKET}/.keep`, "");
-});
-
-afterAll(async () => {
-  await stowage.delete([`/${BUCKET}`], { recursive: true });
-  raw.destroy();
-  await registry.closeAll();
 });
 
 describe("s3 resumable uploads", () => {
