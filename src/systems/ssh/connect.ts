@@ -1,5 +1,5 @@
 /**
- * One SSH connection per system, with one SFTP channel on it that carries many requests at once.
+ * One SSH connection per system, with SFTP channels on it that carry many requests at once.
  * A connection that drops is replaced on the next operation; the operation that saw it drop fails
  * with a retryable `Unavailable`.
  */
@@ -9,7 +9,8 @@ import { planAuth } from "./auth.js";
 import { AuthError, ClosedError, HostKeyError } from "./errors.js";
 import { appendKnownHost, keyTypeOf, KnownHosts, knownHostsName } from "./known-hosts.js";
 import type { SshSettings } from "./settings.js";
-import { SftpClient } from "./sftp-io.js";
+import type { SftpClient } from "./sftp-io.js";
+import { openSftp, SftpPool } from "./sftp-pool.js";
 
 /** AES-GCM runs about twice as fast as ChaCha20-Poly1305 on CPUs with AES instructions. */
 const PREFERRED_CIPHERS: CipherAlgorithm[] = ["aes128-gcm@openssh.com", "aes256-gcm@openssh.com"];
@@ -26,6 +27,8 @@ const HOST_KEY_ALGORITHMS: Record<string, ServerHostKeyAlgorithm[]> = {
 export interface Session {
   client: Client;
   sftp: SftpClient;
+  /** Channels for file operations (the first is `sftp`). */
+  pool: SftpPool;
   /** The login directory, from SFTP realpath("."). */
   home: string;
   /** What the handshake agreed on (cipher, key exchange…). */
@@ -141,15 +144,14 @@ function connect(settings: SshSettings, onDrop: () => void): Promise<Session> {
       onDrop();
     });
     client.once("ready", () => {
-      client.sftp((error, wrapper) => {
-        if (error) return fail(error);
-        const sftp = new SftpClient(wrapper);
-        wrapper.once("close", onDrop);
-        sftp.realpath(".").then((home) => {
+      openSftp(client)
+        .then(async (sftp) => {
+          sftp.sftp.once("close", onDrop);
+          const home = await sftp.realpath(".");
           settled = true;
-          resolve({ client, sftp, home, negotiated: negotiated! });
-        }, fail);
-      });
+          resolve({ client, sftp, pool: new SftpPool(client, sftp), home, negotiated: negotiated! });
+        })
+        .catch(fail);
     });
     client.connect({
       host: settings.hostName,

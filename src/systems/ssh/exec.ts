@@ -57,7 +57,7 @@ export function runCommand(client: Client, command: string, options: ExecOptions
  * protocol layer directly. OpenSSH's sshd delivers it to the command's process group, except for
  * root logins, where it refuses ("session signalling requires privilege separation").
  */
-function sendKill(channel: ClientChannel): void {
+export function sendKill(channel: ClientChannel): void {
   const internal = channel as unknown as {
     outgoing: { id: number; state: string };
     _client: { _protocol: { signal(id: number, name: string): void } };

@@ -1,15 +1,16 @@
 /**
  * A remote host over SSH: files through SFTP, commands through exec, on one SSH connection per host.
  * Writes go to a hidden part file beside the target and are renamed into place, so readers see the
- * old file or the new one, never half of it.
+ * old file or the new one, never half of it. Large streams fill the part file through `cat` on an
+ * exec channel where the host has a POSIX shell; everything else is written over SFTP.
  */
 import { randomBytes } from "node:crypto";
 import { addAbortSignal, type Readable } from "node:stream";
-import type { Stats } from "ssh2";
+import type { Client, Stats } from "ssh2";
 import type { Address } from "../../address.js";
 import type { StowageConfig } from "../../config.js";
 import { StowageError } from "../../errors.js";
-import { resolveRange, toReadable } from "../body.js";
+import { bytesOf, isBytes, resolveRange, toReadable } from "../body.js";
 import type {
   Capabilities,
   CopyOptions,
@@ -30,6 +31,7 @@ import { baseName, normalizePath, parentPath } from "../paths.js";
 import { SshConnection, type Session } from "./connect.js";
 import { mapSshError, SFTP_STATUS } from "./errors.js";
 import { runCommand, shellQuote } from "./exec.js";
+import { catInto, hostHasCat, startCat } from "./exec-upload.js";
 import { resolveSettings } from "./settings.js";
 import { isStatus, pipelinedReader, pipelinedWrite, type SftpClient } from "./sftp-io.js";
 import { childPath, ignoreMissing, PART_SUFFIX, readdirBatches, removeTree, resolveEntry, walkFiles } from "./tree.js";
@@ -49,6 +51,10 @@ const CAPABILITIES: Capabilities = {
 
 /** SFTP write requests in flight per write (each up to 255 KiB). */
 const WRITE_CONCURRENCY = 16;
+/** Streams at least this large (or of unknown size) go through `cat` where the host has it. */
+const CAT_UPLOAD_MIN_BYTES = 8 << 20;
+/** Uploads through `cat` at once per connection; with the SFTP channels they stay within MaxSessions (10). */
+const CAT_UPLOADS_PER_CONNECTION = 4;
 /** SFTP read requests in flight per read stream. */
 const READ_CONCURRENCY = 16;
 
@@ -70,6 +76,8 @@ export class SshSystem implements System {
   readonly name = "ssh" as const;
   readonly id: string;
   readonly capabilities = CAPABILITIES;
+  readonly #catProbes = new WeakMap<Client, Promise<boolean>>();
+  #catUploads = 0;
 
   constructor(readonly connection: SshConnection) {
     const { user, hostName, port } = connection.settings;
@@ -82,7 +90,7 @@ export class SshSystem implements System {
     let remote = path;
     if (path === "/~") remote = session.home;
     else if (path.startsWith("/~/")) remote = childPath(session.home, path.slice(3));
-    return { session, sftp: session.sftp, remote };
+    return { session, sftp: session.pool.pick(), remote };
   }
 
   stat(path: string): Promise<Stat> {
@@ -138,28 +146,66 @@ export class SshSystem implements System {
     const target = normalizePath(path);
     return guard("write", target, async () => {
       options.signal?.throwIfAborted();
-      const { sftp, remote } = await this.#resolve(target);
+      const { session, sftp, remote } = await this.#resolve(target);
       const overwrite = options.overwrite ?? true;
       // Refuse early rather than upload for nothing; the final rename is what enforces it.
       if (!overwrite && (await sftp.statOrUndefined(remote))) throw alreadyExists("write", target);
+      const source = writeSource(body, options.signal);
       const part = partPathFor(remote);
-      const handle = await this.#createPart(sftp, part);
-      let open = true;
+      let handle: Buffer | undefined = await this.#createPart(sftp, part);
       try {
-        const stream = toReadable(body);
-        if (options.signal) addAbortSignal(options.signal, stream);
-        const size = await pipelinedWrite(sftp, handle, stream, options.concurrency ?? WRITE_CONCURRENCY, options.signal);
-        open = false;
-        await sftp.close(handle);
+        let size: number | undefined;
+        if (!Buffer.isBuffer(source) && (options.size ?? Infinity) >= CAT_UPLOAD_MIN_BYTES && (await this.#hostHasCat(session))) {
+          await sftp.close(handle);
+          handle = undefined;
+          size = await this.#catUpload(session, sftp, part, source, target, options.signal);
+          // The host refused another channel before any byte was read: write over SFTP after all.
+          if (size === undefined) handle = await sftp.open(part, "w");
+        }
+        if (handle) {
+          size = await pipelinedWrite(sftp, handle, source, options.concurrency ?? WRITE_CONCURRENCY, options.signal);
+          const closing = handle;
+          handle = undefined;
+          await sftp.close(closing);
+        }
         options.signal?.throwIfAborted();
         await this.#publish(sftp, part, remote, target, overwrite, "write");
-        return { path: target, size };
+        return { path: target, size: size ?? 0 };
       } catch (error) {
-        if (open) await sftp.close(handle).catch(() => {});
+        if (handle) await sftp.close(handle).catch(() => {});
         await sftp.unlink(part).catch(() => {});
         throw error;
       }
     });
+  }
+
+  /** Whether large writes can go through `cat` on this connection's host (asked once per connection). */
+  #hostHasCat(session: Session): Promise<boolean> {
+    let answer = this.#catProbes.get(session.client);
+    if (!answer) this.#catProbes.set(session.client, (answer = hostHasCat(session.client)));
+    return answer;
+  }
+
+  /**
+   * Streams `body` into the (empty, closed) part file through `cat` and checks what arrived.
+   * Undefined, with nothing read from `body`, when this connection already runs
+   * CAT_UPLOADS_PER_CONNECTION of them or the host refuses another channel (MaxSessions).
+   */
+  async #catUpload(session: Session, sftp: SftpClient, part: string, body: Readable, target: string, signal: AbortSignal | undefined): Promise<number | undefined> {
+    if (this.#catUploads >= CAT_UPLOADS_PER_CONNECTION) return undefined;
+    this.#catUploads++;
+    try {
+      const channel = await startCat(session.client, part).catch(() => undefined);
+      if (!channel) return undefined;
+      const sent = await catInto(channel, body, signal);
+      const landed = (await sftp.stat(part)).size;
+      if (landed !== sent) {
+        throw new StowageError({ code: "Conflict", retryable: true, system: "ssh", operation: "write", path: target, message: `sent ${sent} bytes, ${landed} arrived` });
+      }
+      return sent;
+    } finally {
+      this.#catUploads--;
+    }
   }
 
   /** Creates the part file exclusively, creating its parent directories when they are missing. */
@@ -288,6 +334,14 @@ export class SshSystem implements System {
   close(): Promise<void> {
     return this.connection.close();
   }
+}
+
+/** Bytes as they are (sent without copying); anything else as a stream that ends on abort. */
+function writeSource(body: WriteBody, signal: AbortSignal | undefined): Buffer | Readable {
+  if (isBytes(body)) return bytesOf(body);
+  const stream = toReadable(body);
+  if (signal) addAbortSignal(signal, stream);
+  return stream;
 }
 
 function alreadyExists(operation: string, path: string, cause?: unknown): StowageError {

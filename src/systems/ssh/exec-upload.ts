@@ -1,0 +1,85 @@
+/**
+ * Streams a body into a file on the host through `cat` on an exec channel, as `scp -O` does. The
+ * bytes travel as plain channel data: no SFTP request framing, no copy into request buffers and no
+ * reply per 255 KiB. Measured on a 1 GiB upload, this process spent about half the CPU of the
+ * pipelined SFTP writes.
+ */
+import { once } from "node:events";
+import type { Client, ClientChannel } from "ssh2";
+import { runCommand, sendKill, shellQuote } from "./exec.js";
+
+/** Prints `posix-42` only where commands run in a POSIX shell that has `cat`. */
+const PROBE = `command -v cat >/dev/null && printf 'posix-%s' "$((6*7))"`;
+
+/**
+ * Whether the host runs commands in a POSIX shell with `cat`. cmd.exe, PowerShell, fish or an
+ * sftp-only account (ForceCommand internal-sftp) print something else or fail, and keep SFTP.
+ */
+export async function hostHasCat(client: Client): Promise<boolean> {
+  try {
+    const result = await runCommand(client, PROBE);
+    return result.code === 0 && result.stdout.toString("utf8") === "posix-42";
+  } catch {
+    return false;
+  }
+}
+
+/** `cat` exited with a failure or was killed: the host could not take the bytes. */
+export class CatFailedError extends Error {
+  override readonly name = "CatFailedError";
+  constructor(
+    readonly exitCode: number | undefined,
+    readonly stderr: string,
+  ) {
+    super(`cat on the host exited with ${exitCode ?? "no status"}${stderr ? `: ${stderr}` : ""}`);
+  }
+}
+
+/** Starts `cat > remote` on a new exec channel; rejects when the host refuses one (MaxSessions). */
+export function startCat(client: Client, remote: string): Promise<ClientChannel> {
+  return new Promise((resolve, reject) => client.exec(`cat > ${shellQuote(remote)}`, (error, channel) => (error ? reject(error) : resolve(channel))));
+}
+
+/**
+ * Sends `body` into a channel from `startCat`; resolves with the bytes sent once `cat` has exited 0.
+ * On failure or abort it settles only after the channel has closed, and sshd holds the close until
+ * the command has exited, so nothing writes to the file after this settles.
+ */
+export function catInto(channel: ClientChannel, body: AsyncIterable<Uint8Array | string>, signal: AbortSignal | undefined): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const stderr: Buffer[] = [];
+    const closed = new AbortController();
+    let code: number | undefined;
+    let failure: unknown;
+    let sent = 0;
+    channel.stderr.on("data", (chunk: Buffer) => stderr.push(chunk));
+    channel.on("data", () => {}); // cat prints nothing; keep the channel flowing regardless
+    channel.on("error", (channelError: unknown) => (failure ??= channelError));
+    channel.on("exit", (exitCode: number | null) => (code = exitCode ?? undefined));
+    channel.on("close", () => {
+      closed.abort();
+      if (failure !== undefined) return reject(failure);
+      if (code === 0) return resolve(sent);
+      reject(new CatFailedError(code, Buffer.concat(stderr).toString("utf8").trim()));
+    });
+    const stop = signal ? AbortSignal.any([signal, closed.signal]) : closed.signal;
+    pump(channel, body, stop, (n) => (sent += n)).catch((pumpError: unknown) => {
+      if (closed.signal.aborted) return; // the channel closed first; its outcome stands
+      failure ??= pumpError;
+      sendKill(channel);
+      channel.close();
+    });
+  });
+}
+
+async function pump(channel: ClientChannel, body: AsyncIterable<Uint8Array | string>, stop: AbortSignal, onSent: (n: number) => void): Promise<void> {
+  stop.throwIfAborted();
+  for await (const piece of body) {
+    stop.throwIfAborted();
+    const bytes = typeof piece === "string" ? Buffer.from(piece) : piece;
+    onSent(bytes.length);
+    if (!channel.write(bytes)) await once(channel, "drain", { signal: stop });
+  }
+  stop.throwIfAborted();
+  channel.end();
+}
