@@ -1,11 +1,12 @@
 /**
  * The local disk. Paths are absolute host paths. A write goes to a temp file beside its target and
  * is renamed into place, so a reader never sees half a file and a failed write leaves nothing
- * (unless the caller keeps it to resume: file-partial.ts).
+ * (unless the caller keeps it to resume: partial.ts).
  */
 import { constants, createReadStream, createWriteStream } from "node:fs";
 import { copyFile, link, lstat, mkdir, open, opendir, rename, rm, rmdir, stat, unlink, writeFile } from "node:fs/promises";
-import { dirname } from "node:path";
+import { randomBytes } from "node:crypto";
+import { dirname, join } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { StowageError, toStowageError } from "../errors.js";
@@ -25,9 +26,9 @@ import type {
   WriteOptions,
   WriteResult,
 } from "./contract.js";
-import { isPartFile, partialBytes, partialState, partOf, partPathFor } from "./file-partial.js";
+import { isPartFile, PART_SUFFIX, partialState, partOf, resumableBytes } from "./partial.js";
 import { createGuard } from "./guard.js";
-import { normalizePath } from "./paths.js";
+import { baseName, normalizePath } from "./paths.js";
 
 const CAPABILITIES: Capabilities = {
   write: true,
@@ -41,7 +42,11 @@ const CAPABILITIES: Capabilities = {
 };
 
 
+const partPathFor = (path: string) => join(dirname(path), `.${baseName(path)}.${randomBytes(6).toString("hex")}${PART_SUFFIX}`);
+
 const guard = createGuard("file", () => undefined);
+/** Reads up to this many bytes are served from one read call instead of a stream. */
+const SMALL_READ = 256 * 1024;
 
 function toStat(path: string, stats: import("node:fs").Stats): Stat {
   return {
@@ -56,13 +61,14 @@ export class FileSystem implements System {
   readonly name = "file" as const;
   readonly id = "file";
   readonly capabilities = CAPABILITIES;
-  /** A stream write cut by a failure that may pass continues from its part file (file-partial.ts). */
+  /** A stream write cut by a failure that may pass continues from its part file (partial.ts). */
   readonly uploads: ResumableUploads = {
     offset: (path: string, state: UploadState, options: { size: number }) => {
       const target = normalizePath(path);
       return guard("resume", target, async () => {
         const part = partOf(target, state);
-        return part ? partialBytes(part, options.size) : 0;
+        const held = part ? await stat(part).then((stats) => stats.size, () => 0) : 0;
+        return resumableBytes(held, options.size);
       });
     },
     discard: (path: string, state: UploadState) => {
@@ -120,12 +126,15 @@ export class FileSystem implements System {
         const stats = await handle.stat();
         if (stats.isDirectory()) throw new StowageError({ code: "IsADirectory", system: "file", operation: "read", path: target });
         const { start, end } = resolveRange(options.range, stats.size);
-        // createReadStream's `end` is inclusive; an empty range still needs a stream that ends at once.
-        const stream = createReadStream("", { fd: handle, start, end: Math.max(start, end - 1), autoClose: true });
-        if (end <= start) {
-          stream.destroy();
-          return toReadable(Buffer.alloc(0));
+        // A small file is read in one call: a stream costs more than the bytes (many-small-file copies).
+        if (end - start <= SMALL_READ) {
+          const bytes = Buffer.allocUnsafe(end - start);
+          const { bytesRead } = await handle.read(bytes, 0, bytes.length, start);
+          await handle.close();
+          return toReadable(bytes.subarray(0, bytesRead));
         }
+        // createReadStream's `end` is inclusive.
+        const stream = createReadStream("", { fd: handle, start, end: end - 1, autoClose: true });
         if (options.signal) options.signal.addEventListener("abort", () => stream.destroy(options.signal!.reason as Error), { once: true });
         return guard.stream("read", target, stream);
       } catch (error) {

@@ -103,6 +103,27 @@ export async function transfer(source: TransferEndpoint, destination: TransferEn
 
   const dryRun = options.dryRun ?? false;
   const journal = (options.resume ?? true) && !dryRun ? await Journal.open(source.url, destination.url) : undefined;
+  try {
+    return await copyAll(source, destination, options, { dryRun, journal, fallback, signal, sourceStat, started, concurrency, retries });
+  } finally {
+    await journal?.close();
+  }
+}
+
+interface Run {
+  dryRun: boolean;
+  journal: Journal | undefined;
+  fallback: string | undefined;
+  signal: AbortSignal | undefined;
+  sourceStat: Stat;
+  started: number;
+  concurrency: number;
+  retries: number;
+}
+
+/** Plans and copies file by file (then deletes extras for sync), recording progress in the journal. */
+async function copyAll(source: TransferEndpoint, destination: TransferEndpoint, options: TransferOptions, run: Run): Promise<TransferReport> {
+  const { dryRun, journal, fallback, signal, sourceStat, started, concurrency, retries } = run;
   const plan = await planTransfer(source, sourceStat, destination, options, journal);
 
   const report: TransferReport = {

@@ -6,8 +6,8 @@
  * uploads; a transfer that finishes without failures deletes its journal. A path's last line wins.
  */
 import { createHash } from "node:crypto";
-import { appendFile, mkdir, readFile, rm } from "node:fs/promises";
-import { join } from "node:path";
+import { mkdir, open, readFile, rm, type FileHandle } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { cacheDir } from "../config.js";
 import type { UploadState } from "../systems/contract.js";
 
@@ -23,9 +23,13 @@ export interface JournalEntry {
 export class Journal {
   readonly #file: string;
   readonly #entries = new Map<string, JournalEntry>();
-  #directory: Promise<unknown> | undefined;
-  /** Appends in call order, so a file's "finished" line never lands before its "unfinished" one. */
+  /** Lines waiting for the next append: a busy transfer's lines go to disk in one write per batch. */
+  #pending: string[] = [];
+  /** The batch that is still collecting lines, if one is scheduled. */
+  #collecting: Promise<void> | undefined;
+  /** The last batch; batches append in order, so a file's "finished" line follows its "unfinished" one. */
   #tail: Promise<unknown> = Promise.resolve();
+  #handle: Promise<FileHandle> | undefined;
 
   private constructor(file: string) {
     this.#file = file;
@@ -59,18 +63,36 @@ export class Journal {
     return entry?.upload ? { ...entry, upload: entry.upload } : undefined;
   }
 
+  /** Resolves once the entry is on disk (appended with whatever else was recorded meanwhile). */
   record(entry: JournalEntry): Promise<void> {
     this.#entries.set(entry.path, entry);
-    const line = `${JSON.stringify(entry)}\n`;
-    const append = this.#tail.then(async () => {
-      await (this.#directory ??= mkdir(join(this.#file, ".."), { recursive: true }));
-      await appendFile(this.#file, line);
-    });
-    this.#tail = append.catch(() => undefined);
-    return append;
+    this.#pending.push(`${JSON.stringify(entry)}\n`);
+    if (!this.#collecting) {
+      const batch = this.#tail.then(() => this.#appendPending());
+      this.#collecting = batch;
+      this.#tail = batch.catch(() => undefined);
+    }
+    return this.#collecting;
+  }
+
+  async #appendPending(): Promise<void> {
+    this.#collecting = undefined;
+    const lines = this.#pending.join("");
+    this.#pending = [];
+    const handle = await (this.#handle ??= mkdir(dirname(this.#file), { recursive: true }).then(() => open(this.#file, "a")));
+    await handle.write(lines);
+  }
+
+  /** Writes what is recorded and releases the file; the journal stays for a later run. */
+  async close(): Promise<void> {
+    await this.#tail;
+    const handle = this.#handle;
+    this.#handle = undefined;
+    await (await handle?.catch(() => undefined))?.close();
   }
 
   async remove(): Promise<void> {
+    await this.close();
     await rm(this.#file, { force: true });
   }
 }

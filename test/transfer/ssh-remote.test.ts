@@ -3,7 +3,7 @@
  * traffic. The test host is this machine behind a counting TCP proxy, so we can see what crosses.
  */
 import { randomUUID } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -11,9 +11,9 @@ import { closeSystems, folder, openSystem, type ExecOptions } from "../../src/in
 import { expectCode } from "../conformance/suite.js";
 import { sha256 } from "../support/measure.js";
 import { localRemoteCommand } from "../support/places.js";
-import { tempDir } from "../support/process.js";
 import { seededBytes } from "../support/seed.js";
-import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
+import { sshThroughProxy } from "../support/ssh-proxy.js";
+import type { TcpProxy } from "../support/tcp-proxy.js";
 
 const MiB = 1 << 20;
 const files: Record<string, Buffer> = { "ckpt/model.bin": seededBytes(24 * MiB, 21), "ckpt/opt.bin": seededBytes(8 * MiB, 22), "meta.json": Buffer.from("{}") };
@@ -26,16 +26,7 @@ describe("ssh → bucket runs on the host", () => {
 
   beforeAll(async () => {
     const env = process.env;
-    proxy = await startTcpProxy(Number(env.STOWAGE_TEST_SSH_PORT));
-    // An ssh config whose host goes through the proxy, with the host key known under the proxy's port.
-    const dir = tempDir("ssh-proxy");
-    const hostKey = readFileSync(env.STOWAGE_TEST_SSH_KNOWN_HOSTS!, "utf8").trim().split(/\s+/).slice(1).join(" ");
-    writeFileSync(join(dir, "known_hosts"), `[127.0.0.1]:${proxy.port} ${hostKey}\n`);
-    writeFileSync(
-      join(dir, "config"),
-      [`Host ${host}`, "  HostName 127.0.0.1", `  Port ${proxy.port}`, `  User ${env.STOWAGE_TEST_SSH_USER}`, `  IdentityFile ${env.STOWAGE_TEST_SSH_KEY}`, "  IdentitiesOnly yes", `  UserKnownHostsFile ${join(dir, "known_hosts")}`, ""].join("\n"),
-    );
-    env.STOWAGE_SSH_CONFIG = join(dir, "config");
+    proxy = await sshThroughProxy(host);
     // The data is written straight into the host's disk (this machine), not through the proxy.
     sourceDir = join(env.STOWAGE_TEST_SSH_DIR!, `remote-${randomUUID()}`);
     for (const [name, content] of Object.entries(files)) {

@@ -6,6 +6,7 @@
  */
 import { once } from "node:events";
 import type { Client, ClientChannel } from "ssh2";
+import { StowageError } from "../../errors.js";
 import { runCommand, sendKill, shellQuote } from "./exec.js";
 
 /** Prints `posix-42` only where commands run in a POSIX shell that has `cat`. */
@@ -55,11 +56,17 @@ export function catInto(channel: ClientChannel, body: AsyncIterable<Uint8Array |
     channel.stderr.on("data", (chunk: Buffer) => stderr.push(chunk));
     channel.on("data", () => {}); // cat prints nothing; keep the channel flowing regardless
     channel.on("error", (channelError: unknown) => (failure ??= channelError));
-    channel.on("exit", (exitCode: number | null) => (code = exitCode ?? undefined));
+    let exited = false;
+    channel.on("exit", (exitCode: number | null) => {
+      exited = true;
+      code = exitCode ?? undefined;
+    });
     channel.on("close", () => {
       closed.abort();
       if (failure !== undefined) return reject(failure);
       if (code === 0) return resolve(sent);
+      // No exit status at all: the connection went away under the upload, which a retry may outlive.
+      if (!exited) return reject(new StowageError({ code: "Unavailable", system: "ssh", message: "the connection closed before cat exited" }));
       reject(new CatFailedError(code, Buffer.concat(stderr).toString("utf8").trim()));
     });
     const stop = signal ? AbortSignal.any([signal, closed.signal]) : closed.signal;

@@ -5,11 +5,11 @@
  * exec channel where the host has a POSIX shell; everything else is written over SFTP.
  */
 import { randomBytes } from "node:crypto";
-import { addAbortSignal, type Readable } from "node:stream";
+import { addAbortSignal, Readable } from "node:stream";
 import type { Client, Stats } from "ssh2";
 import type { Address } from "../../address.js";
 import type { StowageConfig } from "../../config.js";
-import { StowageError } from "../../errors.js";
+import { StowageError, toStowageError } from "../../errors.js";
 import { bytesOf, isBytes, resolveRange, toReadable } from "../body.js";
 import type {
   Capabilities,
@@ -20,13 +20,17 @@ import type {
   ExecResult,
   ListOptions,
   ReadOptions,
+  ResumableUploads,
   Stat,
   System,
+  UploadCheckpoint,
+  UploadState,
   WriteBody,
   WriteOptions,
   WriteResult,
 } from "../contract.js";
 import { createGuard } from "../guard.js";
+import { PART_SUFFIX, partialState, partOf, resumableBytes } from "../partial.js";
 import { baseName, normalizePath, parentPath } from "../paths.js";
 import { SshConnection, type Session } from "./connect.js";
 import { mapSshError, SFTP_STATUS } from "./errors.js";
@@ -34,7 +38,7 @@ import { runCommand, shellQuote } from "./exec.js";
 import { catInto, hostHasCat, startCat } from "./exec-upload.js";
 import { resolveSettings } from "./settings.js";
 import { isStatus, pipelinedReader, pipelinedWrite, type SftpClient } from "./sftp-io.js";
-import { childPath, ignoreMissing, PART_SUFFIX, readdirBatches, removeTree, resolveEntry, walkFiles } from "./tree.js";
+import { childPath, ignoreMissing, readdirBatches, removeTree, resolveEntry, walkFiles } from "./tree.js";
 
 const CAPABILITIES: Capabilities = {
   write: true,
@@ -76,6 +80,26 @@ export class SshSystem implements System {
   readonly name = "ssh" as const;
   readonly id: string;
   readonly capabilities = CAPABILITIES;
+  /** A stream write cut by a failure that may pass continues from its part file (../partial.ts). */
+  readonly uploads: ResumableUploads = {
+    offset: (path: string, state: UploadState, options: { size: number }) => {
+      const target = normalizePath(path);
+      return guard("resume", target, async () => {
+        const { sftp, remote } = await this.#resolve(target);
+        const part = partOf(target, state, remote);
+        const held = part ? ((await sftp.statOrUndefined(part))?.size ?? 0) : 0;
+        return resumableBytes(held, options.size);
+      });
+    },
+    discard: (path: string, state: UploadState) => {
+      const target = normalizePath(path);
+      return guard("discard", target, async () => {
+        const { sftp, remote } = await this.#resolve(target);
+        const part = partOf(target, state, remote);
+        if (part) await ignoreMissing(sftp.unlink(part));
+      });
+    },
+  };
   readonly #catProbes = new WeakMap<Client, Promise<boolean>>();
   #catUploads = 0;
 
@@ -150,9 +174,13 @@ export class SshSystem implements System {
       const overwrite = options.overwrite ?? true;
       // Refuse early rather than upload for nothing; the final rename is what enforces it.
       if (!overwrite && (await sftp.statOrUndefined(remote))) throw alreadyExists("write", target);
-      const source = writeSource(body, options.signal);
+      const { checkpoint, signal } = options;
+      const resume = checkpoint?.resume;
+      const source = writeSource(resume && isBytes(body) ? Readable.from([bytesOf(body)]) : body, signal);
+      if (resume) return this.#resumeWrite(sftp, remote, target, resume, source, overwrite, signal);
       const part = partPathFor(remote);
       let handle: Buffer | undefined = await this.#createPart(sftp, part);
+      if (checkpoint && !Buffer.isBuffer(source)) checkpoint.save(partialState(target, part));
       try {
         let size: number | undefined;
         if (!Buffer.isBuffer(source) && (options.size ?? Infinity) >= CAT_UPLOAD_MIN_BYTES && (await this.#hostHasCat(session))) {
@@ -173,10 +201,44 @@ export class SshSystem implements System {
         return { path: target, size: size ?? 0 };
       } catch (error) {
         if (handle) await sftp.close(handle).catch(() => {});
-        await sftp.unlink(part).catch(() => {});
+        // A failure that may pass keeps the part file for the checkpoint's next attempt.
+        if (!(checkpoint && keepsPart(error, signal))) await sftp.unlink(part).catch(() => {});
         throw error;
       }
     });
+  }
+
+  /** Continues a kept part file: what it holds past the offset is cut, the body goes after it. */
+  async #resumeWrite(
+    sftp: SftpClient,
+    remote: string,
+    target: string,
+    resume: NonNullable<UploadCheckpoint["resume"]>,
+    source: Buffer | Readable,
+    overwrite: boolean,
+    signal: AbortSignal | undefined,
+  ): Promise<WriteResult> {
+    const part = partOf(target, resume.state, remote);
+    if (!part) throw new StowageError({ code: "InvalidInput", system: "ssh", operation: "write", path: target, message: "the write to resume is not a partial file of this target" });
+    const gone = (message: string, cause?: unknown) =>
+      new StowageError({ code: "Conflict", retryable: true, system: "ssh", operation: "write", path: target, message, cause });
+    const handle = await sftp.open(part, "r+").catch((error: unknown) => {
+      throw isStatus(error, SFTP_STATUS.NO_SUCH_FILE) ? gone("the partial file to resume is gone", error) : error;
+    });
+    try {
+      const held = (await sftp.fstat(handle)).size ?? 0;
+      if (held < resume.offset) throw gone(`the partial file holds ${held} bytes, not ${resume.offset}`);
+      await sftp.truncate(handle, resume.offset);
+      const sent = await pipelinedWrite(sftp, handle, source, WRITE_CONCURRENCY, signal, resume.offset);
+      await sftp.close(handle);
+      signal?.throwIfAborted();
+      await this.#publish(sftp, part, remote, target, overwrite, "write");
+      return { path: target, size: resume.offset + sent };
+    } catch (error) {
+      await sftp.close(handle).catch(() => {});
+      if (!keepsPart(error, signal)) await sftp.unlink(part).catch(() => {});
+      throw error;
+    }
   }
 
   /** Whether large writes can go through `cat` on this connection's host (asked once per connection). */
@@ -334,6 +396,11 @@ export class SshSystem implements System {
   close(): Promise<void> {
     return this.connection.close();
   }
+}
+
+/** Whether a failed write's part file is worth keeping: the failure may pass and nobody aborted. */
+function keepsPart(error: unknown, signal: AbortSignal | undefined): boolean {
+  return !signal?.aborted && toStowageError(error, { system: "ssh", operation: "write" }, mapSshError).retryable;
 }
 
 /** Bytes as they are (sent without copying); anything else as a stream that ends on abort. */

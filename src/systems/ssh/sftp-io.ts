@@ -74,11 +74,15 @@ export class SftpClient {
   realpath(path: string): Promise<string> {
     return this.#request((cb) => this.sftp.realpath(path, cb));
   }
-  open(path: string, flags: "r" | "w" | "wx"): Promise<Buffer> {
+  open(path: string, flags: "r" | "r+" | "w" | "wx"): Promise<Buffer> {
     return this.#request((cb) => this.sftp.open(path, flags, cb));
   }
   fstat(handle: Buffer): Promise<Stats> {
     return this.#request((cb) => this.sftp.fstat(handle, cb));
+  }
+  /** Cuts (or extends) an open file to `size` bytes. */
+  truncate(handle: Buffer, size: number): Promise<void> {
+    return this.#request((cb) => this.sftp.fsetstat(handle, { size }, (error) => cb(error, undefined)));
   }
   close(handle: Buffer): Promise<void> {
     return this.#request((cb) => this.sftp.close(handle, (error) => cb(error, undefined)));
@@ -191,7 +195,7 @@ export function pipelinedReader(client: SftpClient, handle: Buffer, start: numbe
 
 /**
  * Writes a body to an open file at increasing offsets, in requests of up to `MAX_IO_BYTES`, with at
- * most `inFlight` outstanding. Resolves with the bytes written.
+ * most `inFlight` outstanding, from `start` on. Resolves with the bytes written.
  *
  * Bytes are sent as slices of themselves; a stream is gathered into request-sized buffers that are
  * reused once their request is answered. A fresh 255 KiB buffer per request (and so per small file)
@@ -204,11 +208,12 @@ export async function pipelinedWrite(
   body: Buffer | AsyncIterable<Uint8Array | string>,
   inFlight: number,
   signal: AbortSignal | undefined,
+  start = 0,
 ): Promise<number> {
   const inflight = new Set<Promise<void>>();
   const spare: Buffer[] = [];
   let failure: unknown;
-  let position = 0;
+  let position = start;
 
   /** Sends `data`; `release` runs once the server has answered (ssh2 may read `data` until then). */
   const send = async (data: Buffer, release?: () => void) => {
@@ -261,5 +266,5 @@ export async function pipelinedWrite(
     await Promise.all(inflight);
   }
   if (failure) throw failure;
-  return position;
+  return position - start;
 }

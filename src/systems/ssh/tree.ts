@@ -1,5 +1,6 @@
 /** Directory walks over SFTP: reading a directory in batches, listing trees, removing trees. */
 import type { FileEntryWithStats, Stats } from "ssh2";
+import { isPartFile } from "../partial.js";
 import { SFTP_STATUS } from "./errors.js";
 import { isStatus, type SftpClient } from "./sftp-io.js";
 
@@ -10,9 +11,6 @@ const WALK_AHEAD = 2_000;
 /** Unlink requests in flight while removing a tree. */
 const UNLINK_CONCURRENCY = 32;
 
-/** Files being written are named like this beside their target; listings hide them. */
-export const PART_SUFFIX = ".stowage-part";
-export const isPartName = (name: string) => name.startsWith(".") && name.endsWith(PART_SUFFIX);
 
 export const childPath = (dir: string, name: string) => (dir === "/" ? `/${name}` : `${dir}/${name}`);
 
@@ -34,7 +32,7 @@ export async function* readdirBatches(sftp: SftpClient, remoteDir: string, withP
     for (;;) {
       const batch = await sftp.readdirBatch(handle);
       if (!batch) return;
-      yield withParts ? batch : batch.filter((entry) => !isPartName(entry.filename));
+      yield withParts ? batch : batch.filter((entry) => !isPartFile(entry.filename));
     }
   } finally {
     await sftp.close(handle).catch(() => {});
