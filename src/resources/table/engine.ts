@@ -14,7 +14,7 @@ import { compileFilter, filterColumns } from "./filter.js";
 import type { ResolvedLocation } from "./location.js";
 import { encodeSchema, joinPath, MANIFEST_NAME, type Manifest, newGeneration, writeManifest } from "./manifest.js";
 import { planUnits } from "./plan.js";
-import { projectionFor, readUnit } from "./read.js";
+import { projectionFor, readUnits } from "./read.js";
 import { TableStream } from "./stream.js";
 import type { FetchOptions, OutputFormat, ReadOptions, StreamOptions } from "./types.js";
 import { parquetWasm } from "./wasm.js";
@@ -62,8 +62,8 @@ export async function fetchArrow(location: ResolvedLocation, options: ReadOption
     try {
       const batches: RecordBatch[] = [];
       let rows = 0;
-      for (const unit of units) {
-        for await (const batch of readUnit(dataset, unit, projection, 65_536)) {
+      for await (const unitBatches of readUnits(dataset, units, projection, 65_536)) {
+        for (const batch of unitBatches) {
           options.signal?.throwIfAborted();
           const room = (options.limit ?? Infinity) - rows;
           batches.push(batch.numRows > room ? batch.slice(0, room) : batch);
@@ -135,7 +135,7 @@ export async function countRows(location: ResolvedLocation, options: Pick<ReadOp
       // With a filter, only the filter's columns are decoded.
       const projection = projectionFor(dataset, filterColumns(predicate), predicate);
       let rows = 0;
-      for (const unit of units) for await (const batch of readUnit(dataset, unit, projection, 65_536)) rows += batch.numRows;
+      for await (const batches of readUnits(dataset, units, projection, 65_536)) for (const batch of batches) rows += batch.numRows;
       return rows;
     } finally {
       dataset.close();

@@ -1,42 +1,47 @@
 /**
- * One Parquet file written as a stream: Arrow batches go into parquet-wasm's streaming writer, whose
- * bytes go straight into `system.write`. WASM memory stays at about one row group, and nothing is
- * buffered whole, so files of any size can be written to any system.
+ * One Parquet file written as a stream. Batches are cut into row groups; each row group is encoded
+ * by a worker of the wasm pool (several at once), and the encoded groups are assembled in order
+ * into one file whose bytes go straight into `system.write`. Memory stays at a few row groups, and
+ * nothing is buffered whole, so files of any size can be written to any system.
  */
-import type { RecordBatch } from "apache-arrow";
-import { Type } from "apache-arrow";
+import { type RecordBatch, Table, tableToIPC, Type } from "apache-arrow";
 import type { System } from "../../systems/contract.js";
 import { Channel } from "./channel.js";
+import { ParquetAssembler } from "./parquet-assembler.js";
 import type { Compression } from "./types.js";
-import { type ParquetWasm, parquetWasm, toWasmBatches } from "./wasm.js";
+import { wasmPool } from "./wasm-pool.js";
 
 export interface ParquetSettings {
   compression: Compression;
   rowGroupSize: number;
   /** Columns given dictionary encoding (low-cardinality strings); all others get none. */
   dictionaryColumns: ReadonlySet<string>;
+  /** Columns given DELTA_BINARY_PACKED encoding (sorted integers); all others are PLAIN. */
+  deltaColumns: ReadonlySet<string>;
   keyValueMetadata: Map<string, string>;
 }
 
-const CODECS = (pw: ParquetWasm): Record<Compression, number> => ({
-  zstd: pw.Compression.ZSTD,
-  snappy: pw.Compression.SNAPPY,
-  gzip: pw.Compression.GZIP,
-  brotli: pw.Compression.BROTLI,
-  lz4: pw.Compression.LZ4_RAW,
-  none: pw.Compression.UNCOMPRESSED,
-});
+const DELTA_TYPES = new Set([Type.Int, Type.Date, Type.Time, Type.Timestamp, Type.Duration]);
 
-function writerProperties(pw: ParquetWasm, settings: ParquetSettings) {
-  let builder = new pw.WriterPropertiesBuilder()
-    .setCompression(CODECS(pw)[settings.compression])
-    .setMaxRowGroupSize(settings.rowGroupSize)
-    .setDictionaryEnabled(false)
-    .setStatisticsEnabled(pw.EnabledStatistics.Chunk)
-    .setCreatedBy("stowage")
-    .setKeyValueMetadata(settings.keyValueMetadata);
-  for (const column of settings.dictionaryColumns) builder = builder.setColumnDictionaryEnabled(column, true);
-  return builder.build();
+/**
+ * Ids, timestamps and sequence numbers are usually sorted: their small deltas bit-pack to a
+ * fraction of the PLAIN bytes, which also leaves zstd (the bulk of the write time) far less to
+ * compress. Decided per top-level integer-like column from a sample of the first batch.
+ */
+export function chooseDeltaColumns(batch: RecordBatch, sampleSize = 10_000): Set<string> {
+  const chosen = new Set<string>();
+  for (const field of batch.schema.fields) {
+    if (!DELTA_TYPES.has(field.type.typeId)) continue;
+    const data = batch.getChild(field.name)!.data[0];
+    // A stride of 2 would be a 64-bit value split into two 32-bit words: not comparable as is.
+    if (!data || data.nullCount > 0 || data.length < 2 || data.stride !== 1) continue;
+    const values = data.values as ArrayLike<number | bigint>;
+    const n = Math.min(data.length, sampleSize);
+    let sorted = true;
+    for (let i = 1; i < n && sorted; i++) sorted = values[i]! >= values[i - 1]!;
+    if (sorted) chosen.add(field.name);
+  }
+  return chosen;
 }
 
 /**
@@ -60,42 +65,70 @@ export function chooseDictionaryColumns(batch: RecordBatch, sampleSize = 10_000)
 export class ParquetFileWriter {
   readonly path: string;
   rows = 0;
-  readonly #channel = new Channel<unknown>(2);
+  readonly #settings: ParquetSettings;
+  readonly #channel = new Channel<Uint8Array>(4);
   readonly #done: Promise<number>;
-  readonly #pw: ParquetWasm;
+  readonly #assembler = new ParquetAssembler();
+  /** Rows not yet in a row group. */
+  #pending: RecordBatch[] = [];
+  #pendingRows = 0;
+  /** Row groups being encoded, in file order. */
+  readonly #encoding: Promise<Uint8Array>[] = [];
 
-  private constructor(pw: ParquetWasm, system: System, path: string, settings: ParquetSettings, signal: AbortSignal | undefined) {
-    this.#pw = pw;
+  constructor(system: System, path: string, settings: ParquetSettings, signal: AbortSignal | undefined) {
     this.path = path;
+    this.#settings = settings;
     const channel = this.#channel;
-    const source = new ReadableStream<unknown>({
-      async pull(controller) {
-        const next = await channel.receive();
-        if (next.done) controller.close();
-        else controller.enqueue(next.value);
-      },
-    });
-    this.#done = (async () => {
-      const bytes = (await pw.transformParquetStream(source, writerProperties(pw, settings))) as ReadableStream<Uint8Array>;
-      const result = await system.write(path, bytes as unknown as AsyncIterable<Uint8Array>, signal ? { signal } : {});
-      return result.size;
+    const body = (async function* () {
+      for (let next = await channel.receive(); !next.done; next = await channel.receive()) yield next.value;
     })();
+    this.#done = system.write(path, body, signal ? { signal } : {}).then((result) => result.size);
     // If the upload fails, the producer must stop waiting on a consumer that is gone.
     this.#done.catch((error: unknown) => channel.fail(error));
   }
 
-  static async open(system: System, path: string, settings: ParquetSettings, signal?: AbortSignal): Promise<ParquetFileWriter> {
-    return new ParquetFileWriter(await parquetWasm(), system, path, settings, signal);
-  }
-
   async push(batch: RecordBatch): Promise<void> {
     if (batch.numRows === 0) return;
-    for (const wasmBatch of toWasmBatches(this.#pw, batch)) await this.#channel.send(wasmBatch);
+    this.#pending.push(batch);
+    this.#pendingRows += batch.numRows;
     this.rows += batch.numRows;
+    while (this.#pendingRows >= this.#settings.rowGroupSize) await this.#cut(this.#settings.rowGroupSize);
+  }
+
+  /** Sends the first `rows` pending rows to be encoded as a row group; waits while enough are in flight. */
+  async #cut(rows: number): Promise<void> {
+    const group: RecordBatch[] = [];
+    let taken = 0;
+    while (taken < rows) {
+      const batch = this.#pending.shift()!;
+      const wanted = rows - taken;
+      if (batch.numRows > wanted) {
+        group.push(batch.slice(0, wanted));
+        this.#pending.unshift(batch.slice(wanted));
+      } else group.push(batch);
+      taken += Math.min(batch.numRows, wanted);
+    }
+    this.#pendingRows -= rows;
+    const pool = wasmPool();
+    // One IPC stream per batch: batches may carry different dictionaries.
+    const encoded = pool.encode(
+      group.map((batch) => tableToIPC(new Table([batch]), "stream")),
+      { ...this.#settings, dictionaryColumns: [...this.#settings.dictionaryColumns], deltaColumns: [...this.#settings.deltaColumns] },
+    );
+    encoded.catch(() => {}); // awaited in order below, or dropped by abort()
+    this.#encoding.push(encoded);
+    while (this.#encoding.length > pool.size) await this.#writeNext();
+  }
+
+  async #writeNext(): Promise<void> {
+    for (const chunk of this.#assembler.add(await this.#encoding.shift()!)) await this.#channel.send(chunk);
   }
 
   /** Ends the file; resolves with its size once the system holds it whole. */
-  finish(): Promise<number> {
+  async finish(): Promise<number> {
+    if (this.#pendingRows > 0) await this.#cut(this.#pendingRows);
+    while (this.#encoding.length > 0) await this.#writeNext();
+    for (const chunk of this.#assembler.finish()) await this.#channel.send(chunk);
     this.#channel.close();
     return this.#done;
   }
@@ -106,4 +139,3 @@ export class ParquetFileWriter {
     await this.#done.catch(() => {});
   }
 }
-

@@ -110,7 +110,7 @@ interface Block {
 async function loadBlock(dataset: Dataset, units: Unit[], projection: Projection, plan: StreamPlan, index: number): Promise<Block> {
   const batches: RecordBatch[] = [];
   const decodeBatch = plan.seed === undefined ? plan.batchSize : Math.max(plan.batchSize, 8192);
-  for (const unit of units) for await (const batch of readUnit(dataset, unit, projection, decodeBatch)) batches.push(batch);
+  for (const unit of units) batches.push(...(await readUnit(dataset, unit, projection, decodeBatch, "thread")));
   const rows = batches.reduce((n, b) => n + b.numRows, 0);
   if (plan.seed === undefined) return { batches, rows, order: undefined };
   const chunkOf = new Uint32Array(rows);

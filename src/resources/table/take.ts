@@ -104,51 +104,101 @@ function gatherBits(chunks: readonly Data[], { chunkOf, rowOf }: Picks): Uint8Ar
 type TypedArray = Uint8Array | Int32Array | Float64Array | BigInt64Array | Uint32Array;
 type TypedArrayConstructor = new (length: number) => TypedArray;
 
+/**
+ * Values are moved as 32-bit words (or bytes), never read as values: reading a BigInt64Array
+ * element allocates a BigInt, and going through a float would not keep every NaN's bits.
+ */
 function gatherFixed(chunks: readonly Data[], { chunkOf, rowOf }: Picks): TypedArray {
   const first = chunks[0]!;
-  const stride = first.stride;
-  const out = new (first.values.constructor as TypedArrayConstructor)(rowOf.length * stride);
-  const sources = chunks.map((c) => c.values as TypedArray);
-  if (stride === 1) {
-    for (let i = 0; i < rowOf.length; i++) out[i] = sources[chunkOf[i]!]![rowOf[i]!]!;
+  const values = chunks.map((c) => c.values as TypedArray);
+  const rowBytes = first.stride * values[0]!.BYTES_PER_ELEMENT;
+  const out = new ArrayBuffer(rowOf.length * rowBytes);
+  const aligned = rowBytes % 4 === 0 && values.every((v) => v.byteOffset % 4 === 0);
+  if (aligned) {
+    const words = values.map((v) => new Int32Array(v.buffer, v.byteOffset, v.byteLength >> 2));
+    gatherUnits(words, rowBytes >> 2, new Int32Array(out), chunkOf, rowOf);
   } else {
-    for (let i = 0; i < rowOf.length; i++) {
-      const source = sources[chunkOf[i]!]!;
-      const from = rowOf[i]! * stride;
-      for (let k = 0; k < stride; k++) out[i * stride + k] = source[from + k]!;
-    }
+    const bytes = values.map((v) => new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+    gatherUnits(bytes, rowBytes, new Uint8Array(out), chunkOf, rowOf);
   }
-  return out;
+  return new (first.values.constructor as new (buffer: ArrayBuffer) => TypedArray)(out);
 }
 
-/** Offsets are Int32Array, or BigInt64Array for the Large variants. */
-function gatherVariable(chunks: readonly Data[], { chunkOf, rowOf }: Picks): { offsets: Int32Array | BigInt64Array; values: Uint8Array } {
-  const large = chunks[0]!.valueOffsets instanceof BigInt64Array;
+/** Copies `width` units per row; the common widths get loops of their own. */
+function gatherUnits<T extends Int32Array | Uint8Array>(sources: T[], width: number, out: T, chunkOf: Uint32Array, rowOf: Uint32Array): void {
+  const length = rowOf.length;
+  if (width === 1) {
+    for (let i = 0; i < length; i++) out[i] = sources[chunkOf[i]!]![rowOf[i]!]!;
+  } else if (width === 2) {
+    for (let i = 0; i < length; i++) {
+      const source = sources[chunkOf[i]!]!;
+      const from = rowOf[i]! * 2;
+      out[i * 2] = source[from]!;
+      out[i * 2 + 1] = source[from + 1]!;
+    }
+  } else {
+    for (let i = 0; i < length; i++) {
+      const source = sources[chunkOf[i]!]!;
+      const from = rowOf[i]! * width;
+      for (let k = 0; k < width; k++) out[i * width + k] = source[from + k]!;
+    }
+  }
+}
+
+/** Offsets are Int32Array, or BigInt64Array for the Large variants (rare: read through Number). */
+function gatherVariable(chunks: readonly Data[], picks: Picks): { offsets: Int32Array | BigInt64Array; values: Uint8Array } {
+  if (chunks[0]!.valueOffsets instanceof BigInt64Array) return gatherLargeVariable(chunks, picks);
+  const { chunkOf, rowOf } = picks;
+  const length = rowOf.length;
+  const sourceOffsets = chunks.map((c) => c.valueOffsets as Int32Array);
+  const sourceValues = chunks.map((c) => c.values as Uint8Array);
+  let total = 0;
+  for (let i = 0; i < length; i++) {
+    const offsets = sourceOffsets[chunkOf[i]!]!;
+    const row = rowOf[i]!;
+    total += offsets[row + 1]! - offsets[row]!;
+  }
+  const values = new Uint8Array(total);
+  const offsets = new Int32Array(length + 1);
+  let position = 0;
+  for (let i = 0; i < length; i++) {
+    const chunk = chunkOf[i]!;
+    const from = sourceOffsets[chunk]!;
+    const row = rowOf[i]!;
+    const start = from[row]!;
+    const end = from[row + 1]!;
+    const source = sourceValues[chunk]!;
+    // Short values: a loop beats a subarray and a set.
+    if (end - start <= 32) for (let k = start; k < end; k++) values[position++] = source[k]!;
+    else {
+      values.set(source.subarray(start, end), position);
+      position += end - start;
+    }
+    offsets[i + 1] = position;
+  }
+  return { offsets, values };
+}
+
+function gatherLargeVariable(chunks: readonly Data[], { chunkOf, rowOf }: Picks): { offsets: BigInt64Array; values: Uint8Array } {
   const length = rowOf.length;
   const starts = new Float64Array(length);
   const ends = new Float64Array(length);
   let total = 0;
   for (let i = 0; i < length; i++) {
-    const offsets = chunks[chunkOf[i]!]!.valueOffsets as Int32Array | BigInt64Array;
+    const offsets = chunks[chunkOf[i]!]!.valueOffsets as BigInt64Array;
     const row = rowOf[i]!;
     starts[i] = Number(offsets[row]!);
     ends[i] = Number(offsets[row + 1]!);
     total += ends[i]! - starts[i]!;
   }
   const values = new Uint8Array(total);
-  const offsets = large ? new BigInt64Array(length + 1) : new Int32Array(length + 1);
+  const offsets = new BigInt64Array(length + 1);
   let position = 0;
   for (let i = 0; i < length; i++) {
     const source = chunks[chunkOf[i]!]!.values as Uint8Array;
-    const start = starts[i]!;
-    const end = ends[i]!;
-    if (end - start < 16) for (let k = start; k < end; k++) values[position++] = source[k]!;
-    else {
-      values.set(source.subarray(start, end), position);
-      position += end - start;
-    }
-    if (large) (offsets as BigInt64Array)[i + 1] = BigInt(position);
-    else (offsets as Int32Array)[i + 1] = position;
+    values.set(source.subarray(starts[i]!, ends[i]!), position);
+    position += ends[i]! - starts[i]!;
+    offsets[i + 1] = BigInt(position);
   }
   return { offsets, values };
 }

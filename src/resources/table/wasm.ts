@@ -1,8 +1,9 @@
 /**
- * parquet-wasm, loaded on first use (its 5 MB WebAssembly module is compiled at import), plus the
- * two conversions between its record batches and Arrow JS ones. Both go through Arrow IPC.
+ * parquet-wasm on this thread, loaded on first use (its 5 MB WebAssembly module is compiled at
+ * import), plus the conversion of its record batches into Arrow JS ones, through Arrow IPC.
+ * (Whole-table reads and writes run parquet-wasm in the wasm pool's workers.)
  */
-import { type RecordBatch, RecordBatchReader, Table, tableToIPC } from "apache-arrow";
+import { type RecordBatch, RecordBatchReader } from "apache-arrow";
 import type { RecordBatch as WasmRecordBatch } from "parquet-wasm/node";
 
 export type ParquetWasm = typeof import("parquet-wasm/node");
@@ -12,11 +13,6 @@ let loading: Promise<ParquetWasm> | undefined;
 export function parquetWasm(): Promise<ParquetWasm> {
   loading ??= import("parquet-wasm/node");
   return loading;
-}
-
-/** Arrow JS batch → parquet-wasm batches (WASM memory; consumed by the writer). */
-export function toWasmBatches(pw: ParquetWasm, batch: RecordBatch): WasmRecordBatch[] {
-  return pw.Table.fromIPCStream(tableToIPC(new Table([batch]), "stream")).recordBatches();
 }
 
 /** parquet-wasm batch → Arrow JS batches; the WASM batch is freed. */

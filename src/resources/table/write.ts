@@ -14,7 +14,7 @@ import type { System } from "../../systems/contract.js";
 import { selectColumns } from "./columns.js";
 import { checkedBatches, sameSchema, toBatches } from "./input.js";
 import { decodeSchema, encodeSchema, joinPath, type Manifest, type ManifestFile, newGeneration, readManifest, writeManifest } from "./manifest.js";
-import { chooseDictionaryColumns, ParquetFileWriter, type ParquetSettings } from "./parquet-writer.js";
+import { chooseDeltaColumns, chooseDictionaryColumns, ParquetFileWriter, type ParquetSettings } from "./parquet-writer.js";
 import { checkPartitionType, partitionDir, rowKeys } from "./partition.js";
 import { picksOf, take } from "./take.js";
 import type { TableData, TableWriteOptions } from "./types.js";
@@ -71,7 +71,7 @@ class PartitionWriters {
     if (!writer) {
       const name = `part-${this.generation}-${String(this.#sequence++).padStart(5, "0")}.parquet`;
       const relative = dir ? `${dir}/${name}` : name;
-      writer = await ParquetFileWriter.open(this.target.system, joinPath(this.target.root, relative), this.settings, this.signal);
+      writer = new ParquetFileWriter(this.target.system, joinPath(this.target.root, relative), this.settings, this.signal);
       this.#open.set(dir, writer);
       this.#all.push(writer);
     }
@@ -167,6 +167,7 @@ export async function writeTable(target: WriteTarget, request: WriteRequest): Pr
           compression: options.compression ?? "zstd",
           rowGroupSize: options.rowGroupSize ?? DEFAULT_ROW_GROUP,
           dictionaryColumns: chooseDictionaryColumns(selectColumns(batch, dataColumns)),
+          deltaColumns: chooseDeltaColumns(selectColumns(batch, dataColumns)),
           keyValueMetadata: new Map([["stowage.metadata", JSON.stringify(metadata)]]),
         },
         options.maxRowsPerFile ?? DEFAULT_FILE_ROWS,

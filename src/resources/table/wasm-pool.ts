@@ -1,0 +1,269 @@
+/**
+ * parquet-wasm in worker threads. It runs on one thread, and its work (zstd and page encoding or
+ * decoding inside WebAssembly) is most of a whole-table read's or a write's time, so row groups are
+ * decoded and encoded in parallel by a small pool of workers, each with its own parquet-wasm.
+ *
+ * Workers never touch a System: every byte a decoding worker asks for is read here, on the main
+ * thread, through the file's RangeSource (so any system works, and errors keep their codes).
+ * Bytes cross threads by transfer, not copy: Parquet byte ranges in, Arrow IPC streams out when
+ * decoding; Arrow IPC streams in, Parquet bytes out when encoding.
+ *
+ * Workers start on first use, are `unref`ed while idle (they never keep a process alive) and end
+ * after a few idle seconds, which also returns their WebAssembly memory.
+ */
+import { createRequire } from "node:module";
+import { availableParallelism } from "node:os";
+import { Worker } from "node:worker_threads";
+import { ownArrayBuffer, type RangeSource } from "./range-source.js";
+import type { Compression } from "./types.js";
+
+export interface DecodeOptions {
+  columns: string[];
+  rowGroups: number[];
+  batchSize: number;
+  offset: number;
+  limit: number;
+}
+
+export interface EncodeSettings {
+  compression: Compression;
+  rowGroupSize: number;
+  dictionaryColumns: readonly string[];
+  deltaColumns: readonly string[];
+  keyValueMetadata: Map<string, string>;
+}
+
+/** The worker, plain CommonJS so it runs the same from TypeScript sources, tests and the build. */
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require("node:worker_threads");
+const pw = require(workerData.parquetWasm);
+const CODECS = { zstd: "ZSTD", snappy: "SNAPPY", gzip: "GZIP", brotli: "BROTLI", lz4: "LZ4_RAW", none: "UNCOMPRESSED" };
+const reads = new Map();
+let nextRead = 0;
+
+function blobOf(task, start, end) {
+  return {
+    size: end - start,
+    slice: (a = 0, b = end - start) => blobOf(task, start + a, start + Math.min(b, end - start)),
+    arrayBuffer: () => {
+      if (start >= task.tailStart) return Promise.resolve(task.tail.slice(start - task.tailStart, end - task.tailStart).buffer);
+      return new Promise((resolve, reject) => {
+        const id = nextRead++;
+        reads.set(id, { resolve, reject });
+        parentPort.postMessage({ type: "read", task: task.id, read: id, start, end });
+      });
+    },
+  };
+}
+
+async function decode(task) {
+  const file = await pw.ParquetFile.fromFile(blobOf(task, 0, task.size));
+  try {
+    const stream = await file.stream(task.options);
+    const streams = [];
+    for await (const batch of stream) streams.push(batch.intoIPCStream());
+    return streams;
+  } finally {
+    file.free();
+  }
+}
+
+function writerProperties(settings) {
+  let builder = new pw.WriterPropertiesBuilder()
+    .setCompression(pw.Compression[CODECS[settings.compression]])
+    .setMaxRowGroupSize(settings.rowGroupSize)
+    .setDictionaryEnabled(false)
+    .setStatisticsEnabled(pw.EnabledStatistics.Chunk)
+    .setCreatedBy("stowage")
+    .setKeyValueMetadata(settings.keyValueMetadata);
+  for (const column of settings.dictionaryColumns) builder = builder.setColumnDictionaryEnabled(column, true);
+  for (const column of settings.deltaColumns) builder = builder.setColumnEncoding(column, pw.Encoding.DELTA_BINARY_PACKED);
+  return builder.build();
+}
+
+async function encode(task) {
+  const batches = task.streams.flatMap((ipc) => pw.Table.fromIPCStream(ipc).recordBatches());
+  const source = new ReadableStream({ start(controller) { for (const batch of batches) controller.enqueue(batch); controller.close(); } });
+  const parts = [];
+  for await (const part of await pw.transformParquetStream(source, writerProperties(task.settings))) parts.push(part);
+  return [Buffer.concat(parts)];
+}
+
+parentPort.on("message", async (message) => {
+  if (message.type === "bytes") {
+    const pending = reads.get(message.read);
+    reads.delete(message.read);
+    if (message.bytes) pending.resolve(message.bytes);
+    else pending.reject(new Error("read failed"));
+    return;
+  }
+  try {
+    const result = await (message.type === "decode" ? decode(message) : encode(message));
+    const buffers = result.map((bytes) => (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : new Uint8Array(bytes)).buffer);
+    parentPort.postMessage({ type: "done", task: message.id, result: buffers }, buffers);
+  } catch (error) {
+    parentPort.postMessage({ type: "failed", task: message.id, message: String((error && error.message) || error) });
+  }
+});
+`;
+
+const IDLE_MS = 5_000;
+
+interface Task {
+  id: number;
+  message: Record<string, unknown>;
+  transfer: ArrayBuffer[];
+  /** Where a decoding worker's reads are served from. */
+  source: RangeSource | undefined;
+  resolve: (result: ArrayBuffer[]) => void;
+  reject: (error: unknown) => void;
+  /** The first read that failed: its error (a StowageError with a code) is the task's error. */
+  readError?: unknown;
+}
+
+type WorkerMessage =
+  | { type: "read"; task: number; read: number; start: number; end: number }
+  | { type: "done"; task: number; result: ArrayBuffer[] }
+  | { type: "failed"; task: number; message: string };
+
+class PoolWorker {
+  readonly worker: Worker;
+  task: Task | undefined;
+
+  constructor(
+    parquetWasm: string,
+    onMessage: (self: PoolWorker, message: WorkerMessage) => void,
+    onExit: (self: PoolWorker, error: Error) => void,
+  ) {
+    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { parquetWasm } });
+    this.worker.unref();
+    this.worker.on("message", (message: WorkerMessage) => onMessage(this, message));
+    this.worker.on("error", (error) => onExit(this, error));
+    this.worker.on("exit", (code) => onExit(this, new Error(`parquet-wasm worker exited with code ${code}`)));
+  }
+}
+
+/** The bytes in a transferable ArrayBuffer of their own: a small Buffer lives in Node's shared pool, which must not be detached. */
+function transferable(bytes: Uint8Array): ArrayBuffer {
+  if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer) return bytes.buffer;
+  return ownArrayBuffer(bytes);
+}
+
+export class WasmPool {
+  readonly size: number;
+  readonly #parquetWasm = createRequire(import.meta.url).resolve("parquet-wasm/node");
+  readonly #workers = new Set<PoolWorker>();
+  readonly #queue: Task[] = [];
+  readonly #tasks = new Map<number, Task>();
+  #nextTask = 0;
+  #idleTimer: NodeJS.Timeout | undefined;
+
+  constructor(size: number) {
+    this.size = size;
+  }
+
+  /** Decodes row groups of one file; resolves with one Arrow IPC stream per record batch. */
+  async decode(source: RangeSource, options: DecodeOptions): Promise<Uint8Array[]> {
+    const tail = await source.tail();
+    const result = await this.#run({ type: "decode", size: source.size, tail: tail.bytes, tailStart: tail.start, options }, [], source);
+    return result.map((buffer) => new Uint8Array(buffer));
+  }
+
+  /** Encodes record batches (one Arrow IPC stream each; the buffers are transferred) as a whole Parquet file. */
+  async encode(streams: Uint8Array[], settings: EncodeSettings): Promise<Uint8Array> {
+    const buffers = streams.map(transferable);
+    const [file] = await this.#run({ type: "encode", streams: buffers.map((b) => new Uint8Array(b)), settings }, buffers, undefined);
+    return new Uint8Array(file!);
+  }
+
+  #run(message: Record<string, unknown>, transfer: ArrayBuffer[], source: RangeSource | undefined): Promise<ArrayBuffer[]> {
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ id: this.#nextTask++, message, transfer, source, resolve, reject });
+      this.#dispatch();
+    });
+  }
+
+  #dispatch(): void {
+    clearTimeout(this.#idleTimer);
+    for (const worker of this.#workers) {
+      if (this.#queue.length === 0) break;
+      if (!worker.task) this.#start(worker, this.#queue.shift()!);
+    }
+    while (this.#queue.length > 0 && this.#workers.size < this.size) {
+      const worker = new PoolWorker(this.#parquetWasm, (w, m) => this.#onMessage(w, m), (w, e) => this.#onExit(w, e));
+      this.#workers.add(worker);
+      this.#start(worker, this.#queue.shift()!);
+    }
+    if (this.#queue.length === 0 && [...this.#workers].every((w) => !w.task)) {
+      this.#idleTimer = setTimeout(() => void this.endIdle(), IDLE_MS).unref();
+    }
+  }
+
+  #start(worker: PoolWorker, task: Task): void {
+    worker.task = task;
+    this.#tasks.set(task.id, task);
+    // Referenced while working: a caller awaiting the result must keep the process alive.
+    worker.worker.ref();
+    worker.worker.postMessage({ ...task.message, id: task.id }, task.transfer);
+  }
+
+  #onMessage(worker: PoolWorker, message: WorkerMessage): void {
+    const task = this.#tasks.get(message.task);
+    if (!task) return;
+    if (message.type === "read") {
+      this.#serveRead(worker, task, message);
+      return;
+    }
+    this.#tasks.delete(task.id);
+    worker.task = undefined;
+    worker.worker.unref();
+    // A WebAssembly instance that failed (a Rust panic, say) may be left broken: replaced, not reused.
+    if (message.type === "failed") void this.#retire(worker);
+    this.#dispatch();
+    if (message.type === "done") task.resolve(message.result);
+    else task.reject(task.readError ?? new Error(`parquet-wasm: ${message.message}${task.source ? ` (${task.source.path})` : ""}`));
+  }
+
+  #serveRead(worker: PoolWorker, task: Task, message: { read: number; start: number; end: number }): void {
+    task.source!.read(message.start, message.end).then(
+      (bytes) => {
+        const buffer = transferable(bytes);
+        worker.worker.postMessage({ type: "bytes", read: message.read, bytes: buffer }, [buffer]);
+      },
+      (error: unknown) => {
+        task.readError ??= error;
+        worker.worker.postMessage({ type: "bytes", read: message.read });
+      },
+    );
+  }
+
+  #onExit(worker: PoolWorker, error: Error): void {
+    if (!this.#workers.delete(worker)) return;
+    const task = worker.task;
+    worker.task = undefined;
+    if (task) {
+      this.#tasks.delete(task.id);
+      // A failed read makes parquet-wasm panic, which ends the worker: the read's error is the cause.
+      task.reject(task.readError ?? error);
+    }
+    this.#dispatch();
+  }
+
+  #retire(worker: PoolWorker): Promise<number> {
+    this.#workers.delete(worker);
+    return worker.worker.terminate();
+  }
+
+  /** Ends the workers that have nothing to do (their memory is returned once this resolves). */
+  async endIdle(): Promise<void> {
+    await Promise.all([...this.#workers].filter((w) => !w.task).map((w) => this.#retire(w)));
+  }
+}
+
+let shared: WasmPool | undefined;
+
+/** The process-wide pool: one worker per core, at most four. */
+export function wasmPool(): WasmPool {
+  shared ??= new WasmPool(Math.max(1, Math.min(4, availableParallelism())));
+  return shared;
+}

@@ -1,0 +1,159 @@
+/**
+ * The pieces behind parallel Parquet: the compact-Thrift codec that edits footers, the assembler
+ * that joins row groups encoded by different workers into one file, the delta-encoding choice, and
+ * the worker pool's error paths. Files are checked by content: read back by Stowage and by DuckDB.
+ */
+import { readdir, readFile, rm } from "node:fs/promises";
+import { DuckDBInstance } from "@duckdb/node-api";
+import { Float64, Int64, RecordBatch, Table, tableToIPC, vectorFromArray } from "apache-arrow";
+import { afterAll, describe, expect, it } from "vitest";
+import { StowageError } from "../../src/errors.js";
+import { openSystem, table } from "../../src/index.js";
+import type { System } from "../../src/systems/contract.js";
+import { ParquetAssembler } from "../../src/resources/table/parquet-assembler.js";
+import { chooseDeltaColumns } from "../../src/resources/table/parquet-writer.js";
+import { field, readStruct, type ThriftList, type ThriftStruct, writeStruct } from "../../src/resources/table/thrift-compact.js";
+import { parquetWasm } from "../../src/resources/table/wasm.js";
+import { tempDir } from "../support/process.js";
+import { everyTypeTable, mlTable, plain } from "./data.js";
+
+const dir = tempDir("table-parallel");
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+function footerOf(file: Uint8Array): ThriftStruct {
+  const length = new DataView(file.buffer, file.byteOffset, file.byteLength).getUint32(file.length - 8, true);
+  return readStruct(file.subarray(file.length - 8 - length, file.length - 8));
+}
+
+const list = (struct: ThriftStruct, id: number) => (field(struct, id)!.value as ThriftList).items as ThriftStruct[];
+const int = (struct: ThriftStruct, id: number) => Number(field(struct, id)!.value);
+
+/** A whole Parquet file written by parquet-wasm on this thread, with row groups of `rowGroupSize`. */
+async function parquetFile(data: Table, rowGroupSize: number): Promise<Uint8Array> {
+  const pw = await parquetWasm();
+  const properties = new pw.WriterPropertiesBuilder().setMaxRowGroupSize(rowGroupSize).setCompression(pw.Compression.ZSTD).build();
+  return pw.writeParquet(pw.Table.fromIPCStream(tableToIPC(data, "stream")), properties);
+}
+
+async function onlyParquetFile(path: string): Promise<string> {
+  const names = (await readdir(path)).filter((n) => n.endsWith(".parquet"));
+  expect(names).toHaveLength(1);
+  return `${path}/${names[0]!}`;
+}
+
+describe("compact Thrift", () => {
+  it("reads and writes a real Parquet footer back byte for byte", async () => {
+    const file = await parquetFile(everyTypeTable(300), 100);
+    const length = new DataView(file.buffer, file.byteOffset).getUint32(file.length - 8, true);
+    const footer = file.subarray(file.length - 8 - length, file.length - 8);
+    const struct = readStruct(footer);
+    expect(int(struct, 3)).toBe(300);
+    expect(list(struct, 4)).toHaveLength(3);
+    expect(Buffer.from(writeStruct(struct)).equals(Buffer.from(footer))).toBe(true);
+  });
+});
+
+describe("assembling one file from separately encoded row groups", () => {
+  it("keeps every value, and every offset and page index points where it should", async () => {
+    const data = everyTypeTable(1_000);
+    const parts = await Promise.all([0, 400, 700].map((start, i, starts) => parquetFile(data.slice(start, starts[i + 1] ?? 1_000), 1_000)));
+    const assembler = new ParquetAssembler();
+    const chunks = [...parts.flatMap((part) => assembler.add(part)), ...assembler.finish()];
+    const file = Buffer.concat(chunks);
+    const footer = footerOf(file);
+    expect(int(footer, 3)).toBe(1_000);
+    const groups = list(footer, 4);
+    expect(groups.map((g) => int(g, 3))).toEqual([400, 300, 300]);
+    expect(groups.map((g) => int(g, 7))).toEqual([0, 1, 2]);
+    for (const group of groups) {
+      for (const chunk of list(group, 1)) {
+        const meta = field(chunk, 3)!.value as ThriftStruct;
+        const firstPage = Number(field(meta, 11)?.value ?? field(meta, 9)!.value);
+        // The offset index, found at its new offset, lists the chunk's pages at their new offsets.
+        const offsetIndex = readStruct(file.subarray(int(chunk, 4), int(chunk, 4) + int(chunk, 5)));
+        expect(int(list(offsetIndex, 1)[0]!, 1)).toBe(Number(field(meta, 9)!.value));
+        expect(firstPage).toBeLessThan(int(chunk, 4));
+      }
+    }
+    const path = `${dir}/assembled.parquet`;
+    const system = await openSystem("/");
+    await system.write(path, file);
+    const back = await table({ path }).fetch();
+    expect(back.toArray().map((row) => plain(row))).toEqual(data.toArray().map((row) => plain(row)));
+    // A reader that uses the offset index for pruning: statistics and page offsets must agree.
+    const picked = await table({ path }).fetch({ columns: ["id"], filter: [["id", ">=", 950n]] });
+    expect(picked.numRows).toBe(50);
+  });
+
+  it("writes a table in parallel row groups that DuckDB reads back exactly", async () => {
+    const data = mlTable(50_000);
+    const path = `${dir}/ml`;
+    await table({ data, path }).write({ rowGroupSize: 7_000 });
+    const file = await onlyParquetFile(path);
+    expect(list(footerOf(await readFile(file)), 4).map((g) => int(g, 3))).toEqual([7_000, 7_000, 7_000, 7_000, 7_000, 7_000, 7_000, 1_000]);
+    const connection = await (await DuckDBInstance.create(":memory:")).connect();
+    const rows = (await connection.runAndReadAll(`SELECT count(*), sum(id), sum(x), count(DISTINCT cat), sum(length(text)) FROM read_parquet('${file}')`)).getRows()[0]!;
+    let sumX = 0;
+    let textLength = 0;
+    for (const value of data.getChild("x")!) sumX += value as number;
+    for (const value of data.getChild("text")!) textLength += (value as string).length;
+    expect(rows).toEqual([50_000n, BigInt((49_999 * 50_000) / 2), sumX, 10n, BigInt(textLength)]);
+    const back = await table({ path }).fetch();
+    expect(back.getChild("text")!.toArray()).toEqual(data.getChild("text")!.toArray());
+    expect(back.getChild("ts")!.toArray()).toEqual(data.getChild("ts")!.toArray());
+  });
+});
+
+describe("delta encoding choice", () => {
+  it("picks sorted integer-like columns only", () => {
+    const sorted = vectorFromArray([1n, 2n, 2n, 9n], new Int64());
+    const unsorted = vectorFromArray([3n, 1n, 2n, 4n], new Int64());
+    const withNull = vectorFromArray([1n, null, 3n, 4n], new Int64());
+    const floats = vectorFromArray([1, 2, 3, 4], new Float64());
+    const batch = new Table({ sorted, unsorted, withNull, floats }).batches[0] as RecordBatch;
+    expect([...chooseDeltaColumns(batch)]).toEqual(["sorted"]);
+  });
+});
+
+/** A system whose ranged reads of Parquet data (not footers) fail with `code`. */
+function failingDataReads(system: System, code: "Unavailable"): System {
+  return new Proxy(system, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver) as unknown;
+      if (property !== "read") return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      return (path: string, options?: Parameters<System["read"]>[1]) => {
+        const range = options?.range;
+        if (path.endsWith(".parquet") && range && !("suffix" in range)) {
+          return Promise.reject(new StowageError({ code, operation: "read", path, message: "injected failure" }));
+        }
+        return target.read(path, options);
+      };
+    },
+  });
+}
+
+describe("decoding in workers", () => {
+  it("a read failing inside a worker's decode rejects with the system's error code, and the pool keeps working", async () => {
+    const system = await openSystem("/");
+    const path = `${dir}/failing`;
+    await table({ data: mlTable(300_000), path }).write();
+    await expect(table({ path: { system: failingDataReads(system, "Unavailable"), path } }).fetch()).rejects.toMatchObject({ code: "Unavailable" });
+    expect((await table({ path }).fetch()).numRows).toBe(300_000);
+  });
+
+  it("a file whose column data is corrupt fails the read, and the pool keeps working", async () => {
+    const system = await openSystem("/");
+    const path = `${dir}/corrupt`;
+    await table({ data: mlTable(20_000), path }).write();
+    const file = await onlyParquetFile(path);
+    const bytes = await readFile(file);
+    const footer = footerOf(bytes);
+    const firstChunk = list(list(footer, 4)[0]!, 1)[0]!;
+    const dataStart = Number(field(field(firstChunk, 3)!.value as ThriftStruct, 9)!.value);
+    bytes.fill(0xff, dataStart, dataStart + 64);
+    await system.write(file, bytes);
+    await expect(table({ path }).fetch()).rejects.toBeInstanceOf(Error);
+    await table({ data: mlTable(20_000), path }).write();
+    expect((await table({ path }).fetch()).numRows).toBe(20_000);
+  });
+});
