@@ -156,6 +156,55 @@ export function defineTableSuite(fixture: SystemFixture): void {
       expect(seen.size).toBeGreaterThanOrEqual(1);
     });
 
+    it("concurrent writers: an append that overlaps an overwrite and another append lands on top of both, with every file kept", async () => {
+      const path = at("concurrent");
+      await table({ data: mlTable(100, 0), path }).write();
+      const initial = await listParquet(system, `${root}/concurrent`);
+      // A slow append: three files of 100 rows are written, then it waits before committing.
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      async function* slow() {
+        for (const batch of mlTable(300, 1_000).batches) for (let at = 0; at < batch.numRows; at += 100) yield batch.slice(at, at + 100);
+        await gate;
+      }
+      const appending = table({ data: slow(), path }).write({ mode: "append", maxRowsPerFile: 100 });
+      const deadline = Date.now() + 20_000;
+      let pending: string[] = [];
+      while (pending.length < 2 && Date.now() < deadline) {
+        pending = (await listParquet(system, `${root}/concurrent`)).filter((p) => !initial.includes(p));
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(pending.length).toBeGreaterThanOrEqual(2);
+      // Meanwhile an overwrite and another append commit.
+      await table({ data: mlTable(50, 10_000), path }).write();
+      await table({ data: mlTable(30, 20_000), path }).write({ mode: "append" });
+      // The overwrite removed the table it replaced, not the running append's files.
+      for (const file of pending) expect(await listParquet(system, `${root}/concurrent`)).toContain(file);
+      release();
+      await appending;
+      const ids = rowsById(await table({ path }).fetch({ columns: ["id"] })).map((row) => Number(row.id));
+      const expected = [...range(10_000, 50), ...range(20_000, 30), ...range(1_000, 300)].sort((a, b) => a - b);
+      expect(ids.sort((a, b) => a - b)).toEqual(expected);
+    });
+
+    it("an overwrite removes the files of writers that crashed a day ago, not those of recent ones", async () => {
+      const path = at("orphans");
+      await table({ data: mlTable(20, 0), path }).write();
+      const [file] = await listParquet(system, `${root}/orphans`);
+      const bytes = await system.read(file!);
+      const stamp = (time: Date) => time.toISOString().replace(/[-:.]/g, "").slice(0, 18);
+      const crashed = `${root}/orphans/part-${stamp(new Date(Date.now() - 2 * 86_400_000))}-0badc0de-00000.parquet`;
+      const running = `${root}/orphans/part-${stamp(new Date())}-0badc0de-00000.parquet`;
+      await system.write(crashed, bytes);
+      await system.write(running, await system.read(file!));
+      await table({ data: mlTable(10, 100), path }).write();
+      const left = await listParquet(system, `${root}/orphans`);
+      expect(left).not.toContain(crashed);
+      expect(left).not.toContain(file);
+      expect(left).toContain(running);
+      expect(await table({ path }).count()).toBe(10);
+    });
+
     it("streams with a seeded shuffle, disjoint complete shards, dropLast and a resume token", async () => {
       const t = table({ data: mlTable(12_000), path: at("stream"), partitionCols: ["split"] });
       await t.write({ rowGroupSize: 1_000 });
@@ -236,6 +285,10 @@ export function defineTableSuite(fixture: SystemFixture): void {
       expect((await big.fetch({ columns: ["id"] })) instanceof ArrowTable).toBe(true);
     });
   });
+}
+
+function range(first: number, count: number): number[] {
+  return Array.from({ length: count }, (_, i) => first + i);
 }
 
 async function listParquet(system: System, path: string): Promise<string[]> {

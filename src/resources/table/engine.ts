@@ -12,13 +12,13 @@ import { selectFields } from "./columns.js";
 import { Dataset } from "./dataset.js";
 import { compileFilter, filterColumns } from "./filter.js";
 import type { ResolvedLocation } from "./location.js";
-import { encodeSchema, joinPath, MANIFEST_NAME, type Manifest, newGeneration, writeManifest } from "./manifest.js";
+import { encodeSchema, joinPath, MANIFEST_NAME, type Manifest, newGeneration, readManifest, writeManifest } from "./manifest.js";
 import { planUnits } from "./plan.js";
 import { projectionFor, readUnits } from "./read.js";
 import { TableStream } from "./stream.js";
 import type { FetchOptions, OutputFormat, ReadOptions, StreamOptions } from "./types.js";
 import { parquetWasm } from "./wasm.js";
-import { removeFiles, removeUnlisted, type WriteRequest, writeTable } from "./write.js";
+import { removeFiles, removeReplaced, type WriteRequest, writeTable } from "./write.js";
 
 export { writeTable };
 export type { WriteRequest };
@@ -206,8 +206,9 @@ export async function copyTable(source: ResolvedLocation, target: ResolvedLocati
     { files: dataset.files.map((file) => file.relative), resume: false },
   );
   const manifest: Manifest = dataset.manifest ?? (await manifestFor(dataset));
+  const replaced = await readManifest(target.system, target.root);
   await writeManifest(target.system, target.root, manifest);
-  await removeUnlisted({ system: target.system, root: target.root }, manifest);
+  await removeReplaced({ system: target.system, root: target.root }, manifest, replaced);
 }
 
 /** A manifest for a dataset written by another engine, built from its footers. */

@@ -43,6 +43,14 @@ export function newGeneration(): string {
   return `${stamp}-${randomBytes(4).toString("hex")}`;
 }
 
+/** When the write that named a file `part-<generation>-…` began (ms), or undefined for other names. */
+export function generationTime(path: string): number | undefined {
+  const match = /\/part-(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(\d{3})-[0-9a-f]{8}-[^/]*\.parquet$/.exec(path);
+  if (!match) return undefined;
+  const [year, month, day, hour, minute, second, ms] = match.slice(1).map(Number) as [number, number, number, number, number, number, number];
+  return Date.UTC(year, month - 1, day, hour, minute, second, ms);
+}
+
 export function encodeSchema(schema: Schema): string {
   return Buffer.from(tableToIPC(new Table(schema), "stream")).toString("base64");
 }

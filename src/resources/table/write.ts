@@ -1,8 +1,11 @@
 /**
  * Writing a table. New files always get fresh names (`part-<generation>-<n>.parquet`), so nothing a
  * reader may be reading is touched; the manifest naming them is written last, in one object write;
- * only then are the previous files removed (overwrite). A failure before the manifest removes the
- * new files and leaves the previous table as it was.
+ * only then are the replaced table's files removed (overwrite). A failure before the manifest
+ * removes the new files and leaves the previous table as it was. The manifest is read again just
+ * before the switch, so concurrent appends both land (unless their switches fall within the same
+ * instant: there is no compare-and-swap on every system) and an overwrite never deletes the files
+ * of a writer still running.
  *
  * What an engine that globs the files (Spark, DuckDB, Polars) sees meanwhile: during an overwrite,
  * the new files appear beside the old ones until the old ones are deleted right after the manifest
@@ -13,7 +16,7 @@ import { StowageError } from "../../errors.js";
 import type { System } from "../../systems/contract.js";
 import { selectColumns } from "./columns.js";
 import { checkedBatches, sameSchema, toBatches } from "./input.js";
-import { decodeSchema, encodeSchema, joinPath, type Manifest, type ManifestFile, newGeneration, readManifest, writeManifest } from "./manifest.js";
+import { decodeSchema, encodeSchema, generationTime, joinPath, type Manifest, type ManifestFile, newGeneration, readManifest, writeManifest } from "./manifest.js";
 import { chooseDeltaColumns, chooseDictionaryColumns, ParquetFileWriter, type ParquetSettings } from "./parquet-writer.js";
 import { checkPartitionType, partitionDir, rowKeys } from "./partition.js";
 import { picksOf, take } from "./take.js";
@@ -177,6 +180,10 @@ export async function writeTable(target: WriteTarget, request: WriteRequest): Pr
     }
     if (!schema) throw invalid("the data holds no record batches, so the table's columns are unknown");
     const files = writers ? await writers.finishAll() : [];
+    // Read again just before the switch: a writer that committed meanwhile is built upon (append)
+    // or replaced whole (overwrite), not silently dropped.
+    const latest = await readManifest(target.system, target.root, options.signal);
+    if (mode === "append" && latest && latest.generation !== previous?.generation) checkStillAppendable(latest, partitionCols, schema);
     const manifest: Manifest = {
       format: "stowage.table",
       version: 1,
@@ -184,10 +191,10 @@ export async function writeTable(target: WriteTarget, request: WriteRequest): Pr
       partitionCols,
       metadata,
       schema: encodeSchema(withoutDictionaryIds(schema)),
-      files: mode === "append" && previous ? [...previous.files, ...files] : files,
+      files: mode === "append" && latest ? [...latest.files, ...files] : files,
     };
     await writeManifest(target.system, target.root, manifest, options.signal);
-    if (mode === "overwrite") await removeUnlisted(target, manifest);
+    if (mode === "overwrite") await removeReplaced(target, manifest, latest);
     return manifest;
   } catch (error) {
     await writers?.abandon(error);
@@ -200,12 +207,33 @@ function withoutDictionaryIds(schema: Schema): Schema {
   return new ArrowSchema(schema.fields.map((f) => new Field(f.name, f.type, f.nullable, f.metadata)), schema.metadata);
 }
 
-/** After the switch: every `.parquet` file under the root that the manifest does not name. */
-export async function removeUnlisted(target: WriteTarget, manifest: Manifest): Promise<void> {
+/** A concurrent writer's table can take this append only if it has the same shape. */
+function checkStillAppendable(latest: Manifest, partitionCols: readonly string[], schema: Schema): void {
+  const difference = latest.partitionCols.join("\0") !== partitionCols.join("\0") ? "its partition columns changed" : sameSchema(decodeSchema(latest.schema), schema);
+  if (difference) {
+    throw new StowageError({ code: "Conflict", operation: "write", message: `the table was replaced while appending and ${difference}; nothing was appended` });
+  }
+}
+
+/** A writer whose files carry a generation this old has crashed, not stalled: its files are orphans. */
+const ORPHAN_AGE_MS = 24 * 3600_000;
+
+/**
+ * After a switch to `manifest`: deletes the `.parquet` files it does not name that belonged to the
+ * `replaced` table (or, with no manifest before, to the dataset another engine wrote there), and
+ * orphans of writers that crashed over a day ago. Files of a writer that may still be running are
+ * never touched: it commits them later.
+ */
+export async function removeReplaced(target: WriteTarget, manifest: Manifest, replaced: Manifest | undefined): Promise<void> {
   const live = new Set(manifest.files.map((f) => joinPath(target.root, f.path)));
+  const old = new Set((replaced?.files ?? []).map((f) => joinPath(target.root, f.path)));
+  const now = Date.now();
   const stale: string[] = [];
   for await (const entry of target.system.list(target.root, { recursive: true })) {
-    if (entry.type === "file" && entry.path.endsWith(".parquet") && !live.has(entry.path)) stale.push(entry.path);
+    if (entry.type !== "file" || !entry.path.endsWith(".parquet") || live.has(entry.path)) continue;
+    const started = generationTime(entry.path);
+    const foreign = started === undefined && replaced === undefined;
+    if (old.has(entry.path) || foreign || (started !== undefined && now - started > ORPHAN_AGE_MS)) stale.push(entry.path);
   }
   await removeFiles(target, stale);
 }
