@@ -11,7 +11,7 @@ import { StowageError } from "../../src/errors.js";
 import { openSystem, table } from "../../src/index.js";
 import type { System } from "../../src/systems/contract.js";
 import { ParquetAssembler } from "../../src/resources/table/parquet-assembler.js";
-import { chooseDeltaColumns } from "../../src/resources/table/parquet-writer.js";
+import { chooseColumnEncodings } from "../../src/resources/table/parquet-writer.js";
 import { field, readStruct, type ThriftList, type ThriftStruct, writeStruct } from "../../src/resources/table/thrift-compact.js";
 import { parquetWasm } from "../../src/resources/table/wasm.js";
 import { tempDir } from "../support/process.js";
@@ -104,14 +104,14 @@ describe("assembling one file from separately encoded row groups", () => {
   });
 });
 
-describe("delta encoding choice", () => {
-  it("picks sorted integer-like columns only", () => {
+describe("column encoding choice", () => {
+  it("delta-encodes sorted integer-like columns and byte-splits floats", () => {
     const sorted = vectorFromArray([1n, 2n, 2n, 9n], new Int64());
     const unsorted = vectorFromArray([3n, 1n, 2n, 4n], new Int64());
     const withNull = vectorFromArray([1n, null, 3n, 4n], new Int64());
     const floats = vectorFromArray([1, 2, 3, 4], new Float64());
     const batch = new Table({ sorted, unsorted, withNull, floats }).batches[0] as RecordBatch;
-    expect([...chooseDeltaColumns(batch)]).toEqual(["sorted"]);
+    expect(chooseColumnEncodings(batch)).toEqual({ sorted: "DELTA_BINARY_PACKED", floats: "BYTE_STREAM_SPLIT" });
   });
 });
 

@@ -29,7 +29,7 @@ export interface EncodeSettings {
   compression: Compression;
   rowGroupSize: number;
   dictionaryColumns: readonly string[];
-  deltaColumns: readonly string[];
+  columnEncodings: Readonly<Record<string, "DELTA_BINARY_PACKED" | "BYTE_STREAM_SPLIT">>;
   keyValueMetadata: Map<string, string>;
 }
 
@@ -77,7 +77,7 @@ function writerProperties(settings) {
     .setCreatedBy("stowage")
     .setKeyValueMetadata(settings.keyValueMetadata);
   for (const column of settings.dictionaryColumns) builder = builder.setColumnDictionaryEnabled(column, true);
-  for (const column of settings.deltaColumns) builder = builder.setColumnEncoding(column, pw.Encoding.DELTA_BINARY_PACKED);
+  for (const [column, encoding] of Object.entries(settings.columnEncodings)) builder = builder.setColumnEncoding(column, pw.Encoding[encoding]);
   return builder.build();
 }
 

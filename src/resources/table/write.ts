@@ -17,7 +17,7 @@ import type { System } from "../../systems/contract.js";
 import { selectColumns } from "./columns.js";
 import { checkedBatches, sameSchema, toBatches } from "./input.js";
 import { decodeSchema, encodeSchema, generationTime, joinPath, type Manifest, type ManifestFile, newGeneration, readManifest, writeManifest } from "./manifest.js";
-import { chooseDeltaColumns, chooseDictionaryColumns, ParquetFileWriter, type ParquetSettings } from "./parquet-writer.js";
+import { chooseColumnEncodings, chooseDictionaryColumns, ParquetFileWriter, type ParquetSettings } from "./parquet-writer.js";
 import { checkPartitionType, partitionDir, rowKeys } from "./partition.js";
 import { picksOf, take } from "./take.js";
 import type { TableData, TableWriteOptions } from "./types.js";
@@ -170,7 +170,7 @@ export async function writeTable(target: WriteTarget, request: WriteRequest): Pr
           compression: options.compression ?? "zstd",
           rowGroupSize: options.rowGroupSize ?? DEFAULT_ROW_GROUP,
           dictionaryColumns: chooseDictionaryColumns(selectColumns(batch, dataColumns)),
-          deltaColumns: chooseDeltaColumns(selectColumns(batch, dataColumns)),
+          columnEncodings: chooseColumnEncodings(selectColumns(batch, dataColumns)),
           keyValueMetadata: new Map([["stowage.metadata", JSON.stringify(metadata)]]),
         },
         options.maxRowsPerFile ?? DEFAULT_FILE_ROWS,
