@@ -4,6 +4,8 @@ import { randomBytes } from "node:crypto";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { expect } from "vitest";
+import { isStowageError, type StowageError } from "../../src/errors.js";
 import { tempDir } from "../support/process.js";
 
 const run = promisify(execFile);
@@ -56,4 +58,15 @@ export async function sftpBatch(commands: string[]): Promise<string> {
 /** Quotes a path for an sftp batch file. */
 export function sftpQuote(path: string): string {
   return `"${path.replace(/(["\\])/g, "\\$1")}"`;
+}
+
+/** The code of the StowageError `promise` rejects with, or undefined when it resolves. */
+export async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
+  try {
+    await promise;
+    return undefined;
+  } catch (error) {
+    expect(isStowageError(error), String(error)).toBe(true);
+    return (error as StowageError).code;
+  }
 }

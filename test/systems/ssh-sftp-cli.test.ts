@@ -8,26 +8,16 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAddress } from "../../src/address.js";
-import { isStowageError, StowageError } from "../../src/errors.js";
+import { StowageError } from "../../src/errors.js";
 import { readAll } from "../../src/systems/body.js";
 import { SystemRegistry } from "../../src/systems/registry.js";
 import type { SshSystem } from "../../src/systems/ssh/index.js";
 import { seededBytes, seededStream } from "../support/seed.js";
-import { freshDir, removeScratch, scratch, serverEnv, sftpBatch, sftpQuote } from "./ssh-helpers.js";
+import { codeOf, freshDir, removeScratch, scratch, serverEnv, sftpBatch, sftpQuote } from "./ssh-helpers.js";
 
 const MiB = 1 << 20;
 const registry = new SystemRegistry();
 let system: SshSystem;
-
-async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await promise;
-    return undefined;
-  } catch (error) {
-    expect(isStowageError(error), String(error)).toBe(true);
-    return (error as StowageError).code;
-  }
-}
 
 beforeAll(async () => {
   system = (await registry.open(parseAddress({ system: "ssh", host: serverEnv().alias, path: "/" }))) as SshSystem;

@@ -7,26 +7,15 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAddress } from "../../src/address.js";
-import { isStowageError, type StowageError } from "../../src/errors.js";
 import { SystemRegistry } from "../../src/systems/registry.js";
 import { catInto, CatFailedError, hostHasCat, startCat } from "../../src/systems/ssh/exec-upload.js";
 import type { SshSystem } from "../../src/systems/ssh/index.js";
 import { seededBytes, seededStream } from "../support/seed.js";
-import { freshDir, serverEnv } from "./ssh-helpers.js";
+import { codeOf, freshDir, serverEnv } from "./ssh-helpers.js";
 
 const MiB = 1 << 20;
 const registry = new SystemRegistry();
 let system: SshSystem;
-
-async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await promise;
-    return undefined;
-  } catch (error) {
-    expect(isStowageError(error), String(error)).toBe(true);
-    return (error as StowageError).code;
-  }
-}
 
 const sha256 = (bytes: Buffer) => createHash("sha256").update(bytes).digest("hex");
 
