@@ -9,7 +9,7 @@ import { randomBytes } from "node:crypto";
 import { dirname, join } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { StowageError, toStowageError } from "../errors.js";
+import { StowageError } from "../errors.js";
 import { bytesOf, isBytes, resolveRange, toReadable } from "./body.js";
 import type {
   Capabilities,
@@ -27,7 +27,7 @@ import type {
   WriteResult,
 } from "./contract.js";
 import { isPartFile, PART_SUFFIX, partialState, partOf, resumableBytes } from "./partial.js";
-import { createGuard } from "./guard.js";
+import { createGuard, worthKeeping } from "./guard.js";
 import { baseName, normalizePath } from "./paths.js";
 
 const CAPABILITIES: Capabilities = {
@@ -165,8 +165,7 @@ export class FileSystem implements System {
         return { path: target, size };
       } catch (error) {
         // A failure that may pass keeps the part file for the checkpoint's next attempt.
-        const keep = checkpoint && stream && !signal?.aborted && toStowageError(error, { system: "file", operation: "write" }).retryable;
-        if (!keep) await unlink(part).catch(() => {});
+        if (!(checkpoint && stream && worthKeeping(error, "file", undefined, signal))) await unlink(part).catch(() => {});
         throw error;
       }
     });

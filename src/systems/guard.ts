@@ -36,3 +36,11 @@ export function createGuard(system: SystemName, map: ProviderErrorMap): Guard {
   };
   return guard;
 }
+
+/**
+ * Whether what a failed write stored (parts, blocks, a part file) is worth keeping for another
+ * attempt to continue: nobody aborted, and the failure may pass.
+ */
+export function worthKeeping(error: unknown, system: SystemName, map: ProviderErrorMap | undefined, signal: AbortSignal | undefined): boolean {
+  return !signal?.aborted && toStowageError(error, { system, operation: "write" }, map).retryable;
+}

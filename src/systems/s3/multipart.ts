@@ -28,7 +28,7 @@ export interface Continuation {
   from?: { uploadId: string; parts: CompletedPart[] };
   /** Told the upload id once the upload exists. */
   onCreated?(uploadId: string): void;
-  /** Whether a failure should leave the stored parts for a later attempt instead of aborting. */
+  /** Whether a failure (or abort) should leave the stored parts for a later attempt instead of aborting. */
   keepParts?(error: unknown): boolean;
 }
 
@@ -66,7 +66,7 @@ export async function uploadParts(
     );
     return { size: sent.size, etag: completed.ETag };
   } catch (error) {
-    if (signal?.aborted || !continuation.keepParts?.(error)) {
+    if (!continuation.keepParts?.(error)) {
       await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId })).catch(() => undefined);
     }
     throw error;

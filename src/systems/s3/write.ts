@@ -12,9 +12,9 @@
  */
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { Readable } from "node:stream";
-import { toStowageError } from "../../errors.js";
 import { bytesOf, isBytes, toReadable } from "../body.js";
 import type { UploadCheckpoint, WriteBody, WriteOptions, WriteResult } from "../contract.js";
+import { worthKeeping } from "../guard.js";
 import { splitBucket } from "../paths.js";
 import { MIN_PART_SIZE } from "./client.js";
 import { isMissingBucket, isNotImplemented, type S3Context, sendOptions } from "./context.js";
@@ -62,7 +62,7 @@ export async function writeObject(context: S3Context, path: string, body: WriteB
   if (target.exclusive && (await context.headObject(bucket, key, signal))) {
     throw new S3Failure("AlreadyExists", "the object exists and overwrite is false");
   }
-  const continuation: Continuation = checkpoint ? keepingParts(path, partSize, checkpoint) : {};
+  const continuation: Continuation = checkpoint ? keepingParts(path, partSize, checkpoint, signal) : {};
   if (resumed) continuation.from = resumed.from;
 
   if (!resumed && isBytes(body) && bytesOf(body).length <= partSize) return putObject(context, target, bytesOf(body));
@@ -108,10 +108,10 @@ async function continuationOf(
 }
 
 /** Saves a new upload's id and keeps its parts on failures that may pass, for a later attempt. */
-function keepingParts(path: string, partSize: number, checkpoint: UploadCheckpoint): Continuation {
+function keepingParts(path: string, partSize: number, checkpoint: UploadCheckpoint, signal: AbortSignal | undefined): Continuation {
   return {
     onCreated: (uploadId) => checkpoint.save(multipartState(path, uploadId, partSize)),
-    keepParts: (error) => toStowageError(error, { system: "s3", operation: "write" }, mapS3Error).retryable,
+    keepParts: (error) => worthKeeping(error, "s3", mapS3Error, signal),
   };
 }
 

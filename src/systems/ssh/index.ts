@@ -9,7 +9,7 @@ import { addAbortSignal, Readable } from "node:stream";
 import type { Client, Stats } from "ssh2";
 import type { Address } from "../../address.js";
 import type { StowageConfig } from "../../config.js";
-import { StowageError, toStowageError } from "../../errors.js";
+import { StowageError } from "../../errors.js";
 import { bytesOf, isBytes, resolveRange, toReadable } from "../body.js";
 import type {
   Capabilities,
@@ -29,7 +29,7 @@ import type {
   WriteOptions,
   WriteResult,
 } from "../contract.js";
-import { createGuard } from "../guard.js";
+import { createGuard, worthKeeping } from "../guard.js";
 import { PART_SUFFIX, partialState, partOf, resumableBytes } from "../partial.js";
 import { baseName, normalizePath, parentPath } from "../paths.js";
 import { SshConnection, type Session } from "./connect.js";
@@ -202,7 +202,7 @@ export class SshSystem implements System {
       } catch (error) {
         if (handle) await sftp.close(handle).catch(() => {});
         // A failure that may pass keeps the part file for the checkpoint's next attempt.
-        if (!(checkpoint && keepsPart(error, signal))) await sftp.unlink(part).catch(() => {});
+        if (!(checkpoint && worthKeeping(error, "ssh", mapSshError, signal))) await sftp.unlink(part).catch(() => {});
         throw error;
       }
     });
@@ -236,7 +236,7 @@ export class SshSystem implements System {
       return { path: target, size: resume.offset + sent };
     } catch (error) {
       await sftp.close(handle).catch(() => {});
-      if (!keepsPart(error, signal)) await sftp.unlink(part).catch(() => {});
+      if (!worthKeeping(error, "ssh", mapSshError, signal)) await sftp.unlink(part).catch(() => {});
       throw error;
     }
   }
@@ -396,11 +396,6 @@ export class SshSystem implements System {
   close(): Promise<void> {
     return this.connection.close();
   }
-}
-
-/** Whether a failed write's part file is worth keeping: the failure may pass and nobody aborted. */
-function keepsPart(error: unknown, signal: AbortSignal | undefined): boolean {
-  return !signal?.aborted && toStowageError(error, { system: "ssh", operation: "write" }, mapSshError).retryable;
 }
 
 /** Bytes as they are (sent without copying); anything else as a stream that ends on abort. */
