@@ -126,6 +126,33 @@ export interface ResumableUploads {
   discard(path: string, state: UploadState): Promise<void>;
 }
 
+/** One small file of a batch write, its whole content in memory. */
+export interface BatchFile {
+  path: string;
+  body: Uint8Array;
+}
+
+export interface BatchWriteOptions {
+  overwrite?: boolean;
+  signal?: AbortSignal;
+}
+
+/**
+ * Writing many small files in one go, where a system has a cheaper way than one `write` each (an
+ * SSH host unpacks one archive instead of answering four SFTP requests per file).
+ */
+export interface BatchWrites {
+  /** The most files, and bytes, one call should carry. */
+  readonly maxFiles: number;
+  readonly maxBytes: number;
+  /**
+   * Writes every file, each atomically as `write` does, and settles with one outcome per file in
+   * order: its result, or the error that stopped that file alone. Rejects when the batch could not
+   * run at all (`Unsupported` where the host lacks the tool it needs); no file is then written.
+   */
+  writeMany(files: readonly BatchFile[], options?: BatchWriteOptions): Promise<Array<WriteResult | Error>>;
+}
+
 export interface WriteResult {
   path: string;
   size: number;
@@ -189,6 +216,8 @@ export interface System {
   exportCredentials?(): Promise<Record<string, string> | undefined>;
   /** Present where an interrupted large write can be continued (see `WriteOptions.checkpoint`). */
   readonly uploads?: ResumableUploads;
+  /** Present where many small files are cheaper to write together than one by one. */
+  readonly batches?: BatchWrites;
   /** Releases connections. The system may not be used afterwards. */
   close(): Promise<void>;
 }

@@ -4,8 +4,9 @@
  * through this process), with retries, verification, a resume journal and progress events.
  */
 import { StowageError, isStowageError, toStowageError } from "../errors.js";
-import type { Stat, UploadState } from "../systems/contract.js";
+import type { Stat, UploadState, WriteResult } from "../systems/contract.js";
 import { baseName, relativePath } from "../systems/paths.js";
+import { readBatch, splitForBatches } from "./batch-copy.js";
 import { Journal } from "./journal.js";
 import { planTransfer, type Endpoint, type PlannedCopy } from "./plan.js";
 import { runPool } from "./pool.js";
@@ -38,6 +39,14 @@ export class TransferError extends StowageError {
     this.report = report;
   }
 }
+
+/**
+ * Batches gathered or written at once: one is read while another unpacks on the destination. Each
+ * holds up to the destination's `maxBytes` in memory.
+ */
+const BATCHES_IN_FLIGHT = 4;
+/** Files of a batch retried one at a time, in flight at once. */
+const SINGLES_PER_BATCH = 4;
 
 const positive = (name: string, value: number | undefined, fallback: number): number => {
   if (value === undefined) return fallback;
@@ -166,6 +175,16 @@ async function copyAll(source: TransferEndpoint, destination: TransferEndpoint, 
     return checkpoint;
   };
 
+  /** Reports, journals and announces a file that arrived whole. */
+  const finished = async (file: PlannedCopy, where: WhereRan, resumedBytes = 0): Promise<void> => {
+    const path = file.relative || file.source.path;
+    ranOn.add(where);
+    report.copied.push({ path, bytes: file.source.size, ...(resumedBytes > 0 ? { resumedBytes } : {}) });
+    report.bytes += file.source.size;
+    await journal?.record({ path: file.relative, size: file.source.size, ...(file.source.mtime ? { mtime: file.source.mtime.getTime() } : {}) });
+    meter.file({ type: "file", path, status: "copied", bytes: file.source.size });
+  };
+
   const copyOne = async (file: PlannedCopy): Promise<void> => {
     const path = file.relative || file.source.path;
     if (dryRun) {
@@ -205,11 +224,7 @@ async function copyAll(source: TransferEndpoint, destination: TransferEndpoint, 
         },
         { retries, signal },
       );
-      ranOn.add(serverSide ? "server-side" : "caller");
-      report.copied.push({ path, bytes: file.source.size, ...(resumedBytes > 0 ? { resumedBytes } : {}) });
-      report.bytes += file.source.size;
-      await journal?.record({ path: file.relative, size: file.source.size, ...(file.source.mtime ? { mtime: file.source.mtime.getTime() } : {}) });
-      meter.file({ type: "file", path, status: "copied", bytes: file.source.size });
+      await finished(file, serverSide ? "server-side" : "caller", resumedBytes);
     } catch (error) {
       const wrapped = toStowageError(error, { system: destination.system.name, operation: "copy", path: file.destinationPath });
       report.failed.push({ path, error: wrapped });
@@ -217,8 +232,37 @@ async function copyAll(source: TransferEndpoint, destination: TransferEndpoint, 
     }
   };
 
+  const writes = serverSide || dryRun ? undefined : destination.system.batches;
+  let batching = writes !== undefined;
+  /** One batch of small files in one call; what it could not do goes through `copyOne`. */
+  const copyBatch = async (files: PlannedCopy[]): Promise<void> => {
+    let outcomes: Array<WriteResult | Error | undefined> = [];
+    if (batching) {
+      const bodies = await readBatch(source.system, files, options.verify ?? true, signal);
+      const ready = files.flatMap((file, index) => (bodies[index] ? [{ index, file: { path: file.destinationPath, body: bodies[index] } }] : []));
+      outcomes = new Array(files.length).fill(undefined);
+      try {
+        const written = ready.length > 0 ? await writes!.writeMany(ready.map((entry) => entry.file), { overwrite: options.overwrite ?? true, ...(signal ? { signal } : {}) }) : [];
+        written.forEach((outcome, position) => (outcomes[ready[position]!.index] = outcome));
+      } catch (error) {
+        // A destination that cannot batch at all (no tar on the host) is not asked again this run.
+        if (isStowageError(error, "Unsupported")) batching = false;
+      }
+    }
+    const again: PlannedCopy[] = [];
+    for (const [index, file] of files.entries()) {
+      const outcome = outcomes[index];
+      if (outcome && !(outcome instanceof Error)) {
+        meter.bytes(file.source.size);
+        await finished(file, "caller");
+      } else again.push(file);
+    }
+    await runPool(again, SINGLES_PER_BATCH, copyOne, signal);
+  };
+
   for (const skipped of plan.skip) meter.file({ type: "file", path: skipped.path, status: "skipped", bytes: skipped.bytes });
-  await runPool(plan.copy, concurrency, copyOne, signal);
+  const { batches, singles } = writes ? splitForBatches(plan.copy, writes) : { batches: [], singles: plan.copy };
+  await Promise.all([runPool(singles, concurrency, copyOne, signal), runPool(batches, Math.min(concurrency, BATCHES_IN_FLIGHT), copyBatch, signal)]);
 
   // Like rclone, delete extras only after every copy succeeded, so a failed run never loses data.
   if (plan.delete.length > 0 && report.failed.length === 0 && !signal?.aborted) {

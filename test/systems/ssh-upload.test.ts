@@ -3,10 +3,13 @@
  * channel, small files over several SFTP channels. The host's disk (this machine) checks the result.
  */
 import { createHash } from "node:crypto";
-import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAddress } from "../../src/address.js";
+import { StowageError } from "../../src/errors.js";
+import { ARCHIVE_NAME, Unpacker } from "../../src/systems/ssh/batch.js";
+import { tarArchive } from "../../src/systems/ssh/tar.js";
 import { SystemRegistry } from "../../src/systems/registry.js";
 import { catInto, CatFailedError, hostHasCat, startCat } from "../../src/systems/ssh/exec-upload.js";
 import type { SshSystem } from "../../src/systems/ssh/index.js";
@@ -136,5 +139,101 @@ describe("small files over several SFTP channels", () => {
     const names = Array.from({ length: 7 }, (_, d) => readdirSync(`${dir}/d${d}`)).flat();
     expect(names).toHaveLength(count);
     expect(names.some((name) => name.endsWith(".stowage-part"))).toBe(false);
+  });
+});
+
+describe("small files in batches (one tar archive unpacked on the host)", () => {
+  const errorCode = (value: unknown) => (value instanceof StowageError ? value.code : "not a StowageError");
+  const writeMany = (files: Array<{ path: string; body: Uint8Array }>, options?: { overwrite?: boolean }) => system.batches.writeMany(files, options);
+
+  it("writes every file byte-exact, creating parent directories, and leaves no staging directory", async () => {
+    const dir = freshDir();
+    // Sizes around tar's 512-byte blocks, and an empty file.
+    const sizes = [0, 1, 511, 512, 513, 10_240, 65_536, 200_001];
+    const files = sizes.map((size, i) => ({ path: `${dir}/d${i % 3}/sub/f${i}.bin`, body: seededBytes(size, 100 + i) }));
+    const outcomes = await writeMany(files);
+    expect(outcomes.map((outcome) => (outcome instanceof Error ? errorCode(outcome) : outcome.size))).toEqual(sizes);
+    for (const file of files) expect(readFileSync(file.path).equals(Buffer.from(file.body))).toBe(true);
+    expect(readdirSync(dir).sort()).toEqual(["d0", "d1", "d2"]);
+  });
+
+  it("replaces existing files by default, each appearing whole", async () => {
+    const dir = freshDir();
+    await system.write(`${dir}/a.txt`, "old a");
+    const outcomes = await writeMany([
+      { path: `${dir}/a.txt`, body: Buffer.from("new a") },
+      { path: `${dir}/b.txt`, body: Buffer.from("new b") },
+    ]);
+    expect(outcomes.every((outcome) => !(outcome instanceof Error))).toBe(true);
+    expect(readFileSync(`${dir}/a.txt`, "utf8")).toBe("new a");
+    expect(readdirSync(dir).sort()).toEqual(["a.txt", "b.txt"]);
+  });
+
+  it("overwrite: false refuses only the files that exist, with AlreadyExists, and keeps them", async () => {
+    const dir = freshDir();
+    await system.write(`${dir}/taken.txt`, "keep me");
+    const outcomes = await writeMany(
+      [
+        { path: `${dir}/taken.txt`, body: Buffer.from("lost") },
+        { path: `${dir}/free.txt`, body: Buffer.from("landed") },
+      ],
+      { overwrite: false },
+    );
+    expect(errorCode(outcomes[0])).toBe("AlreadyExists");
+    expect(outcomes[1]).toMatchObject({ path: `${dir}/free.txt`, size: 6 });
+    expect(readFileSync(`${dir}/taken.txt`, "utf8")).toBe("keep me");
+    expect(readdirSync(dir).sort()).toEqual(["free.txt", "taken.txt"]);
+  });
+
+  it("a target that is a directory fails alone with IsADirectory", async () => {
+    const dir = freshDir();
+    await system.mkdir(`${dir}/occupied/inner`);
+    const outcomes = await writeMany([
+      { path: `${dir}/occupied`, body: Buffer.from("x") },
+      { path: `${dir}/fine.txt`, body: Buffer.from("y") },
+    ]);
+    expect(errorCode(outcomes[0])).toBe("IsADirectory");
+    expect(outcomes[1]).not.toBeInstanceOf(Error);
+    expect(readdirSync(dir).sort()).toEqual(["fine.txt", "occupied"]);
+  });
+
+  it("a batch whose parent is a file rejects with NotADirectory and writes nothing", async () => {
+    const dir = freshDir();
+    await system.write(`${dir}/plain`, "a file, not a directory");
+    const failed = await writeMany([
+      { path: `${dir}/plain/x.txt`, body: Buffer.from("x") },
+      { path: `${dir}/other.txt`, body: Buffer.from("y") },
+    ]).catch((error: unknown) => error);
+    expect(errorCode(failed)).toBe("NotADirectory");
+    expect(readdirSync(dir)).toEqual(["plain"]);
+    expect(readFileSync(`${dir}/plain`, "utf8")).toBe("a file, not a directory");
+  });
+
+  it("the host's unpacking loop reports a tar that fails, and goes on with the next batch", async () => {
+    const dir = freshDir();
+    const { client } = await system.connection.session();
+    const loop = await Unpacker.start(client);
+    try {
+      mkdirSync(`${dir}/empty-stage`, { recursive: true });
+      const failed = await loop.unpack(`${dir}/empty-stage`, 1).catch((error: unknown) => error);
+      expect(errorCode(failed)).toBe("Unexpected");
+      mkdirSync(`${dir}/stage`);
+      writeFileSync(`${dir}/stage/${ARCHIVE_NAME}`, tarArchive([{ name: "0", body: Buffer.from("unpacked") }]));
+      await loop.unpack(`${dir}/stage`, 1);
+      expect(readFileSync(`${dir}/stage/0`, "utf8")).toBe("unpacked");
+    } finally {
+      loop.close();
+    }
+  });
+
+  it("listings do not show a batch being unpacked", async () => {
+    const dir = freshDir();
+    await system.mkdir(dir);
+    writeFileSync(`${dir}/seen.txt`, "x");
+    mkdirSync(`${dir}/.stowage-batch-0123456789abcdef.stowage-part`);
+    writeFileSync(`${dir}/.stowage-batch-0123456789abcdef.stowage-part/0`, "half");
+    const listed: string[] = [];
+    for await (const entry of system.list(dir, { recursive: true })) listed.push(entry.path);
+    expect(listed).toEqual([`${dir}/seen.txt`]);
   });
 });

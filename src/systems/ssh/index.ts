@@ -12,6 +12,9 @@ import type { StowageConfig } from "../../config.js";
 import { StowageError } from "../../errors.js";
 import { bytesOf, isBytes, resolveRange, toReadable } from "../body.js";
 import type {
+  BatchFile,
+  BatchWriteOptions,
+  BatchWrites,
   Capabilities,
   CopyOptions,
   DeleteOptions,
@@ -34,10 +37,12 @@ import { PART_SUFFIX, partialState, partOf, resumableBytes } from "../partial.js
 import { baseName, normalizePath, parentPath } from "../paths.js";
 import { SshConnection, type Session } from "./connect.js";
 import { mapSshError, SFTP_STATUS } from "./errors.js";
+import { ARCHIVE_NAME, stagedName, stagingPath, Unpackers } from "./batch.js";
 import { runCommand, shellQuote } from "./exec.js";
 import { catInto, hostHasCat, startCat } from "./exec-upload.js";
 import { resolveSettings } from "./settings.js";
 import { isStatus, pipelinedReader, pipelinedWrite, type SftpClient } from "./sftp-io.js";
+import { tarArchive } from "./tar.js";
 import { childPath, ignoreMissing, readdirBatches, removeTree, resolveEntry, walkFiles } from "./tree.js";
 
 const CAPABILITIES: Capabilities = {
@@ -61,6 +66,8 @@ const CAT_UPLOAD_MIN_BYTES = 8 << 20;
 const CAT_UPLOADS_PER_CONNECTION = 4;
 /** SFTP read requests in flight per read stream. */
 const READ_CONCURRENCY = 16;
+/** Loops unpacking batches on the host per connection (each holds an exec channel; see MaxSessions). */
+const UNPACKERS_PER_CONNECTION = 2;
 
 const guard = createGuard("ssh", mapSshError);
 
@@ -100,8 +107,15 @@ export class SshSystem implements System {
       });
     },
   };
+  /** Small files travel as one tar archive per batch (./batch.ts). */
+  readonly batches: BatchWrites = {
+    maxFiles: 256,
+    maxBytes: 16 << 20,
+    writeMany: (files, options) => this.#writeMany(files, options),
+  };
   readonly #catProbes = new WeakMap<Client, Promise<boolean>>();
   #catUploads = 0;
+  readonly #unpackers = new Unpackers(UNPACKERS_PER_CONNECTION);
 
   constructor(readonly connection: SshConnection) {
     const { user, hostName, port } = connection.settings;
@@ -111,10 +125,7 @@ export class SshSystem implements System {
   /** The session, and `path` as a path on the host ("/~/x" is below the login directory). */
   async #resolve(path: string): Promise<{ session: Session; sftp: SftpClient; remote: string }> {
     const session = await this.connection.session();
-    let remote = path;
-    if (path === "/~") remote = session.home;
-    else if (path.startsWith("/~/")) remote = childPath(session.home, path.slice(3));
-    return { session, sftp: session.pool.pick(), remote };
+    return { session, sftp: session.pool.pick(), remote: this.#onHost(session, path) };
   }
 
   stat(path: string): Promise<Stat> {
@@ -206,6 +217,59 @@ export class SshSystem implements System {
         throw error;
       }
     });
+  }
+
+  async #writeMany(files: readonly BatchFile[], options: BatchWriteOptions = {}): Promise<Array<WriteResult | Error>> {
+    const targets = files.map((file) => normalizePath(file.path));
+    const { signal } = options;
+    const overwrite = options.overwrite ?? true;
+    return guard("write", commonDirectory(targets.map(parentPath)), async () => {
+      signal?.throwIfAborted();
+      const { session, sftp } = await this.#resolve("/");
+      const remotes = targets.map((target) => this.#onHost(session, target));
+      const parents = [...new Set(remotes.map(parentPath))];
+      const stage = stagingPath(commonDirectory(parents), randomBytes(8).toString("hex"));
+      if (stage.includes("\n")) throw new StowageError({ code: "Unsupported", system: "ssh", operation: "write", path: stage, message: "batches need a staging path without newlines" });
+      await Promise.all(parents.map((parent) => this.#mkdirs(session.pool.pick(), parent)));
+      await sftp.mkdir(stage);
+      try {
+        const handle = await sftp.open(childPath(stage, ARCHIVE_NAME), "wx");
+        try {
+          await pipelinedWrite(sftp, handle, tarArchive(files.map((file, index) => ({ name: stagedName(index), body: file.body }))), WRITE_CONCURRENCY, signal);
+        } finally {
+          await sftp.close(handle);
+        }
+        const unpacker = await this.#unpackers.pick(session.client);
+        await unpacker.unpack(stage, files.length);
+        signal?.throwIfAborted();
+      } catch (error) {
+        await removeTree(sftp, stage).catch(() => {});
+        throw error;
+      }
+      const outcomes = await Promise.all(
+        remotes.map(async (remote, index): Promise<WriteResult | Error> => {
+          const staged = childPath(stage, stagedName(index));
+          const target = targets[index]!;
+          try {
+            await this.#publish(session.pool.pick(), staged, remote, target, overwrite, "write");
+            return { path: target, size: files[index]!.body.length };
+          } catch (error) {
+            await sftp.unlink(staged).catch(() => {});
+            return guard.error("write", target, error);
+          }
+        }),
+      );
+      await sftp.unlink(childPath(stage, ARCHIVE_NAME)).catch(() => {});
+      await sftp.rmdir(stage).catch(() => removeTree(sftp, stage).catch(() => {}));
+      return outcomes;
+    });
+  }
+
+  /** A system path as a path on the host ("/~/x" is below the login directory). */
+  #onHost(session: Session, path: string): string {
+    if (path === "/~") return session.home;
+    if (path.startsWith("/~/")) return childPath(session.home, path.slice(3));
+    return path;
   }
 
   /** Continues a kept part file: what it holds past the offset is cut, the body goes after it. */
@@ -396,6 +460,15 @@ export class SshSystem implements System {
   close(): Promise<void> {
     return this.connection.close();
   }
+}
+
+/** The deepest directory that is or holds each of `directories`. */
+function commonDirectory(directories: readonly string[]): string {
+  let common = directories[0] ?? "/";
+  for (const directory of directories) {
+    while (common !== "/" && directory !== common && !directory.startsWith(`${common}/`)) common = parentPath(common);
+  }
+  return common;
 }
 
 /** Bytes as they are (sent without copying); anything else as a stream that ends on abort. */
