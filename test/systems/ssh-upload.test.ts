@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { Readable } from "node:stream";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { parseAddress } from "../../src/address.js";
 import { StowageError } from "../../src/errors.js";
 import { ARCHIVE_NAME, Unpacker } from "../../src/systems/ssh/batch.js";
@@ -224,6 +224,17 @@ describe("small files in batches (one tar archive unpacked on the host)", () => 
     } finally {
       loop.close();
     }
+  });
+
+  it("a host whose shell cannot run the loop answers Unsupported; a loop that dies later, Unavailable", async () => {
+    const { client } = await system.connection.session();
+    const cannot = await Unpacker.start(client, "echo 'fish: Unsupported syntax' >&2; exit 127");
+    expect(errorCode(await cannot.unpack(`${freshDir()}/stage`, 1).catch((error: unknown) => error))).toBe("Unsupported");
+    await vi.waitFor(() => expect(cannot.open).toBe(false));
+    expect(errorCode(await cannot.unpack(`${freshDir()}/stage`, 1).catch((error: unknown) => error))).toBe("Unsupported");
+    const dies = await Unpacker.start(client, "read -r line; echo 0; read -r line; exit 1");
+    await dies.unpack("/first", 1);
+    expect(errorCode(await dies.unpack("/second", 1).catch((error: unknown) => error))).toBe("Unavailable");
   });
 
   it("listings do not show a batch being unpacked", async () => {

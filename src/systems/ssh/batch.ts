@@ -34,22 +34,26 @@ export class Unpacker {
   readonly #waiting: Array<{ resolve(): void; reject(error: unknown): void; stage: string; count: number }> = [];
   #pending = "";
   #closed = false;
+  #answered = 0;
+  #exitCode: number | undefined;
 
   private constructor(channel: ClientChannel) {
     this.#channel = channel;
     channel.on("data", (chunk: Buffer) => this.#answer(chunk.toString("utf8")));
     channel.stderr.on("data", () => {});
+    channel.on("exit", (code: number | null) => (this.#exitCode = code ?? undefined));
     channel.on("close", () => {
       this.#closed = true;
-      for (const waiter of this.#waiting.splice(0)) {
-        waiter.reject(new StowageError({ code: "Unavailable", retryable: true, system: "ssh", operation: "write", path: waiter.stage, message: "the unpacking loop on the host ended" }));
-      }
+      for (const waiter of this.#waiting.splice(0)) waiter.reject(this.#ended(waiter.stage));
     });
   }
 
-  /** Starts the loop on a new exec channel; rejects when the host refuses one (MaxSessions). */
-  static start(client: Client): Promise<Unpacker> {
-    return new Promise((resolve, reject) => client.exec(LOOP, (error, channel) => (error ? reject(error) : resolve(new Unpacker(channel)))));
+  /**
+   * Starts the loop on a new exec channel; rejects when the host refuses one (MaxSessions).
+   * `command` replaces the loop in tests (a shell that cannot run it).
+   */
+  static start(client: Client, command = LOOP): Promise<Unpacker> {
+    return new Promise((resolve, reject) => client.exec(command, (error, channel) => (error ? reject(error) : resolve(new Unpacker(channel)))));
   }
 
   get open(): boolean {
@@ -68,7 +72,7 @@ export class Unpacker {
   unpack(stage: string, count: number): Promise<void> {
     if (stage.includes("\n")) throw new RangeError("a staging path cannot hold a newline");
     return new Promise((resolve, reject) => {
-      if (this.#closed) return reject(new StowageError({ code: "Unavailable", retryable: true, system: "ssh", operation: "write", path: stage, message: "the unpacking loop on the host ended" }));
+      if (this.#closed) return reject(this.#ended(stage));
       this.#waiting.push({ resolve, reject, stage, count });
       this.#channel.write(`${stage}\n`);
     });
@@ -78,12 +82,30 @@ export class Unpacker {
     if (!this.#closed) this.#channel.end();
   }
 
+  /**
+   * Why a batch got no answer. A loop that failed before answering anything never ran: the login
+   * shell is not a POSIX shell (fish, cmd.exe) or the account may not run commands, so batches
+   * cannot work on this host at all.
+   */
+  #ended(stage: string): StowageError {
+    const neverRan = this.#answered === 0 && this.#exitCode !== undefined && this.#exitCode !== 0;
+    return new StowageError({
+      code: neverRan ? "Unsupported" : "Unavailable",
+      retryable: !neverRan,
+      system: "ssh",
+      operation: "write",
+      path: stage,
+      message: neverRan ? `the host's shell cannot run the unpacking loop (exit ${this.#exitCode})` : "the unpacking loop on the host ended",
+    });
+  }
+
   #answer(text: string): void {
     this.#pending += text;
     let newline: number;
     while ((newline = this.#pending.indexOf("\n")) >= 0) {
       const status = Number(this.#pending.slice(0, newline));
       this.#pending = this.#pending.slice(newline + 1);
+      this.#answered++;
       const waiter = this.#waiting.shift();
       if (!waiter) continue;
       if (status === 0) waiter.resolve();
