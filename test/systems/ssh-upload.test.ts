@@ -4,11 +4,13 @@
  */
 import { createHash } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { parseAddress } from "../../src/address.js";
 import { StowageError } from "../../src/errors.js";
-import { ARCHIVE_NAME, Unpacker } from "../../src/systems/ssh/batch.js";
+import { ARCHIVE_NAME, unpack, UNPACK_LOOP } from "../../src/systems/ssh/batch.js";
+import { CommandLoop } from "../../src/systems/ssh/command-loop.js";
 import { tarArchive } from "../../src/systems/ssh/tar.js";
 import { SystemRegistry } from "../../src/systems/registry.js";
 import { catInto, CatFailedError, hostHasCat, startCat } from "../../src/systems/ssh/exec-upload.js";
@@ -212,14 +214,14 @@ describe("small files in batches (one tar archive unpacked on the host)", () => 
   it("the host's unpacking loop reports a tar that fails, and goes on with the next batch", async () => {
     const dir = freshDir();
     const { client } = await system.connection.session();
-    const loop = await Unpacker.start(client);
+    const loop = await CommandLoop.start(client, UNPACK_LOOP);
     try {
       mkdirSync(`${dir}/empty-stage`, { recursive: true });
-      const failed = await loop.unpack(`${dir}/empty-stage`, 1).catch((error: unknown) => error);
+      const failed = await unpack(loop, `${dir}/empty-stage`, 1).catch((error: unknown) => error);
       expect(errorCode(failed)).toBe("Unexpected");
       mkdirSync(`${dir}/stage`);
       writeFileSync(`${dir}/stage/${ARCHIVE_NAME}`, tarArchive([{ name: "0", body: Buffer.from("unpacked") }]));
-      await loop.unpack(`${dir}/stage`, 1);
+      await unpack(loop, `${dir}/stage`, 1);
       expect(readFileSync(`${dir}/stage/0`, "utf8")).toBe("unpacked");
     } finally {
       loop.close();
@@ -228,13 +230,13 @@ describe("small files in batches (one tar archive unpacked on the host)", () => 
 
   it("a host whose shell cannot run the loop answers Unsupported; a loop that dies later, Unavailable", async () => {
     const { client } = await system.connection.session();
-    const cannot = await Unpacker.start(client, "echo 'fish: Unsupported syntax' >&2; exit 127");
-    expect(errorCode(await cannot.unpack(`${freshDir()}/stage`, 1).catch((error: unknown) => error))).toBe("Unsupported");
+    const cannot = await CommandLoop.start(client, "echo 'fish: Unsupported syntax' >&2; exit 127");
+    expect(errorCode(await unpack(cannot, `${freshDir()}/stage`, 1).catch((error: unknown) => error))).toBe("Unsupported");
     await vi.waitFor(() => expect(cannot.open).toBe(false));
-    expect(errorCode(await cannot.unpack(`${freshDir()}/stage`, 1).catch((error: unknown) => error))).toBe("Unsupported");
-    const dies = await Unpacker.start(client, "read -r line; echo 0; read -r line; exit 1");
-    await dies.unpack("/first", 1);
-    expect(errorCode(await dies.unpack("/second", 1).catch((error: unknown) => error))).toBe("Unavailable");
+    expect(errorCode(await unpack(cannot, `${freshDir()}/stage`, 1).catch((error: unknown) => error))).toBe("Unsupported");
+    const dies = await CommandLoop.start(client, "read -r line; echo 0; read -r line; exit 1");
+    await unpack(dies, "/first", 1);
+    expect(errorCode(await unpack(dies, "/second", 1).catch((error: unknown) => error))).toBe("Unavailable");
   });
 
   it("listings do not show a batch being unpacked", async () => {
@@ -246,5 +248,53 @@ describe("small files in batches (one tar archive unpacked on the host)", () => 
     const listed: string[] = [];
     for await (const entry of system.list(dir, { recursive: true })) listed.push(entry.path);
     expect(listed).toEqual([`${dir}/seen.txt`]);
+  });
+});
+
+describe("copies on the host (cp through a command loop)", () => {
+  const errorCodeOf = (value: unknown) => (value instanceof StowageError ? value.code : "not a StowageError");
+
+  it("many copies at once each land whole, with no part file left", async () => {
+    const dir = freshDir();
+    const count = 60;
+    await Promise.all(Array.from({ length: count }, (_, i) => system.write(`${dir}/src/f${i}.bin`, seededBytes(5000 + i, i))));
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        while (next < count) {
+          const i = next++;
+          await system.copy(`${dir}/src/f${i}.bin`, `${dir}/dst/sub${i % 3}/f${i}.bin`);
+        }
+      }),
+    );
+    for (let i = 0; i < count; i++) expect(readFileSync(`${dir}/dst/sub${i % 3}/f${i}.bin`).equals(seededBytes(5000 + i, i))).toBe(true);
+    const names = [0, 1, 2].flatMap((d) => readdirSync(`${dir}/dst/sub${d}`));
+    expect(names).toHaveLength(count);
+  });
+
+  it("a path with a newline is copied too (it cannot go through the loop)", async () => {
+    const dir = freshDir();
+    await system.write(`${dir}/odd\nname.txt`, "odd");
+    await system.copy(`${dir}/odd\nname.txt`, `${dir}/copy\nof.txt`);
+    expect(readFileSync(`${dir}/copy\nof.txt`, "utf8")).toBe("odd");
+  });
+
+  it("a cp that fails on the host rejects, leaving no target and no part file", async () => {
+    const dir = freshDir();
+    await system.mkdir(`${dir}/dst`);
+    // A Unix socket passes the stat check (not a directory) but cannot be opened for reading.
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(`${dir}/socket`, resolve));
+    try {
+      const failed = await system.copy(`${dir}/socket`, `${dir}/dst/x`).catch((error: unknown) => error);
+      expect(errorCodeOf(failed)).toBe("Unexpected");
+      expect(readdirSync(`${dir}/dst`)).toEqual([]);
+      // The loop goes on with the next copy.
+      await system.write(`${dir}/fine.txt`, "fine");
+      await system.copy(`${dir}/fine.txt`, `${dir}/dst/fine.txt`);
+      expect(readFileSync(`${dir}/dst/fine.txt`, "utf8")).toBe("fine");
+    } finally {
+      server.close();
+    }
   });
 });

@@ -37,7 +37,8 @@ import { PART_SUFFIX, partialState, partOf, resumableBytes } from "../partial.js
 import { baseName, normalizePath, parentPath } from "../paths.js";
 import { SshConnection, type Session } from "./connect.js";
 import { mapSshError, SFTP_STATUS } from "./errors.js";
-import { ARCHIVE_NAME, stagedName, stagingPath, Unpackers } from "./batch.js";
+import { ARCHIVE_NAME, stagedName, stagingPath, unpack, UNPACK_LOOP } from "./batch.js";
+import { CommandLoop, CommandLoops } from "./command-loop.js";
 import { runCommand, shellQuote } from "./exec.js";
 import { catInto, hostHasCat, startCat } from "./exec-upload.js";
 import { resolveSettings } from "./settings.js";
@@ -66,8 +67,13 @@ const CAT_UPLOAD_MIN_BYTES = 8 << 20;
 const CAT_UPLOADS_PER_CONNECTION = 4;
 /** SFTP read requests in flight per read stream. */
 const READ_CONCURRENCY = 16;
-/** Loops unpacking batches on the host per connection (each holds an exec channel; see MaxSessions). */
-const UNPACKERS_PER_CONNECTION = 2;
+/** Command loops of each kind per connection (each holds an exec channel; see MaxSessions). */
+const LOOPS_PER_CONNECTION = 2;
+/**
+ * Copies on the host, a source and a target line per request (./command-loop.ts); cp's message
+ * comes back on the answer's line. Globbing is off so the message is printed as it is.
+ */
+const COPY_LOOP = `set -f; while IFS= read -r from && IFS= read -r to; do if out=$(cp -- "$from" "$to" 2>&1); then echo 0; else printf '%s %s\\n' "$?" "$(echo $out)"; fi; done`;
 
 const guard = createGuard("ssh", mapSshError);
 
@@ -115,7 +121,8 @@ export class SshSystem implements System {
   };
   readonly #catProbes = new WeakMap<Client, Promise<boolean>>();
   #catUploads = 0;
-  readonly #unpackers = new Unpackers(UNPACKERS_PER_CONNECTION);
+  readonly #unpackers = new CommandLoops(UNPACK_LOOP, LOOPS_PER_CONNECTION);
+  readonly #copiers = new CommandLoops(COPY_LOOP, LOOPS_PER_CONNECTION);
 
   constructor(readonly connection: SshConnection) {
     const { user, hostName, port } = connection.settings;
@@ -239,8 +246,7 @@ export class SshSystem implements System {
         } finally {
           await sftp.close(handle);
         }
-        const unpacker = await this.#unpackers.pick(session.client);
-        await unpacker.unpack(stage, files.length);
+        await unpack(await this.#unpackers.pick(session.client), stage, files.length);
         signal?.throwIfAborted();
       } catch (error) {
         await removeTree(sftp, stage).catch(() => {});
@@ -424,15 +430,9 @@ export class SshSystem implements System {
       await this.#mkdirs(sftp, parentPath(remoteTarget));
       const part = partPathFor(remoteTarget);
       try {
-        const result = await runCommand(session.client, `cp -- ${shellQuote(remoteSource)} ${shellQuote(part)}`, options);
-        if (result.code !== 0) {
-          throw new StowageError({
-            code: "Unexpected",
-            system: "ssh",
-            operation: "copy",
-            path: source,
-            message: `cp exited with ${result.code}: ${result.stderr.toString("utf8").trim()}`,
-          });
+        const { status, message } = await this.#copyOnHost(session, remoteSource, part, options.signal);
+        if (status !== 0) {
+          throw new StowageError({ code: "Unexpected", system: "ssh", operation: "copy", path: source, message: `cp exited with ${status}${message ? `: ${message}` : ""}` });
         }
         await this.#publish(sftp, part, remoteTarget, target, overwrite, "copy");
       } catch (error) {
@@ -440,6 +440,16 @@ export class SshSystem implements System {
         throw error;
       }
     });
+  }
+
+  /** `cp` on the host: through a command loop, or its own exec where a path holds a newline. */
+  async #copyOnHost(session: Session, from: string, to: string, signal: AbortSignal | undefined): Promise<{ status: number; message: string }> {
+    if (CommandLoop.fits([from, to])) {
+      signal?.throwIfAborted();
+      return (await this.#copiers.pick(session.client)).request([from, to], from);
+    }
+    const result = await runCommand(session.client, `cp -- ${shellQuote(from)} ${shellQuote(to)}`, signal ? { signal } : {});
+    return { status: result.code, message: result.stderr.toString("utf8").trim() };
   }
 
   mkdir(path: string): Promise<void> {
