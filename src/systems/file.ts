@@ -3,12 +3,23 @@
  * is renamed into place, so a reader never sees half a file and a failed write leaves nothing
  * (unless the caller keeps it to resume: partial.ts).
  */
-import { constants, createReadStream, createWriteStream } from "node:fs";
+import {
+  close as fdCloseCallback,
+  constants,
+  createReadStream,
+  createWriteStream,
+  type Dirent,
+  fstat as fdStatCallback,
+  open as fdOpenCallback,
+  read as fdReadCallback,
+  stat as statCallback,
+} from "node:fs";
 import { copyFile, link, lstat, mkdir, open, opendir, rename, rm, rmdir, stat, unlink, writeFile } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import { dirname, join } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { promisify } from "node:util";
 import { StowageError } from "../errors.js";
 import { bytesOf, isBytes, resolveRange, toReadable } from "./body.js";
 import type {
@@ -47,6 +58,14 @@ const partPathFor = (path: string) => join(dirname(path), `.${baseName(path)}.${
 const guard = createGuard("file", () => undefined);
 /** Reads up to this many bytes are served from one read call instead of a stream. */
 const SMALL_READ = 256 * 1024;
+const fdOpen = promisify(fdOpenCallback);
+const fdStat = promisify(fdStatCallback);
+const fdRead = (fd: number, buffer: Buffer, offset: number, length: number, position: number) =>
+  new Promise<number>((resolve, reject) => fdReadCallback(fd, buffer, offset, length, position, (error, bytesRead) => (error ? reject(error) : resolve(bytesRead))));
+const fdClose = promisify(fdCloseCallback);
+const statOf = promisify(statCallback);
+/** Directory entries stat'ed at once while listing. */
+const LIST_STAT_CHUNK = 64;
 /** Bytes per chunk of a streamed read. */
 const STREAM_CHUNK = 1 << 20;
 
@@ -100,39 +119,64 @@ export class FileSystem implements System {
         if (code === "ENOENT" || (code === "ENOTDIR" && dir === root)) return;
         throw guard.error("list", dir, error);
       }
+      // Entries are stat'ed a chunk at a time, concurrently: one at a time, listing 10,000 files
+      // took about 0.8 s here, most of it waiting on each stat in turn.
+      let chunk: Dirent[] = [];
+      /** The chunk's entries in order; its subdirectories join the walk. */
+      const flush = async (): Promise<Entry[]> => {
+        const resolved = await Promise.all(chunk.map((dirent) => this.#resolveDirent(dir, dirent, options.recursive ?? false)));
+        chunk = [];
+        const entries: Entry[] = [];
+        for (const item of resolved) {
+          if (item && "subdirectory" in item) pending.push(item.subdirectory);
+          else if (item) entries.push(item);
+        }
+        return entries;
+      };
       for await (const dirent of handle) {
         options.signal?.throwIfAborted();
         if (isPartFile(dirent.name)) continue;
-        const child = dir === "/" ? `/${dirent.name}` : `${dir}/${dirent.name}`;
-        // Symlinks are reported as what they point to, but never followed while walking a tree.
-        const isDirectory = dirent.isDirectory() || (dirent.isSymbolicLink() && !options.recursive && (await isDirectoryLink(child)));
-        if (options.recursive) {
-          if (dirent.isDirectory()) pending.push(child);
-          else if (!dirent.isSymbolicLink() || !(await isDirectoryLink(child))) yield await this.#entry(child);
-        } else {
-          yield isDirectory ? { path: child, type: "directory", size: 0 } : await this.#entry(child);
-        }
+        chunk.push(dirent);
+        if (chunk.length >= LIST_STAT_CHUNK) yield* await flush();
       }
+      yield* await flush();
     }
   }
 
+  /**
+   * What a directory entry lists as: a file's entry, a directory to walk (recursive) or to list as
+   * one, or nothing. Symlinks are reported as what they point to, but never followed while walking.
+   */
+  async #resolveDirent(dir: string, dirent: Dirent, recursive: boolean): Promise<Entry | { subdirectory: string } | undefined> {
+    const child = dir === "/" ? `/${dirent.name}` : `${dir}/${dirent.name}`;
+    if (recursive) {
+      if (dirent.isDirectory()) return { subdirectory: child };
+      if (dirent.isSymbolicLink() && (await isDirectoryLink(child))) return undefined;
+      return this.#entry(child);
+    }
+    if (dirent.isDirectory() || (dirent.isSymbolicLink() && (await isDirectoryLink(child)))) return { path: child, type: "directory", size: 0 };
+    return this.#entry(child);
+  }
+
   async #entry(path: string): Promise<Entry> {
-    return guard("list", path, async () => toStat(path, await stat(path)));
+    return guard("list", path, async () => toStat(path, await statOf(path)));
   }
 
   read(path: string, options: ReadOptions = {}): Promise<Readable> {
     const target = normalizePath(path);
     return guard("read", target, async () => {
-      const handle = await open(target, constants.O_RDONLY);
+      // Plain descriptors rather than a FileHandle: for 10 KiB files its promise machinery cost
+      // more than twice the CPU of the reads themselves.
+      const handle = await fdOpen(target, constants.O_RDONLY);
       try {
-        const stats = await handle.stat();
+        const stats = await fdStat(handle);
         if (stats.isDirectory()) throw new StowageError({ code: "IsADirectory", system: "file", operation: "read", path: target });
         const { start, end } = resolveRange(options.range, stats.size);
         // A small file is read in one call: a stream costs more than the bytes (many-small-file copies).
         if (end - start <= SMALL_READ) {
           const bytes = Buffer.allocUnsafe(end - start);
-          const { bytesRead } = await handle.read(bytes, 0, bytes.length, start);
-          await handle.close();
+          const bytesRead = await fdRead(handle, bytes, 0, bytes.length, start);
+          await fdClose(handle);
           return toReadable(bytes.subarray(0, bytesRead));
         }
         // createReadStream's `end` is inclusive. Chunks of 1 MiB, not 64 KiB: a 1 GiB upload over SSH
@@ -141,7 +185,7 @@ export class FileSystem implements System {
         if (options.signal) options.signal.addEventListener("abort", () => stream.destroy(options.signal!.reason as Error), { once: true });
         return guard.stream("read", target, stream);
       } catch (error) {
-        await handle.close().catch(() => {});
+        await fdClose(handle).catch(() => {});
         throw error;
       }
     });
