@@ -1,11 +1,12 @@
 /** The ssh config and known_hosts readers, checked against OpenSSH's documented semantics. */
 import { createHmac, randomBytes } from "node:crypto";
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import type { StowageConfig } from "../../src/config.js";
 import { hostFieldMatches, KnownHosts, knownHostsName } from "../../src/systems/ssh/known-hosts.js";
-import { resolveSettings } from "../../src/systems/ssh/settings.js";
+import { SshConfigError } from "../../src/systems/ssh/errors.js";
+import { resolveSettings, type SshSettings } from "../../src/systems/ssh/settings.js";
 import { expandPath, parseSshConfig, resolveHostConfig } from "../../src/systems/ssh/ssh-config.js";
 import { removeScratch, scratch } from "./ssh-helpers.js";
 
@@ -170,5 +171,155 @@ describe("known_hosts", () => {
     expect(kh.check("nowhere.example", other)).toBe("unknown");
     expect(kh.check("revoked.example", good)).toBe("revoked");
     expect(kh.keyTypesFor("plain.example")).toEqual(["ssh-ed25519"]);
+  });
+});
+
+describe("ssh config Include", () => {
+  /** Writes `files` (path → text) under a fresh directory, which also serves as $HOME. */
+  function tree(files: Record<string, string>): string {
+    const home = scratch("ssh-include");
+    for (const [path, text] of Object.entries(files)) {
+      mkdirSync(dirname(join(home, path)), { recursive: true });
+      writeFileSync(join(home, path), text);
+    }
+    return home;
+  }
+  const resolveIn = (home: string, host: string) =>
+    resolveSettings({ system: "ssh", host, path: "/" }, { ssh: { configFile: join(home, ".ssh", "config") } }, { HOME: home });
+
+  it("reads globbed files under ~/.ssh in lexical order, skipping hidden and missing ones", () => {
+    const home = tree({
+      ".ssh/config": "Include config.d/*.conf ~/nowhere/* /nonexistent/file\nHost *\n  User from-main\n",
+      ".ssh/config.d/b.conf": "Host gpu\n  User from-b\n  Port 2201\n",
+      ".ssh/config.d/a.conf": "Host gpu\n  User from-a\n",
+      ".ssh/config.d/.hidden.conf": "Host *\n  HostName hidden.example\n",
+      ".ssh/config.d/c.txt": "Host *\n  HostName txt.example\n",
+    });
+    const settings = resolveIn(home, "gpu");
+    expect(settings.user).toBe("from-a");
+    expect(settings.port).toBe(2201);
+    expect(settings.hostName).toBe("gpu");
+    expect(resolveIn(home, "web").user).toBe("from-main");
+  });
+
+  it("globs directories too, and takes ~/ and absolute paths", () => {
+    const home = tree({
+      ".ssh/config": "Include ~/conf/*/hosts\n",
+      "conf/2-second/hosts": "Host *\n  Port 2002\n  User second\n",
+      "conf/1-first/hosts": "Host *\n  Port 2001\n",
+    });
+    const absolute = tree({ ".ssh/config": `Include ${join(home, "conf", "2-second", "hosts")}\n` });
+    expect(resolveIn(home, "h").port).toBe(2001);
+    expect(resolveIn(home, "h").user).toBe("second");
+    expect(resolveIn(absolute, "h").port).toBe(2002);
+  });
+
+  it("applies an Include inside a Host block only to hosts that block matches, its Host blocks included", () => {
+    const home = tree({
+      ".ssh/config": ["Host gpu-*", "  Include cond.conf", "  IdentityFile ~/after-include", "Host *", "  User fallback", ""].join("\n"),
+      ".ssh/cond.conf": ["User from-cond", "Host gpu-1 other", "  Port 2222", ""].join("\n"),
+    });
+    expect(resolveIn(home, "gpu-1")).toMatchObject({ user: "from-cond", port: 2222, identityFiles: [join(home, "after-include")] });
+    expect(resolveIn(home, "gpu-2")).toMatchObject({ user: "from-cond", port: 22 });
+    // "other" is named in the included file, but the Include itself is in a block that does not match it.
+    expect(resolveIn(home, "other")).toMatchObject({ user: "fallback", port: 22 });
+    expect(resolveIn(home, "other").identityFiles).not.toContain(join(home, "after-include"));
+  });
+
+  it("returns to the including block after an included file ends inside a Host block", () => {
+    const home = tree({
+      ".ssh/config": "Include top.conf\nUser after-include\n",
+      ".ssh/top.conf": "Host nothing-matches\n  Port 1\n",
+    });
+    expect(resolveIn(home, "x")).toMatchObject({ user: "after-include", port: 22 });
+  });
+
+  it("stops an Include loop with an SshConfigError, and allows nesting up to OpenSSH's depth of 16", () => {
+    const loop = tree({ ".ssh/config": "Include a.conf\n", ".ssh/a.conf": "Include b.conf\n", ".ssh/b.conf": "Include a.conf\n" });
+    expect(() => resolveIn(loop, "h")).toThrow(SshConfigError);
+    const self = tree({ ".ssh/config": "Include config\n" });
+    expect(() => resolveIn(self, "h")).toThrow(SshConfigError);
+
+    const chain = (levels: number) => {
+      const files: Record<string, string> = { ".ssh/config": "Include f1\n" };
+      for (let i = 1; i <= levels; i++) files[`.ssh/f${i}`] = i === levels ? "User deepest\n" : `Include f${i + 1}\n`;
+      return tree(files);
+    };
+    expect(resolveIn(chain(16), "h").user).toBe("deepest");
+    expect(() => resolveIn(chain(17), "h")).toThrow(SshConfigError);
+  });
+});
+
+describe("ssh config ProxyJump and ProxyCommand", () => {
+  function resolveWith(text: string, host: string, extra: Partial<{ user: string; port: number }> = {}) {
+    const file = join(scratch("ssh-proxy-config"), "config");
+    writeFileSync(file, text);
+    return resolveSettings({ system: "ssh", host, path: "/", ...extra }, { ssh: { configFile: file } }, { HOME: "/home/me" });
+  }
+  const jumpVia = (settings: SshSettings | undefined): SshSettings | undefined => (settings?.proxy?.kind === "jump" ? settings.proxy.via : undefined);
+
+  it("resolves each hop through the config; later hops go through earlier ones, the first by its own config", () => {
+    const config = [
+      "Host target",
+      "  HostName 10.0.0.5",
+      "  ProxyJump alice@bastion:2200,inner",
+      "Host bastion",
+      "  HostName bastion.example",
+      "  User bob",
+      "  Port 2100",
+      "  IdentityFile ~/.ssh/bastion_key",
+      "  ProxyJump outer",
+      "Host inner",
+      "  HostName inner.example",
+      "  Port 2022",
+      "  ProxyJump ignored-inside-a-chain",
+      "Host outer",
+      "  HostName outer.example",
+      "",
+    ].join("\n");
+    const target = resolveWith(config, "target", { user: "me", port: 2345 });
+    expect(target).toMatchObject({ hostName: "10.0.0.5", user: "me", port: 2345 });
+    const inner = jumpVia(target);
+    expect(inner).toMatchObject({ alias: "inner", hostName: "inner.example", port: 2022 });
+    expect(inner?.user).not.toBe("me"); // the address's user is the target's alone
+    const bastion = jumpVia(inner);
+    expect(bastion).toMatchObject({ alias: "bastion", hostName: "bastion.example", user: "alice", port: 2200 });
+    expect(bastion?.identityFiles).toEqual(["/home/me/.ssh/bastion_key"]);
+    const outer = jumpVia(bastion);
+    expect(outer).toMatchObject({ alias: "outer", hostName: "outer.example", port: 22, proxy: undefined });
+  });
+
+  it("takes [v6]:port and ssh:// hops, and rejects malformed ones", () => {
+    expect(jumpVia(resolveWith("Host t\n  ProxyJump u@[::1]:2200\n", "t"))).toMatchObject({ hostName: "::1", user: "u", port: 2200 });
+    expect(jumpVia(resolveWith("Host t\n  ProxyJump ssh://u@h.example:2201\n", "t"))).toMatchObject({ hostName: "h.example", user: "u", port: 2201 });
+    expect(() => resolveWith("Host t\n  ProxyJump h:99999\n", "t")).toThrow(SshConfigError);
+    expect(() => resolveWith("Host t\n  ProxyJump @h\n", "t")).toThrow(SshConfigError);
+  });
+
+  it("uses whichever of ProxyJump and ProxyCommand comes first; none disables both", () => {
+    const config = [
+      "Host cmd-first",
+      "  ProxyCommand nc %h %p",
+      "Host none-first",
+      "  ProxyJump none",
+      "Host *",
+      "  ProxyJump bastion",
+      "  ProxyCommand never-used",
+      "Host bastion",
+      "",
+    ].join("\n");
+    expect(resolveWith(config, "cmd-first").proxy).toEqual({ kind: "command", command: "nc cmd-first 22" });
+    expect(resolveWith(config, "none-first").proxy).toBeUndefined();
+    expect(resolveWith("Host *\n  ProxyCommand none\n  ProxyJump b\n", "x").proxy).toBeUndefined();
+  });
+
+  it("expands %h %p %r %n %% in ProxyCommand, keeps its quotes, and rejects other tokens", () => {
+    const config = 'Host t\n  HostName t.example\n  User u\n  Port 2222\n  ProxyCommand ssh -W "%h:%p" -l %r jump # %n 100%%\n';
+    expect(resolveWith(config, "t").proxy).toEqual({ kind: "command", command: 'ssh -W "t.example:2222" -l u jump # t 100%' });
+    expect(() => resolveWith("Host t\n  ProxyCommand nc %d %p\n", "t")).toThrow(SshConfigError);
+  });
+
+  it("refuses jump hosts that jump through each other", () => {
+    expect(() => resolveWith("Host *\n  ProxyJump bastion\n", "target")).toThrow(SshConfigError);
   });
 });
