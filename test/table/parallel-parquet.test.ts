@@ -12,6 +12,7 @@ import { openSystem, table } from "../../src/index.js";
 import type { System } from "../../src/systems/contract.js";
 import { ParquetAssembler } from "../../src/resources/table/parquet-assembler.js";
 import { chooseColumnEncodings } from "../../src/resources/table/parquet-writer.js";
+import { chunkSpans } from "../../src/resources/table/read.js";
 import { field, readStruct, type ThriftList, type ThriftStruct, writeStruct } from "../../src/resources/table/thrift-compact.js";
 import { parquetWasm } from "../../src/resources/table/wasm.js";
 import { tempDir } from "../support/process.js";
@@ -139,6 +140,49 @@ describe("decoding in workers", () => {
     await table({ data: mlTable(300_000), path }).write();
     await expect(table({ path: { system: failingDataReads(system, "Unavailable"), path } }).fetch()).rejects.toMatchObject({ code: "Unavailable" });
     expect((await table({ path }).fetch()).numRows).toBe(300_000);
+  });
+
+  it("a read failing under a stream rejects with the system's error code, and later streams work", async () => {
+    const system = await openSystem("/");
+    const path = `${dir}/failing-stream`;
+    await table({ data: mlTable(300_000), path }).write({ rowGroupSize: 50_000 });
+    const drain = async (t: ReturnType<typeof table>) => {
+      let rows = 0;
+      for await (const batch of t.stream({ batchSize: 10_000 })) rows += batch.numRows;
+      return rows;
+    };
+    await expect(drain(table({ path: { system: failingDataReads(system, "Unavailable"), path } }))).rejects.toMatchObject({ code: "Unavailable" });
+    expect(await drain(table({ path }))).toBe(300_000);
+  });
+
+  it("streams of different tables sharing the stream worker each get their own rows", async () => {
+    // Same shape and row-group layout, different ids: a worker mixing up the files it keeps open would show.
+    const paths = [`${dir}/twin-a`, `${dir}/twin-b`];
+    await table({ data: mlTable(60_000, 0), path: paths[0]! }).write({ rowGroupSize: 10_000 });
+    await table({ data: mlTable(60_000, 1_000_000), path: paths[1]! }).write({ rowGroupSize: 10_000 });
+    const ids = async (path: string) => {
+      const seen: bigint[] = [];
+      for await (const batch of table({ path }).stream({ batchSize: 5_000, columns: ["id"] })) seen.push(...(batch.getChild("id")!.toArray() as BigInt64Array));
+      return seen;
+    };
+    const [a, b] = await Promise.all(paths.map(ids));
+    expect(a).toEqual(Array.from({ length: 60_000 }, (_, i) => BigInt(i)));
+    expect(b).toEqual(Array.from({ length: 60_000 }, (_, i) => BigInt(1_000_000 + i)));
+  });
+
+  it("reads a row group's wanted column chunks as few spans: adjacent and near chunks joined, distant ones apart", () => {
+    const chunks = new Map([
+      ["a", [{ start: 4, end: 100 }]],
+      ["b", [{ start: 100, end: 5_000 }]],
+      ["c", [{ start: 6_000, end: 7_000 }]],
+      ["d", [{ start: 1_000_000, end: 1_200_000 }]],
+      ["nested", [{ start: 1_200_000, end: 1_300_000 }, { start: 2_000_000, end: 2_100_000 }]],
+    ]);
+    const footer = { rows: 10, keyValue: new Map(), rowGroups: [{ index: 0, rows: 10, stats: new Map(), chunks }] };
+    expect(chunkSpans(footer, 0, ["b", "a", "c"])).toEqual([{ start: 4, end: 7_000 }]);
+    expect(chunkSpans(footer, 0, ["a", "d"])).toEqual([{ start: 4, end: 100 }, { start: 1_000_000, end: 1_200_000 }]);
+    expect(chunkSpans(footer, 0, ["nested", "d"])).toEqual([{ start: 1_000_000, end: 1_300_000 }, { start: 2_000_000, end: 2_100_000 }]);
+    expect(chunkSpans(footer, 0, ["partition-column-not-in-file"])).toEqual([]);
   });
 
   it("a file whose column data is corrupt fails the read, and the pool keeps working", async () => {

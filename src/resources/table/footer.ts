@@ -12,11 +12,19 @@ export interface ColumnStats {
   nullCount?: number;
 }
 
+/** Bytes [start, end) of a file. */
+export interface ByteSpan {
+  start: number;
+  end: number;
+}
+
 export interface RowGroupInfo {
   index: number;
   rows: number;
   /** Top-level column name → statistics, for columns that are not nested. */
   stats: Map<string, ColumnStats>;
+  /** Top-level column name → where its column chunks are (several for a nested column). */
+  chunks: Map<string, ByteSpan[]>;
 }
 
 export interface Footer {
@@ -49,9 +57,23 @@ export async function readFooter(source: RangeSource): Promise<Footer> {
   }
   return {
     rows: Number(metadata.num_rows),
-    rowGroups: metadata.row_groups.map((group, index) => ({ index, rows: Number(group.num_rows), stats: statsOf(group.columns) })),
+    rowGroups: metadata.row_groups.map((group, index) => ({ index, rows: Number(group.num_rows), stats: statsOf(group.columns), chunks: chunksOf(group.columns) })),
     keyValue: new Map((metadata.key_value_metadata ?? []).map((kv) => [kv.key, kv.value ?? ""])),
   };
+}
+
+function chunksOf(columns: FileMetaData["row_groups"][number]["columns"]): Map<string, ByteSpan[]> {
+  const chunks = new Map<string, ByteSpan[]>();
+  for (const column of columns) {
+    const meta = column.meta_data;
+    if (!meta) continue;
+    // A chunk starts at its dictionary page when it has one (some writers store 0 for "none").
+    const dictionary = meta.dictionary_page_offset ? Number(meta.dictionary_page_offset) : Infinity;
+    const start = Math.min(dictionary, Number(meta.data_page_offset));
+    const spans = chunks.get(meta.path_in_schema[0]!) ?? chunks.set(meta.path_in_schema[0]!, []).get(meta.path_in_schema[0]!)!;
+    spans.push({ start, end: start + Number(meta.total_compressed_size) });
+  }
+  return chunks;
 }
 
 function statsOf(columns: FileMetaData["row_groups"][number]["columns"]): Map<string, ColumnStats> {

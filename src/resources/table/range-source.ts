@@ -6,7 +6,6 @@
  * It is handed to parquet-wasm as a Blob-shaped object: `ParquetFile.fromFile` only uses `size`,
  * `slice()` and `arrayBuffer()` (tables.md §4.2; covered by the tests).
  */
-import { readAll } from "../../systems/body.js";
 import type { System } from "../../systems/contract.js";
 
 /** The tail fetched first: footers and page indexes of ordinary files fit in it. */
@@ -28,13 +27,13 @@ export class RangeSource {
     readonly signal?: AbortSignal,
   ) {}
 
-  /** Bytes [start, end) of the file. */
+  /** Bytes [start, end) of the file; outside the tail, in an ArrayBuffer of their own (so they can be transferred). */
   async read(start: number, end: number): Promise<Uint8Array> {
     if (end <= start) return new Uint8Array(0);
     const tail = await this.tail();
     if (start >= tail.start) return tail.bytes.subarray(start - tail.start, end - tail.start);
     const stream = await this.system.read(this.path, { range: { offset: start, length: end - start }, ...(this.signal ? { signal: this.signal } : {}) });
-    return readAll(stream);
+    return collect(stream, end - start);
   }
 
   /** The last bytes of the file, holding at least the footer. */
@@ -49,7 +48,7 @@ export class RangeSource {
   #fetchTail(length: number): Promise<{ start: number; bytes: Uint8Array }> {
     this.#tail = (async () => {
       const stream = await this.system.read(this.path, { range: { suffix: length }, ...(this.signal ? { signal: this.signal } : {}) });
-      const bytes = await readAll(stream);
+      const bytes = await collect(stream, length);
       return { start: this.size - bytes.length, bytes };
     })();
     return this.#tail;
@@ -59,13 +58,36 @@ export class RangeSource {
     const make = (start: number, end: number): BlobLike => ({
       size: end - start,
       slice: (a = 0, b = end - start) => make(start + a, start + Math.min(b, end - start)),
-      arrayBuffer: async () => {
-        const bytes = await this.read(start, end);
-        return ownArrayBuffer(bytes);
-      },
+      arrayBuffer: async () => wholeArrayBuffer(await this.read(start, end)),
     });
     return make(0, this.size);
   }
+}
+
+/**
+ * A read's chunks copied once, into one buffer of the expected length: column chunks are megabytes,
+ * and every extra copy (and the garbage collections the allocations trigger) shows in read times.
+ */
+async function collect(stream: AsyncIterable<Uint8Array | string>, expected: number): Promise<Uint8Array> {
+  let bytes = new Uint8Array(expected);
+  let length = 0;
+  for await (const chunk of stream) {
+    const piece = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
+    if (length + piece.length > bytes.length) {
+      const grown = new Uint8Array(Math.max(length + piece.length, bytes.length * 2));
+      grown.set(bytes.subarray(0, length));
+      bytes = grown;
+    }
+    bytes.set(piece, length);
+    length += piece.length;
+  }
+  return length === bytes.length ? bytes : bytes.slice(0, length);
+}
+
+/** The bytes' ArrayBuffer when they span all of it, else a copy in one of their own. */
+export function wholeArrayBuffer(bytes: Uint8Array): ArrayBuffer {
+  if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer) return bytes.buffer;
+  return ownArrayBuffer(bytes);
 }
 
 /**

@@ -3,18 +3,18 @@
  * reads only the needed columns through the range source; partition columns are added back as
  * constants; the row filter is applied; columns come out in the order asked for.
  *
- * Where decoding runs is the caller's choice: whole-table reads use the wasm pool's workers, several
- * units at once (fastest); streams decode on this thread, so their memory stays a few row groups
- * (each worker's own parquet-wasm instance and heap would add tens of MB).
+ * Decoding runs in a wasm pool's workers, chosen by the caller: whole-table reads use the shared
+ * pool, several units at once (fastest); streams use a pool of one worker, so their memory stays
+ * one parquet-wasm instance and a few row groups (each worker's instance and heap adds tens of MB).
  */
 import { type Data, Field, makeData, RecordBatch, RecordBatchReader, Schema, Struct } from "apache-arrow";
 import type { Dataset } from "./dataset.js";
 import { matchingRows, type Predicate } from "./filter.js";
+import type { ByteSpan, Footer } from "./footer.js";
 import { constantData, typedValue } from "./partition.js";
 import type { Unit } from "./plan.js";
 import { picksOf, take } from "./take.js";
-import { fromWasmBatch } from "./wasm.js";
-import { wasmPool } from "./wasm-pool.js";
+import { type WasmPool, wasmPool } from "./wasm-pool.js";
 
 export interface Projection {
   /** Output columns, in order. */
@@ -37,13 +37,10 @@ function assemble(columns: Map<string, Data>, order: readonly string[], length: 
   return new RecordBatch(new Schema(fields), makeData({ type: new Struct(fields), length, nullCount: 0, children }));
 }
 
-export type DecodeIn = "workers" | "thread";
-
-/** The unit's batches. Decoding starts at once, so callers overlap several units by starting them early. */
-export async function readUnit(dataset: Dataset, unit: Unit, projection: Projection, batchSize: number, where: DecodeIn): Promise<RecordBatch[]> {
+/** The unit's batches. Decoding is queued at once, so callers overlap several units by starting them early. */
+export async function readUnit(dataset: Dataset, unit: Unit, projection: Projection, batchSize: number, pool: WasmPool): Promise<RecordBatch[]> {
   const partitionColumns = dataset.partitionCols.filter((c) => projection.columns.includes(c) || projection.predicate.flat().some((p) => p.column === c));
-  const decode = where === "workers" ? decodeInWorkers : decodeInThread;
-  const decoded = projection.fileColumns.length > 0 ? await decode(dataset, unit, projection.fileColumns, batchSize) : countOnly(unit, batchSize);
+  const decoded = projection.fileColumns.length > 0 ? await decode(pool, dataset, unit, projection.fileColumns, batchSize) : countOnly(unit, batchSize);
   const batches: RecordBatch[] = [];
   for (const batch of decoded) {
     const columns = new Map<string, Data>();
@@ -65,19 +62,27 @@ export async function readUnit(dataset: Dataset, unit: Unit, projection: Project
 
 // Nested columns arrive as one chunk per batch; a batch with several would need combining.
 
-async function decodeInWorkers(dataset: Dataset, unit: Unit, columns: string[], batchSize: number): Promise<RecordBatch[]> {
+async function decode(pool: WasmPool, dataset: Dataset, unit: Unit, columns: string[], batchSize: number): Promise<RecordBatch[]> {
   // The footer is parsed here first: a file that is not Parquet fails with InvalidInput.
-  await dataset.footer(unit.file);
-  const streams = await wasmPool().decode(dataset.source(unit.file), { columns, rowGroups: [unit.rowGroup], batchSize, offset: unit.offset, limit: unit.rows });
+  const footer = await dataset.footer(unit.file);
+  const options = { columns, rowGroups: [unit.rowGroup], batchSize, offset: unit.offset, limit: unit.rows };
+  const streams = await pool.decode(dataset.source(unit.file), options, chunkSpans(footer, unit.rowGroup, columns));
   return streams.flatMap((stream) => RecordBatchReader.from(stream).readAll());
 }
 
-async function decodeInThread(dataset: Dataset, unit: Unit, columns: string[], batchSize: number): Promise<RecordBatch[]> {
-  const handle = await dataset.handle(unit.file);
-  const stream = (await handle.stream({ columns, rowGroups: [unit.rowGroup], batchSize, offset: unit.offset, limit: unit.rows })) as ReadableStream;
-  const batches: RecordBatch[] = [];
-  for await (const wasmBatch of stream as unknown as AsyncIterable<Parameters<typeof fromWasmBatch>[0]>) batches.push(...fromWasmBatch(wasmBatch));
-  return batches;
+/** Chunks closer than this are read together: a few bytes more cost less than another request to an object store. */
+const JOIN_GAP = 64 * 1024;
+
+/** Where the row group's chunks of these columns are, near ones joined (one read each). */
+export function chunkSpans(footer: Footer, rowGroup: number, columns: readonly string[]): ByteSpan[] {
+  const spans = columns.flatMap((c) => footer.rowGroups[rowGroup]?.chunks.get(c) ?? []).sort((a, b) => a.start - b.start);
+  const joined: ByteSpan[] = [];
+  for (const span of spans) {
+    const last = joined.at(-1);
+    if (last && span.start <= last.end + JOIN_GAP) last.end = Math.max(last.end, span.end);
+    else joined.push({ ...span });
+  }
+  return joined;
 }
 
 /** Only partition columns wanted: no bytes to read, just the row count from the footer. */
@@ -97,7 +102,7 @@ export async function* readUnits(dataset: Dataset, units: readonly Unit[], proje
   const start = (index: number) => {
     const unit = units[index];
     if (!unit) return;
-    const promise = readUnit(dataset, unit, projection, batchSize, "workers");
+    const promise = readUnit(dataset, unit, projection, batchSize, wasmPool());
     promise.catch(() => {}); // awaited in turn; a consumer that stops early leaves the rest unawaited
     started.push(promise);
   };

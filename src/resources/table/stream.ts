@@ -19,6 +19,7 @@ import type { Unit } from "./plan.js";
 import { type Projection, readUnit } from "./read.js";
 import { permutation, random, shuffleInPlace } from "./shuffle.js";
 import { type Picks, take } from "./take.js";
+import { streamPool } from "./wasm-pool.js";
 
 export interface StreamPlan {
   batchSize: number;
@@ -108,9 +109,9 @@ interface Block {
 }
 
 async function loadBlock(dataset: Dataset, units: Unit[], projection: Projection, plan: StreamPlan, index: number): Promise<Block> {
-  const batches: RecordBatch[] = [];
   const decodeBatch = plan.seed === undefined ? plan.batchSize : Math.max(plan.batchSize, 8192);
-  for (const unit of units) batches.push(...(await readUnit(dataset, unit, projection, decodeBatch, "thread")));
+  // All queued at once: the worker goes from one unit to the next without waiting for this thread.
+  const batches = (await Promise.all(units.map((unit) => readUnit(dataset, unit, projection, decodeBatch, streamPool())))).flat();
   const rows = batches.reduce((n, b) => n + b.numRows, 0);
   if (plan.seed === undefined) return { batches, rows, order: undefined };
   const chunkOf = new Uint32Array(rows);

@@ -14,7 +14,8 @@
 import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
-import { ownArrayBuffer, type RangeSource } from "./range-source.js";
+import type { ByteSpan } from "./footer.js";
+import { type RangeSource, wholeArrayBuffer } from "./range-source.js";
 import type { Compression } from "./types.js";
 
 export interface DecodeOptions {
@@ -41,12 +42,43 @@ const CODECS = { zstd: "ZSTD", snappy: "SNAPPY", gzip: "GZIP", brotli: "BROTLI",
 const reads = new Map();
 let nextRead = 0;
 
-function blobOf(task, start, end) {
+/**
+ * Opened files (parquet-wasm parses the footer, ~5 ms here), kept for the next tasks on the same
+ * source, which for a whole-table read or a stream is most of them. Their reads go through the
+ * task being run.
+ */
+const opened = new Map();
+const KEEP_OPENED = 4;
+
+async function fileFor(task) {
+  let entry = opened.get(task.source);
+  if (entry) opened.delete(task.source);
+  else {
+    entry = { task, file: undefined };
+    entry.file = await pw.ParquetFile.fromFile(blobOf(entry, 0, task.size));
+  }
+  entry.task = task;
+  opened.set(task.source, entry);
+  for (const [source, old] of opened) {
+    if (opened.size <= KEEP_OPENED) break;
+    opened.delete(source);
+    old.file.free();
+  }
+  return entry.file;
+}
+
+function blobOf(entry, start, end) {
   return {
     size: end - start,
-    slice: (a = 0, b = end - start) => blobOf(task, start + a, start + Math.min(b, end - start)),
+    slice: (a = 0, b = end - start) => blobOf(entry, start + a, start + Math.min(b, end - start)),
     arrayBuffer: () => {
+      const task = entry.task;
       if (start >= task.tailStart) return Promise.resolve(task.tail.slice(start - task.tailStart, end - task.tailStart).buffer);
+      const chunk = task.chunks.find((c) => c.start <= start && end <= c.start + c.bytes.length);
+      if (chunk) {
+        const whole = start === chunk.start && end === chunk.start + chunk.bytes.length;
+        return Promise.resolve(whole ? chunk.bytes.buffer : chunk.bytes.slice(start - chunk.start, end - chunk.start).buffer);
+      }
       return new Promise((resolve, reject) => {
         const id = nextRead++;
         reads.set(id, { resolve, reject });
@@ -57,15 +89,11 @@ function blobOf(task, start, end) {
 }
 
 async function decode(task) {
-  const file = await pw.ParquetFile.fromFile(blobOf(task, 0, task.size));
-  try {
-    const stream = await file.stream(task.options);
-    const streams = [];
-    for await (const batch of stream) streams.push(batch.intoIPCStream());
-    return streams;
-  } finally {
-    file.free();
-  }
+  const file = await fileFor(task);
+  const stream = await file.stream(task.options);
+  const streams = [];
+  for await (const batch of stream) streams.push(batch.intoIPCStream());
+  return streams;
 }
 
 function writerProperties(settings) {
@@ -100,7 +128,10 @@ parentPort.on("message", async (message) => {
   try {
     const result = await (message.type === "decode" ? decode(message) : encode(message));
     const buffers = result.map((bytes) => (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : new Uint8Array(bytes)).buffer);
-    parentPort.postMessage({ type: "done", task: message.id, result: buffers }, buffers);
+    // The task's column chunks go back too: this thread's garbage collector runs rarely, and left
+    // here they would hold tens of MB until it does.
+    const spent = (message.chunks || []).map((chunk) => chunk.bytes.buffer).filter((buffer) => buffer.byteLength > 0);
+    parentPort.postMessage({ type: "done", task: message.id, result: buffers, spent }, [...buffers, ...spent]);
   } catch (error) {
     parentPort.postMessage({ type: "failed", task: message.id, message: String((error && error.message) || error) });
   }
@@ -144,10 +175,7 @@ class PoolWorker {
 }
 
 /** The bytes in a transferable ArrayBuffer of their own: a small Buffer lives in Node's shared pool, which must not be detached. */
-function transferable(bytes: Uint8Array): ArrayBuffer {
-  if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer) return bytes.buffer;
-  return ownArrayBuffer(bytes);
-}
+const transferable = wholeArrayBuffer;
 
 export class WasmPool {
   readonly size: number;
@@ -156,16 +184,24 @@ export class WasmPool {
   readonly #queue: Task[] = [];
   readonly #tasks = new Map<number, Task>();
   #nextTask = 0;
+  readonly #sourceIds = new WeakMap<RangeSource, number>();
+  #nextSource = 0;
   #idleTimer: NodeJS.Timeout | undefined;
 
   constructor(size: number) {
     this.size = size;
   }
 
-  /** Decodes row groups of one file; resolves with one Arrow IPC stream per record batch. */
-  async decode(source: RangeSource, options: DecodeOptions): Promise<Uint8Array[]> {
-    const tail = await source.tail();
-    const result = await this.#run({ type: "decode", size: source.size, tail: tail.bytes, tailStart: tail.start, options }, [], source);
+  /**
+   * Decodes row groups of one file; resolves with one Arrow IPC stream per record batch. The byte
+   * spans given (the column chunks it will need) are read here before the task is queued, so a
+   * worker decodes without waiting on this thread; any other range it asks for is read on demand.
+   */
+  async decode(source: RangeSource, options: DecodeOptions, spans: readonly ByteSpan[] = []): Promise<Uint8Array[]> {
+    const [tail, chunks] = await Promise.all([source.tail(), Promise.all(spans.map(async (span) => ({ start: span.start, buffer: transferable(await source.read(span.start, span.end)) })))]);
+    const chunkBytes = chunks.map((c) => ({ start: c.start, bytes: new Uint8Array(c.buffer) }));
+    const message = { type: "decode", source: this.#sourceId(source), size: source.size, tail: tail.bytes, tailStart: tail.start, chunks: chunkBytes, options };
+    const result = await this.#run(message, chunks.map((c) => c.buffer), source);
     return result.map((buffer) => new Uint8Array(buffer));
   }
 
@@ -174,6 +210,13 @@ export class WasmPool {
     const buffers = streams.map(transferable);
     const [file] = await this.#run({ type: "encode", streams: buffers.map((b) => new Uint8Array(b)), settings }, buffers, undefined);
     return new Uint8Array(file!);
+  }
+
+  /** Identifies a source to the workers, which keep files they opened for the source's next tasks. */
+  #sourceId(source: RangeSource): number {
+    let id = this.#sourceIds.get(source);
+    if (id === undefined) this.#sourceIds.set(source, (id = this.#nextSource++));
+    return id;
   }
 
   #run(message: Record<string, unknown>, transfer: ArrayBuffer[], source: RangeSource | undefined): Promise<ArrayBuffer[]> {
@@ -261,9 +304,19 @@ export class WasmPool {
 }
 
 let shared: WasmPool | undefined;
+let streaming: WasmPool | undefined;
 
 /** The process-wide pool: one worker per core, at most four. */
 export function wasmPool(): WasmPool {
   shared ??= new WasmPool(Math.max(1, Math.min(4, availableParallelism())));
   return shared;
+}
+
+/**
+ * The pool streams decode in: a single worker, so a stream's memory is one parquet-wasm instance
+ * and the row groups queued ahead, while this thread stays free to hand out batches.
+ */
+export function streamPool(): WasmPool {
+  streaming ??= new WasmPool(1);
+  return streaming;
 }
