@@ -176,12 +176,13 @@ async function copyAll(source: TransferEndpoint, destination: TransferEndpoint, 
   };
 
   /** Reports, journals and announces a file that arrived whole. */
-  const finished = async (file: PlannedCopy, where: WhereRan, resumedBytes = 0): Promise<void> => {
+  const finished = (file: PlannedCopy, where: WhereRan, resumedBytes = 0): void => {
     const path = file.relative || file.source.path;
     ranOn.add(where);
     report.copied.push({ path, bytes: file.source.size, ...(resumedBytes > 0 ? { resumedBytes } : {}) });
     report.bytes += file.source.size;
-    await journal?.record({ path: file.relative, size: file.source.size, ...(file.source.mtime ? { mtime: file.source.mtime.getTime() } : {}) });
+    // Not awaited: the journal only saves a re-run work, and close() writes what is pending.
+    void journal?.record({ path: file.relative, size: file.source.size, ...(file.source.mtime ? { mtime: file.source.mtime.getTime() } : {}) }).catch(() => undefined);
     meter.file({ type: "file", path, status: "copied", bytes: file.source.size });
   };
 
@@ -224,7 +225,7 @@ async function copyAll(source: TransferEndpoint, destination: TransferEndpoint, 
         },
         { retries, signal },
       );
-      await finished(file, serverSide ? "server-side" : "caller", resumedBytes);
+      finished(file, serverSide ? "server-side" : "caller", resumedBytes);
     } catch (error) {
       const wrapped = toStowageError(error, { system: destination.system.name, operation: "copy", path: file.destinationPath });
       report.failed.push({ path, error: wrapped });
@@ -254,7 +255,7 @@ async function copyAll(source: TransferEndpoint, destination: TransferEndpoint, 
       const outcome = outcomes[index];
       if (outcome && !(outcome instanceof Error)) {
         meter.bytes(file.source.size);
-        await finished(file, "caller");
+        finished(file, "caller");
       } else again.push(file);
     }
     await runPool(again, SINGLES_PER_BATCH, copyOne, signal);

@@ -11,6 +11,9 @@ import { dirname, join } from "node:path";
 import { cacheDir } from "../config.js";
 import type { UploadState } from "../systems/contract.js";
 
+/** How long a finished entry may wait for others to share its append. */
+const FLUSH_DELAY_MS = 50;
+
 export interface JournalEntry {
   path: string;
   size: number;
@@ -30,6 +33,9 @@ export class Journal {
   /** The last batch; batches append in order, so a file's "finished" line follows its "unfinished" one. */
   #tail: Promise<unknown> = Promise.resolve();
   #handle: Promise<FileHandle> | undefined;
+  #flushTimer: NodeJS.Timeout | undefined;
+  /** Starts the collecting batch's append at once (on close). */
+  #flushNow: (() => void) | undefined;
 
   private constructor(file: string) {
     this.#file = file;
@@ -63,12 +69,19 @@ export class Journal {
     return entry?.upload ? { ...entry, upload: entry.upload } : undefined;
   }
 
-  /** Resolves once the entry is on disk (appended with whatever else was recorded meanwhile). */
+  /**
+   * Resolves once the entry is on disk. Entries recorded within FLUSH_DELAY_MS of each other go in
+   * one append: one write per finished small file cost about 0.15 ms of CPU each.
+   */
   record(entry: JournalEntry): Promise<void> {
     this.#entries.set(entry.path, entry);
     this.#pending.push(`${JSON.stringify(entry)}\n`);
     if (!this.#collecting) {
-      const batch = this.#tail.then(() => this.#appendPending());
+      let start!: () => void;
+      const due = new Promise<void>((resolve) => (start = resolve));
+      this.#flushTimer = setTimeout(start, FLUSH_DELAY_MS);
+      this.#flushNow = start;
+      const batch = Promise.all([this.#tail, due]).then(() => this.#appendPending());
       this.#collecting = batch;
       this.#tail = batch.catch(() => undefined);
     }
@@ -76,6 +89,8 @@ export class Journal {
   }
 
   async #appendPending(): Promise<void> {
+    clearTimeout(this.#flushTimer);
+    this.#flushNow = undefined;
     this.#collecting = undefined;
     const lines = this.#pending.join("");
     this.#pending = [];
@@ -85,6 +100,7 @@ export class Journal {
 
   /** Writes what is recorded and releases the file; the journal stays for a later run. */
   async close(): Promise<void> {
+    this.#flushNow?.();
     await this.#tail;
     const handle = this.#handle;
     this.#handle = undefined;
