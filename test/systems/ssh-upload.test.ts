@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { parseAddress } from "../../src/address.js";
 import { StowageError } from "../../src/errors.js";
 import { ARCHIVE_NAME, unpack, UNPACK_LOOP } from "../../src/systems/ssh/batch.js";
-import { CommandLoop } from "../../src/systems/ssh/command-loop.js";
+import { CommandLoop, CommandLoops } from "../../src/systems/ssh/command-loop.js";
 import { tarArchive } from "../../src/systems/ssh/tar.js";
 import { SystemRegistry } from "../../src/systems/registry.js";
 import { catInto, CatFailedError, hostHasCat, startCat } from "../../src/systems/ssh/exec-upload.js";
@@ -237,6 +237,18 @@ describe("small files in batches (one tar archive unpacked on the host)", () => 
     const dies = await CommandLoop.start(client, "read -r line; echo 0; read -r line; exit 1");
     await unpack(dies, "/first", 1);
     expect(errorCode(await unpack(dies, "/second", 1).catch((error: unknown) => error))).toBe("Unavailable");
+  });
+
+  it("an idle loop gives its channel back, and the next request starts a new one", async () => {
+    const { client } = await system.connection.session();
+    const loops = new CommandLoops("while IFS= read -r line; do echo 0; done", 1);
+    const first = await loops.pick(client);
+    expect((await first.request(["x"], "/x")).status).toBe(0);
+    await vi.waitFor(() => expect(first.open).toBe(false), { timeout: 5000 });
+    const second = await loops.pick(client);
+    expect(second).not.toBe(first);
+    expect((await second.request(["y"], "/y")).status).toBe(0);
+    second.close();
   });
 
   it("listings do not show a batch being unpacked", async () => {

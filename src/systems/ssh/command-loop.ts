@@ -7,6 +7,9 @@
 import type { Client, ClientChannel } from "ssh2";
 import { StowageError } from "../../errors.js";
 
+/** A loop with nothing to do for this long ends. */
+const IDLE_CLOSE_MS = 2000;
+
 export interface LoopAnswer {
   status: number;
   message: string;
@@ -20,6 +23,8 @@ export class CommandLoop {
   #closed = false;
   #answered = 0;
   #exitCode: number | undefined;
+  #ending = false;
+  #idleTimer: NodeJS.Timeout | undefined;
 
   private constructor(channel: ClientChannel) {
     this.#channel = channel;
@@ -43,7 +48,7 @@ export class CommandLoop {
   }
 
   get open(): boolean {
-    return !this.#closed;
+    return !this.#closed && !this.#ending;
   }
 
   /** Requests sent and not yet answered. */
@@ -56,12 +61,16 @@ export class CommandLoop {
     if (!CommandLoop.fits(lines)) return Promise.reject(new RangeError("a loop request cannot hold a newline"));
     return new Promise((resolve, reject) => {
       if (this.#closed) return reject(this.#ended(path));
+      if (this.#ending) return reject(this.#ended(path));
+      clearTimeout(this.#idleTimer);
       this.#waiting.push({ resolve, reject, path });
       this.#channel.write(lines.map((line) => `${line}\n`).join(""));
     });
   }
 
   close(): void {
+    clearTimeout(this.#idleTimer);
+    this.#ending = true;
     if (!this.#closed) this.#channel.end();
   }
 
@@ -92,12 +101,28 @@ export class CommandLoop {
       const answer = { status: Number(space < 0 ? line : line.slice(0, space)), message: space < 0 ? "" : line.slice(space + 1).trim() };
       this.#waiting.shift()?.resolve(answer);
     }
+    // An idle loop gives its channel back: the host allows only so many per connection.
+    if (this.#waiting.length === 0) {
+      clearTimeout(this.#idleTimer);
+      this.#idleTimer = setTimeout(() => this.close(), IDLE_CLOSE_MS).unref();
+    }
   }
 }
 
-/** Up to `limit` loops of one script per connection, each request given to an idle or the least busy one. */
+/** Refused loop starts retried (with a growing pause) before a request fails. */
+const START_RETRIES = 6;
+const START_PAUSE_MS = 100;
+
+const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Up to `limit` loops of one script per connection, each request given to an idle or the least
+ * busy one. OpenSSH allows 10 channels per connection by default (MaxSessions), shared with SFTP
+ * channels and uploads: a refused start lowers the limit for this connection, and with no loop at
+ * all the start is retried while other channels end.
+ */
 export class CommandLoops {
-  readonly #byClient = new WeakMap<Client, { loops: CommandLoop[]; starting: Array<Promise<CommandLoop>> }>();
+  readonly #byClient = new WeakMap<Client, { loops: CommandLoop[]; starting: number; limit: number }>();
 
   constructor(
     readonly script: string,
@@ -106,24 +131,29 @@ export class CommandLoops {
 
   async pick(client: Client): Promise<CommandLoop> {
     let state = this.#byClient.get(client);
-    if (!state) this.#byClient.set(client, (state = { loops: [], starting: [] }));
-    const { starting } = state;
-    state.loops = state.loops.filter((loop) => loop.open);
-    const loops = state.loops;
-    const idle = loops.find((loop) => loop.busy === 0);
-    if (idle) return idle;
-    if (loops.length + starting.length < this.limit) {
-      const started = CommandLoop.start(client, this.script);
-      starting.push(started);
-      try {
-        const loop = await started;
-        loops.push(loop);
-        return loop;
-      } finally {
-        starting.splice(starting.indexOf(started), 1);
+    if (!state) this.#byClient.set(client, (state = { loops: [], starting: 0, limit: this.limit }));
+    for (let refused = 0; ; ) {
+      state.loops = state.loops.filter((loop) => loop.open);
+      const { loops } = state;
+      const idle = loops.find((loop) => loop.busy === 0);
+      if (idle) return idle;
+      if (loops.length + state.starting < state.limit) {
+        state.starting++;
+        try {
+          const loop = await CommandLoop.start(client, this.script);
+          loops.push(loop);
+          return loop;
+        } catch (error) {
+          if (loops.length + state.starting > 1) state.limit = Math.max(1, loops.length + state.starting - 1);
+          else if (++refused > START_RETRIES) throw error;
+          else await pause(START_PAUSE_MS * 2 ** (refused - 1));
+          continue;
+        } finally {
+          state.starting--;
+        }
       }
+      if (loops.length > 0) return loops.reduce((best, loop) => (loop.busy < best.busy ? loop : best));
+      await pause(10); // every slot is starting: look again once one has
     }
-    if (loops.length === 0) return Promise.any(starting);
-    return loops.reduce((best, loop) => (loop.busy < best.busy ? loop : best));
   }
 }
