@@ -11,10 +11,14 @@ import { withPeakRss } from "../support/measure.js";
 import { tempDir } from "../support/process.js";
 import { mlTable } from "./data.js";
 
-const ROWS = 2_000_000;
+const ROWS = 3_000_000;
 const CHUNK = 100_000;
-/** RSS growth allowed while streaming: a few row groups and batches, far below the table. */
-const BOUND = 40 * 1024 * 1024;
+/**
+ * RSS growth allowed while streaming: a few row groups and batches, far below the table. It
+ * includes garbage the main thread and the decoding worker have not collected yet, which under a
+ * loaded CI run reached 42 MiB of a 2M-row table (24 MiB when quiet).
+ */
+const BOUND = 48 * 1024 * 1024;
 
 const dir = tempDir("table-memory");
 afterAll(() => rm(dir, { recursive: true, force: true }));
