@@ -301,7 +301,7 @@ export class FileSystem implements System {
 
 async function isDirectoryLink(path: string): Promise<boolean> {
   try {
-    return (await stat(path)).isDirectory();
+    return (await statOf(path)).isDirectory();
   } catch {
     return false;
   }

@@ -237,11 +237,10 @@ async function copyAll(source: TransferEndpoint, destination: TransferEndpoint, 
   let batching = writes !== undefined;
   /** One batch of small files in one call; what it could not do goes through `copyOne`. */
   const copyBatch = async (files: PlannedCopy[]): Promise<void> => {
-    let outcomes: Array<WriteResult | Error | undefined> = [];
+    const outcomes: Array<WriteResult | Error | undefined> = new Array(files.length).fill(undefined);
     if (batching) {
       const bodies = await readBatch(source.system, files, options.verify ?? true, signal);
       const ready = files.flatMap((file, index) => (bodies[index] ? [{ index, file: { path: file.destinationPath, body: bodies[index] } }] : []));
-      outcomes = new Array(files.length).fill(undefined);
       try {
         const written = ready.length > 0 ? await writes!.writeMany(ready.map((entry) => entry.file), { overwrite: options.overwrite ?? true, ...(signal ? { signal } : {}) }) : [];
         written.forEach((outcome, position) => (outcomes[ready[position]!.index] = outcome));

@@ -157,23 +157,21 @@ describe("ssh ProxyJump", () => {
     expect(ownConnectionsTo(serverEnv().port)).toContain(await clientPortSeenByServer(system));
   });
 
-  it("reaches the target through a jump host, and stat/list/write/read work", async () => {
-    const system = await open("via-jump");
+  /**
+   * stat/list/write/read work through `alias`, and the target saw the jump host's forwarded
+   * connection, not a socket of this process, whose only connection is the one to the first hop.
+   */
+  async function expectJumped(alias: string): Promise<void> {
+    const system = await open(alias);
     await roundTrip(system);
-    // The target saw the jump host's forwarded connection, not a socket of this process, whose only
-    // connection is the one to the jump host.
     const own = ownConnectionsTo(serverEnv().port);
     expect(own).toHaveLength(1);
     expect(own).not.toContain(await clientPortSeenByServer(system));
-  });
+  }
 
-  it("goes through a chain of two hops, the second given as user@host:port", async () => {
-    const system = await open("via-two-hops");
-    await roundTrip(system);
-    const own = ownConnectionsTo(serverEnv().port);
-    expect(own).toHaveLength(1);
-    expect(own).not.toContain(await clientPortSeenByServer(system));
-  });
+  it("reaches the target through a jump host, and stat/list/write/read work", () => expectJumped("via-jump"));
+
+  it("goes through a chain of two hops, the second given as user@host:port", () => expectJumped("via-two-hops"));
 
   it("closes the jump connections when the target connection closes", async () => {
     // Earlier tests' systems are closed; their jump connections finish closing in the background.
