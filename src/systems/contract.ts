@@ -93,6 +93,11 @@ export interface WriteOptions {
   concurrency?: number;
   signal?: AbortSignal;
   /**
+   * The body's MD5 (hex), when the caller computed it before writing. A system whose server can
+   * check it sends it along, so a body damaged on the way is refused instead of stored.
+   */
+  md5?: string;
+  /**
    * Makes a large write resumable where the system has `uploads`: the system saves the state of
    * its unfinished upload through the checkpoint, and a failure that may pass (a dropped
    * connection) keeps the pieces already stored instead of discarding them. Aborts and
@@ -151,6 +156,22 @@ export interface BatchWrites {
    * run at all (`Unsupported` where the host lacks the tool it needs); no file is then written.
    */
   writeMany(files: readonly BatchFile[], options?: BatchWriteOptions): Promise<Array<WriteResult | Error>>;
+}
+
+/**
+ * Reading many small files in one go, where a system has a cheaper way than one `read` each (an
+ * SSH host packs one archive instead of answering four SFTP requests per file).
+ */
+export interface BatchReads {
+  /** The most files, and bytes, one call should carry. */
+  readonly maxFiles: number;
+  readonly maxBytes: number;
+  /**
+   * Reads every file whole and settles with one outcome per path in order: its bytes, or an error
+   * for that file alone (the caller reads it again by itself to learn why). Rejects when the batch
+   * could not run at all (`Unsupported` where the host lacks the tool it needs).
+   */
+  readMany(paths: readonly string[], options?: { signal?: AbortSignal }): Promise<Array<Buffer | Error>>;
 }
 
 export interface WriteResult {
@@ -218,6 +239,8 @@ export interface System {
   readonly uploads?: ResumableUploads;
   /** Present where many small files are cheaper to write together than one by one. */
   readonly batches?: BatchWrites;
+  /** Present where many small files are cheaper to read together than one by one. */
+  readonly batchReads?: BatchReads;
   /** Releases connections. The system may not be used afterwards. */
   close(): Promise<void>;
 }

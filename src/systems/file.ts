@@ -13,8 +13,9 @@ import {
   open as fdOpenCallback,
   read as fdReadCallback,
   stat as statCallback,
+  write as fdWriteCallback,
 } from "node:fs";
-import { copyFile, link, lstat, mkdir, open, opendir, rename, rm, rmdir, stat, unlink, writeFile } from "node:fs/promises";
+import { copyFile, link, lstat, mkdir, open, opendir, rename, rm, rmdir, stat, unlink } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import { dirname, join } from "node:path";
 import type { Readable } from "node:stream";
@@ -52,8 +53,13 @@ const CAPABILITIES: Capabilities = {
   directories: true,
 };
 
-
-const partPathFor = (path: string) => join(dirname(path), `.${baseName(path)}.${randomBytes(6).toString("hex")}${PART_SUFFIX}`);
+/**
+ * Part file names: random per process, counted within it (a random name per file cost more CPU than
+ * writing a 10 KiB file). Exclusive creation still refuses a name that exists.
+ */
+const PART_PREFIX = randomBytes(6).toString("hex");
+let partCounter = 0;
+const partPathFor = (path: string) => join(dirname(path), `.${baseName(path)}.${PART_PREFIX}${(partCounter++).toString(36)}${PART_SUFFIX}`);
 
 const guard = createGuard("file", () => undefined);
 /** Reads up to this many bytes are served from one read call instead of a stream. */
@@ -63,6 +69,30 @@ const fdStat = promisify(fdStatCallback);
 const fdRead = (fd: number, buffer: Buffer, offset: number, length: number, position: number) =>
   new Promise<number>((resolve, reject) => fdReadCallback(fd, buffer, offset, length, position, (error, bytesRead) => (error ? reject(error) : resolve(bytesRead))));
 const fdClose = promisify(fdCloseCallback);
+const fdWrite = (fd: number, buffer: Buffer, offset: number, length: number) =>
+  new Promise<number>((resolve, reject) => fdWriteCallback(fd, buffer, offset, length, null, (error, written) => (error ? reject(error) : resolve(written))));
+const CREATE_EXCLUSIVE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL;
+
+/** Writes `bytes` to a new file, failing if it exists; plain descriptors, as for small reads. */
+async function writeNewFile(path: string, bytes: Buffer): Promise<void> {
+  const fd = await fdOpen(path, CREATE_EXCLUSIVE, 0o666);
+  try {
+    for (let offset = 0; offset < bytes.length; ) offset += await fdWrite(fd, bytes, offset, bytes.length - offset);
+  } finally {
+    await fdClose(fd);
+  }
+}
+
+/** Runs `create`, making the parent directories first only if it fails for want of them. */
+async function inParentDirectory<T>(path: string, create: () => Promise<T>): Promise<T> {
+  try {
+    return await create();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    await mkdir(dirname(path), { recursive: true });
+    return await create();
+  }
+}
 const statOf = promisify(statCallback);
 /** Directory entries stat'ed at once while listing. */
 const LIST_STAT_CHUNK = 64;
@@ -195,7 +225,6 @@ export class FileSystem implements System {
     const target = normalizePath(path);
     return guard("write", target, async () => {
       options.signal?.throwIfAborted();
-      await mkdir(dirname(target), { recursive: true });
       const { checkpoint, signal } = options;
       const resume = checkpoint?.resume;
       const resumedPart = resume ? partOf(target, resume.state) : undefined;
@@ -204,10 +233,21 @@ export class FileSystem implements System {
       const stream = !isBytes(body) || resume !== undefined;
       if (checkpoint && stream && !resume) checkpoint.save(partialState(target, part));
       try {
-        if (resume) await this.#append(part, resume.offset, toReadable(body), signal);
-        else if (isBytes(body)) await writeFile(part, bytesOf(body), { flag: "wx", ...(signal ? { signal } : {}) });
-        else await pipeline(toReadable(body), createWriteStream(part, { flags: "wx" }), signal ? { signal } : {});
-        const size = (await stat(part)).size;
+        let size: number;
+        if (resume) {
+          await this.#append(part, resume.offset, toReadable(body), signal);
+          size = (await stat(part)).size;
+        } else if (isBytes(body)) {
+          const bytes = bytesOf(body);
+          // The parent directory usually exists: try first, create it only when missing.
+          await inParentDirectory(part, () => writeNewFile(part, bytes));
+          signal?.throwIfAborted();
+          size = bytes.length;
+        } else {
+          await mkdir(dirname(target), { recursive: true });
+          await pipeline(toReadable(body), createWriteStream(part, { flags: "wx" }), signal ? { signal } : {});
+          size = (await stat(part)).size;
+        }
         await this.#publish(part, target, options.overwrite ?? true);
         return { path: target, size };
       } catch (error) {
@@ -270,11 +310,10 @@ export class FileSystem implements System {
     return guard("copy", source, async () => {
       const stats = await stat(source);
       if (stats.isDirectory()) throw new StowageError({ code: "IsADirectory", system: "file", operation: "copy", path: source });
-      await mkdir(dirname(target), { recursive: true });
       const part = partPathFor(target);
       try {
         // copyFile uses the kernel's copy path (reflink or copy_file_range where the filesystem has it).
-        await copyFile(source, part, constants.COPYFILE_EXCL);
+        await inParentDirectory(part, () => copyFile(source, part, constants.COPYFILE_EXCL));
         await this.#publish(part, target, options.overwrite ?? true);
       } catch (error) {
         await unlink(part).catch(() => {});

@@ -6,7 +6,7 @@
 import { StowageError, isStowageError, toStowageError } from "../errors.js";
 import type { Stat, UploadState, WriteResult } from "../systems/contract.js";
 import { baseName, relativePath } from "../systems/paths.js";
-import { readBatch, splitForBatches } from "./batch-copy.js";
+import { batchLimits, readBatch, splitForBatches, writeEach } from "./batch-copy.js";
 import { Journal } from "./journal.js";
 import { planTransfer, type Endpoint, type PlannedCopy } from "./plan.js";
 import { runPool } from "./pool.js";
@@ -152,6 +152,8 @@ async function copyAll(source: TransferEndpoint, destination: TransferEndpoint, 
   meter.filesTotal = plan.copy.length;
   meter.bytesTotal = plan.copy.reduce((sum, file) => sum + file.source.size, 0);
   const ranOn = new Set<WhereRan>();
+  const overwrite = options.overwrite ?? true;
+  const verify = options.verify ?? true;
   const serverSide = source.system.id === destination.system.id && source.system.capabilities.serverSideCopy;
 
   /**
@@ -202,7 +204,7 @@ async function copyAll(source: TransferEndpoint, destination: TransferEndpoint, 
           counted = 0;
           if (serverSide) {
             await destination.system.copy(file.source.path, file.destinationPath, {
-              overwrite: options.overwrite ?? true,
+              overwrite,
               size: file.source.size,
               ...(signal ? { signal } : {}),
             });
@@ -210,8 +212,8 @@ async function copyAll(source: TransferEndpoint, destination: TransferEndpoint, 
             meter.bytes(counted);
           } else {
             ({ resumedBytes } = await streamCopy(source.system, file.source, destination.system, file.destinationPath, {
-              overwrite: options.overwrite ?? true,
-              verify: options.verify ?? true,
+              overwrite,
+              verify,
               partSize: options.partSize,
               partConcurrency: options.partConcurrency,
               signal,
@@ -233,20 +235,31 @@ async function copyAll(source: TransferEndpoint, destination: TransferEndpoint, 
     }
   };
 
-  const writes = serverSide || dryRun ? undefined : destination.system.batches;
-  let batching = writes !== undefined;
-  /** One batch of small files in one call; what it could not do goes through `copyOne`. */
+  // Either end may move small files in batches. An end that cannot at all (no tar on the host)
+  // answers Unsupported once and is not asked again this run.
+  let writes = serverSide || dryRun ? undefined : destination.system.batches;
+  let reads = serverSide || dryRun ? undefined : source.system.batchReads;
+  const limits = batchLimits(writes, reads);
+  /** One batch of small files, in one call at either end or both; what it could not do goes through `copyOne`. */
   const copyBatch = async (files: PlannedCopy[]): Promise<void> => {
     const outcomes: Array<WriteResult | Error | undefined> = new Array(files.length).fill(undefined);
-    if (batching) {
-      const bodies = await readBatch(source.system, files, options.verify ?? true, signal);
+    if (writes || reads) {
+      const bodies = await readBatch(source.system, reads, files, verify, signal).catch((error: unknown) => {
+        if (isStowageError(error, "Unsupported")) reads = undefined;
+        return [];
+      });
       const ready = files.flatMap((file, index) => (bodies[index] ? [{ index, file: { path: file.destinationPath, body: bodies[index] } }] : []));
+      const entries = ready.map((entry) => entry.file);
       try {
-        const written = ready.length > 0 ? await writes!.writeMany(ready.map((entry) => entry.file), { overwrite: options.overwrite ?? true, ...(signal ? { signal } : {}) }) : [];
+        const written =
+          entries.length === 0
+            ? []
+            : writes
+              ? await writes.writeMany(entries, { overwrite, ...(signal ? { signal } : {}) })
+              : await writeEach(destination.system, entries, overwrite, verify, signal);
         written.forEach((outcome, position) => (outcomes[ready[position]!.index] = outcome));
       } catch (error) {
-        // A destination that cannot batch at all (no tar on the host) is not asked again this run.
-        if (isStowageError(error, "Unsupported")) batching = false;
+        if (isStowageError(error, "Unsupported")) writes = undefined;
       }
     }
     const again: PlannedCopy[] = [];
@@ -261,7 +274,7 @@ async function copyAll(source: TransferEndpoint, destination: TransferEndpoint, 
   };
 
   for (const skipped of plan.skip) meter.file({ type: "file", path: skipped.path, status: "skipped", bytes: skipped.bytes });
-  const { batches, singles } = writes ? splitForBatches(plan.copy, writes) : { batches: [], singles: plan.copy };
+  const { batches, singles } = limits ? splitForBatches(plan.copy, limits) : { batches: [], singles: plan.copy };
   await Promise.all([runPool(singles, concurrency, copyOne, signal), runPool(batches, Math.min(concurrency, BATCHES_IN_FLIGHT), copyBatch, signal)]);
 
   // Like rclone, delete extras only after every copy succeeded, so a failed run never loses data.

@@ -59,9 +59,10 @@ export async function streamCopy(
   const md5 = offset === 0 && options.verify && (from.md5 !== undefined || destination.capabilities.checksums) ? createHash("md5") : undefined;
   let bytes = 0;
   let body: WriteBody;
+  let wholeMd5: string | undefined;
   if (from.size <= WHOLE_FILE_LIMIT) {
     const whole = await readAll(input);
-    md5?.update(whole);
+    wholeMd5 = md5?.update(whole).digest("hex");
     bytes = whole.length;
     options.onBytes(bytes);
     body = whole;
@@ -84,13 +85,15 @@ export async function streamCopy(
     ...(options.partSize ? { partSize: options.partSize } : {}),
     ...(options.partConcurrency ? { concurrency: options.partConcurrency } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
+    // Known before the write: the destination's server can check the bytes it receives.
+    ...(wholeMd5 ? { md5: wholeMd5 } : {}),
   };
   if (resumable) {
     const state = options.upload!.state;
     writeOptions.checkpoint = { save: options.upload!.save, ...(offset > 0 && state ? { resume: { state, offset } } : {}) };
   }
   const result = await destination.write(to, body, writeOptions);
-  if (options.verify) verify(from, to, destination, offset + bytes, result.size, md5?.digest("hex"), result.md5);
+  if (options.verify) verify(from, to, destination, offset + bytes, result.size, wholeMd5 ?? md5?.digest("hex"), result.md5);
   return { bytes, resumedBytes: offset };
 }
 

@@ -53,6 +53,22 @@ describe("s3 interop with the raw SDK", () => {
     expect(await stowage.stat(`/${BUCKET}/plain/small.bin`)).toMatchObject({ type: "file", size: 1000, etag: md5, md5 });
   });
 
+  it("sends a caller's MD5 for the server to check: a matching body is stored, a damaged one refused and not stored", async () => {
+    const body = seededBytes(10_240, 7);
+    const md5 = createHash("md5").update(body).digest("hex");
+    const stored = await stowage.write(`/${BUCKET}/md5/good.bin`, body, { md5 });
+    expect(stored.md5).toBe(md5);
+    expect(await rawGet("md5/good.bin")).toEqual(body);
+
+    const wrong = createHash("md5").update("something else").digest("hex");
+    const refused = await stowage.write(`/${BUCKET}/md5/bad.bin`, body, { md5: wrong }).then(
+      () => undefined,
+      (error: unknown) => error as { code: string; retryable: boolean },
+    );
+    expect(refused).toMatchObject({ code: "Conflict", retryable: true });
+    expect(await codeOf(stowage.stat(`/${BUCKET}/md5/bad.bin`))).toBe("NotFound");
+  });
+
   it("writes a multipart object the raw SDK reads whole; its ETag has a part count and no md5", async () => {
     const big = seededBytes(12 * MiB + 5, 2);
     const result = await stowage.write(`/${BUCKET}/multi/part.bin`, big, { partSize: 5 * MiB, concurrency: 2 });

@@ -85,3 +85,50 @@ describe("local → ssh small files in batches", () => {
     expect(writeMany).not.toHaveBeenCalled();
   });
 });
+
+describe("ssh → local small files in batches", () => {
+  /** The files of `source`, sent to a fresh directory on the host: its URL there. */
+  async function onHost(): Promise<string> {
+    const { url } = destination();
+    await copy(source, url);
+    return url;
+  }
+
+  async function expectAllLocal(dir: string): Promise<void> {
+    for (let i = 0; i < count; i++) expect((await readFile(join(dir, relative(i)))).equals(contents[i]!)).toBe(true);
+  }
+
+  it("brings many small files back in a few packed batches, each landing byte-exact", async () => {
+    const from = await onHost();
+    const readMany = vi.spyOn(ssh.batchReads!, "readMany");
+    const read = vi.spyOn(ssh, "read");
+    const to = join(tempDir("ssh-batch-reads"), "out");
+    const report = await copy(from, to);
+    expect(report.copied).toHaveLength(count);
+    expect(readMany.mock.calls.reduce((sum, [paths]) => sum + paths.length, 0)).toBe(count);
+    expect(readMany.mock.calls.length).toBeLessThanOrEqual(Math.ceil(count / ssh.batchReads!.maxFiles) + 1);
+    expect(read).not.toHaveBeenCalled();
+    await expectAllLocal(to);
+  });
+
+  it("a file a batch did not bring is read alone; a host that cannot pack gets every file read alone, asked once", async () => {
+    const from = await onHost();
+    const real = ssh.batchReads!.readMany.bind(ssh.batchReads);
+    // The host's tar skipping one file (it vanished, say) comes back as that file's error.
+    vi.spyOn(ssh.batchReads!, "readMany").mockImplementation(async (paths, options) =>
+      (await real(paths, options)).map((outcome, index) => (paths[index]!.endsWith(`/${relative(7)}`) ? new Error("not packed") : outcome)),
+    );
+    const read = vi.spyOn(ssh, "read");
+    const to = join(tempDir("ssh-batch-reads"), "out");
+    expect((await copy(from, to)).copied).toHaveLength(count);
+    expect(read.mock.calls.map(([path]) => path)).toEqual([expect.stringMatching(new RegExp(`/${relative(7)}$`))]);
+    await expectAllLocal(to);
+
+    vi.restoreAllMocks();
+    const refused = vi.spyOn(ssh.batchReads!, "readMany").mockRejectedValue(new StowageError({ code: "Unsupported", system: "ssh", message: "no tar on the host" }));
+    const again = join(tempDir("ssh-batch-reads"), "out");
+    expect((await copy(from, again, { concurrency: 1 })).copied).toHaveLength(count);
+    expect(refused).toHaveBeenCalledTimes(1);
+    await expectAllLocal(again);
+  });
+});

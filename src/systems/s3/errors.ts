@@ -41,7 +41,12 @@ const BY_NAME: Record<string, ErrorCode> = {
   EntityTooLarge: "InvalidInput",
   MalformedXML: "InvalidInput",
   InvalidDigest: "InvalidInput",
+  // The body the server received does not match its Content-MD5: damaged on the way, worth a retry.
+  BadDigest: "Conflict",
 };
+
+/** Names whose code is not retryable in general, but which a new attempt can fix. */
+const RETRYABLE_NAMES: ReadonlySet<string> = new Set(["BadDigest"]);
 
 /**
  * A failure the s3 code detects itself (an existing object, an empty prefix...). It goes through the
@@ -100,5 +105,9 @@ export function mapS3Error(error: unknown): Partial<StowageErrorInit> | undefine
   if (code === undefined) return undefined;
   const message = (error as SdkError).message;
   const detail = [name, status && `HTTP ${status}`].filter(Boolean).join(", ");
-  return { code, message: message && message !== name ? `${message} (${detail})` : detail };
+  return {
+    code,
+    message: message && message !== name ? `${message} (${detail})` : detail,
+    ...(name !== undefined && RETRYABLE_NAMES.has(name) ? { retryable: true } : {}),
+  };
 }

@@ -31,6 +31,8 @@ interface Target {
   bucket: string;
   key: string;
   contentType: string | undefined;
+  /** The whole body's MD5 (hex) from the caller, sent as Content-MD5 on a single PUT. */
+  md5: string | undefined;
   exclusive: boolean;
   signal: AbortSignal | undefined;
 }
@@ -58,7 +60,7 @@ export async function writeObject(context: S3Context, path: string, body: WriteB
   const resumed = checkpoint?.resume ? await continuationOf(context, path, checkpoint.resume, signal) : undefined;
   const partSize = resumed?.partSize ?? options.partSize ?? DEFAULT_PART_SIZE;
   checkTuning(partSize, concurrency);
-  const target: Target = { bucket, key, contentType: options.contentType, exclusive: options.overwrite === false, signal };
+  const target: Target = { bucket, key, contentType: options.contentType, md5: options.md5, exclusive: options.overwrite === false, signal };
   if (target.exclusive && (await context.headObject(bucket, key, signal))) {
     throw new S3Failure("AlreadyExists", "the object exists and overwrite is false");
   }
@@ -140,6 +142,7 @@ async function readHead(iterator: AsyncIterator<Uint8Array | string>, limit: num
 
 async function putObject(context: S3Context, target: Target, bytes: Buffer): Promise<WriteResult> {
   const { bucket, key, contentType, exclusive, signal } = target;
+  const contentMd5 = target.md5 === undefined ? undefined : Buffer.from(target.md5, "hex").toString("base64");
   let createdBucket = false;
   for (;;) {
     const conditional = exclusive && context.conditionalPut !== false;
@@ -151,6 +154,7 @@ async function putObject(context: S3Context, target: Target, bytes: Buffer): Pro
           Body: bytes,
           ContentLength: bytes.length,
           ...(contentType ? { ContentType: contentType } : {}),
+          ...(contentMd5 ? { ContentMD5: contentMd5 } : {}),
           ...(conditional ? { IfNoneMatch: "*" } : {}),
         }),
         sendOptions(signal),

@@ -10,10 +10,11 @@ import type { Client, Stats } from "ssh2";
 import type { Address } from "../../address.js";
 import type { StowageConfig } from "../../config.js";
 import { StowageError } from "../../errors.js";
-import { bytesOf, isBytes, resolveRange, toReadable } from "../body.js";
+import { bytesOf, isBytes, readAll, resolveRange, toReadable } from "../body.js";
 import type {
   BatchFile,
   BatchWriteOptions,
+  BatchReads,
   BatchWrites,
   Capabilities,
   CopyOptions,
@@ -34,16 +35,18 @@ import type {
 } from "../contract.js";
 import { createGuard, worthKeeping } from "../guard.js";
 import { PART_SUFFIX, partialState, partOf, resumableBytes } from "../partial.js";
-import { baseName, normalizePath, parentPath } from "../paths.js";
+import { baseName, normalizePath, parentPath, relativePath } from "../paths.js";
 import { SshConnection, type Session } from "./connect.js";
 import { mapSshError, SFTP_STATUS } from "./errors.js";
 import { ARCHIVE_NAME, stagedName, stagingPath, unpack, UNPACK_LOOP } from "./batch.js";
+import { pack, PACK_LOOP } from "./batch-read.js";
 import { CommandLoop, CommandLoops } from "./command-loop.js";
 import { runCommand, shellQuote } from "./exec.js";
 import { catInto, hostHasCat, startCat } from "./exec-upload.js";
 import { resolveSettings } from "./settings.js";
 import { isStatus, pipelinedReader, pipelinedWrite, type SftpClient } from "./sftp-io.js";
 import { tarArchive } from "./tar.js";
+import { untar } from "./untar.js";
 import { childPath, ignoreMissing, readdirBatches, removeTree, resolveEntry, walkFiles } from "./tree.js";
 
 const CAPABILITIES: Capabilities = {
@@ -119,10 +122,17 @@ export class SshSystem implements System {
     maxBytes: 16 << 20,
     writeMany: (files, options) => this.#writeMany(files, options),
   };
+  /** Small files come back as one tar archive per batch, packed on the host (./batch-read.ts). */
+  readonly batchReads: BatchReads = {
+    maxFiles: 256,
+    maxBytes: 16 << 20,
+    readMany: (paths, options) => this.#readMany(paths, options),
+  };
   readonly #catProbes = new WeakMap<Client, Promise<boolean>>();
   #catUploads = 0;
   readonly #unpackers = new CommandLoops(UNPACK_LOOP, LOOPS_PER_CONNECTION);
   readonly #copiers = new CommandLoops(COPY_LOOP, LOOPS_PER_CONNECTION);
+  readonly #packers = new CommandLoops(PACK_LOOP, LOOPS_PER_CONNECTION);
 
   constructor(readonly connection: SshConnection) {
     const { user, hostName, port } = connection.settings;
@@ -269,6 +279,49 @@ export class SshSystem implements System {
       await sftp.rmdir(stage).catch(() => removeTree(sftp, stage).catch(() => {}));
       return outcomes;
     });
+  }
+
+  async #readMany(paths: readonly string[], options: { signal?: AbortSignal } = {}): Promise<Array<Buffer | Error>> {
+    const targets = paths.map((path) => normalizePath(path));
+    const dir = commonDirectory(targets.map(parentPath));
+    const { signal } = options;
+    return guard("read", dir, async () => {
+      signal?.throwIfAborted();
+      const { session, sftp } = await this.#resolve(dir);
+      const remoteDir = this.#onHost(session, dir);
+      const names = targets.map((target) => relativePath(dir, target) ?? "");
+      // A name the loop cannot carry (a newline) or an empty one is left to a read of its own.
+      const packed = names.filter((name) => name !== "" && CommandLoop.fits([name]));
+      if (!CommandLoop.fits([remoteDir]) || packed.length === 0) {
+        throw new StowageError({ code: "InvalidInput", system: "ssh", operation: "read", path: dir, message: "no file of this batch can be packed on the host" });
+      }
+      const archivePath = await pack(await this.#packers.pick(session.client), remoteDir, packed);
+      let members: Map<string, Buffer>;
+      try {
+        signal?.throwIfAborted();
+        members = untar(await this.#readWhole(sftp, archivePath));
+      } finally {
+        await sftp.unlink(archivePath).catch(() => {});
+      }
+      return names.map(
+        (name, index) =>
+          members.get(name) ??
+          new StowageError({ code: "Unexpected", system: "ssh", operation: "read", path: targets[index], message: "the host's tar did not pack this file" }),
+      );
+    });
+  }
+
+  /** A whole file on the host, read with pipelined requests. */
+  async #readWhole(sftp: SftpClient, remote: string): Promise<Buffer> {
+    const handle = await sftp.open(remote, "r");
+    let size: number;
+    try {
+      size = (await sftp.fstat(handle)).size;
+    } catch (error) {
+      await sftp.close(handle).catch(() => {});
+      throw error;
+    }
+    return readAll(pipelinedReader(sftp, handle, 0, size, READ_CONCURRENCY));
   }
 
   /** A system path as a path on the host ("/~/x" is below the login directory). */

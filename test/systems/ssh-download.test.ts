@@ -1,0 +1,93 @@
+/**
+ * The ssh system's batch reads against the test sshd: the host packs the files with its own tar
+ * (a command loop), the archive comes back over SFTP. The host is this machine, so its disk holds
+ * what was asked for.
+ */
+import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseAddress } from "../../src/address.js";
+import { isStowageError } from "../../src/errors.js";
+import { pack, PACK_LOOP } from "../../src/systems/ssh/batch-read.js";
+import { CommandLoop } from "../../src/systems/ssh/command-loop.js";
+import type { SshSystem } from "../../src/systems/ssh/index.js";
+import { SystemRegistry } from "../../src/systems/registry.js";
+import { seededBytes } from "../support/seed.js";
+import { codeOf, freshDir, serverEnv } from "./ssh-helpers.js";
+
+const registry = new SystemRegistry();
+let system: SshSystem;
+
+const names = [
+  "plain.bin",
+  "empty.txt",
+  "sub/dir/nested.bin",
+  "with space and ünïcode ✓.txt",
+  "-starts-with-dash",
+  "back\\slash\\n.txt",
+  "quote'and\"dollar$HOME.txt",
+  `${"long-directory-name/".repeat(6)}and-a-long-file-name-so-the-path-is-well-past-one-hundred-bytes.bin`,
+];
+const contents = names.map((_, i) => (i === 1 ? Buffer.alloc(0) : seededBytes(100 + i * 1000, i)));
+
+function hostFiles(): string {
+  const dir = freshDir();
+  names.forEach((name, i) => {
+    mkdirSync(dirname(`${dir}/${name}`), { recursive: true });
+    writeFileSync(`${dir}/${name}`, contents[i]!);
+  });
+  return dir;
+}
+
+beforeAll(async () => {
+  system = (await registry.open(parseAddress({ system: "ssh", host: serverEnv().alias, path: "/" }))) as SshSystem;
+});
+afterAll(() => registry.closeAll());
+
+describe("ssh batch reads", () => {
+  it("reads every file of a batch byte for byte, in order, whatever its name", async () => {
+    const dir = hostFiles();
+    const outcomes = await system.batchReads.readMany(names.map((name) => `${dir}/${name}`));
+    expect(outcomes).toHaveLength(names.length);
+    outcomes.forEach((outcome, i) => {
+      expect(outcome, names[i]).toBeInstanceOf(Buffer);
+      expect((outcome as Buffer).equals(contents[i]!)).toBe(true);
+    });
+  });
+
+  it("follows a symlink to a file, as a read does", async () => {
+    const dir = hostFiles();
+    symlinkSync(`${dir}/plain.bin`, `${dir}/link.bin`);
+    const [linked, plain] = await system.batchReads.readMany([`${dir}/link.bin`, `${dir}/plain.bin`]);
+    expect((linked as Buffer).equals(contents[0]!)).toBe(true);
+    expect((plain as Buffer).equals(contents[0]!)).toBe(true);
+  });
+
+  it("answers a file that is missing, or has a newline in its name, with its own error; the others still come", async () => {
+    const dir = hostFiles();
+    writeFileSync(`${dir}/new\nline.txt`, "x");
+    const outcomes = await system.batchReads.readMany([`${dir}/plain.bin`, `${dir}/gone.bin`, `${dir}/new\nline.txt`, `${dir}/sub/dir/nested.bin`]);
+    expect((outcomes[0] as Buffer).equals(contents[0]!)).toBe(true);
+    expect(isStowageError(outcomes[1])).toBe(true);
+    expect(isStowageError(outcomes[2])).toBe(true);
+    expect((outcomes[3] as Buffer).equals(contents[2]!)).toBe(true);
+  });
+
+  it("a host without tar, or without mktemp, answers Unsupported", async () => {
+    const dir = hostFiles();
+    const { client } = await system.connection.session();
+    // A PATH holding only mktemp: the loop's shell finds no tar (127).
+    const bin = freshDir();
+    mkdirSync(bin, { recursive: true });
+    symlinkSync("/usr/bin/mktemp", `${bin}/mktemp`);
+    const noTar = await CommandLoop.start(client, `PATH='${bin}'; ${PACK_LOOP}`);
+    const noMktemp = await CommandLoop.start(client, `PATH=/nonexistent; ${PACK_LOOP}`);
+    try {
+      expect(await codeOf(pack(noTar, dir, ["plain.bin"]))).toBe("Unsupported");
+      expect(await codeOf(pack(noMktemp, dir, ["plain.bin"]))).toBe("Unsupported");
+    } finally {
+      noTar.close();
+      noMktemp.close();
+    }
+  });
+});
