@@ -85,8 +85,9 @@ async function main(): Promise<void> {
     servers = await startServers(serversFor(options.paths));
     Object.assign(process.env, servers.env, { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" });
     const sshRoot = join(root, "ssh-dest");
-    await mkdir(sshRoot);
-    const places = new Places(servers.env.STOWAGE_TEST_SSH_HOST ?? "stowage-test", sshRoot);
+    const localRoot = join(root, "local-dest");
+    await Promise.all([mkdir(sshRoot), mkdir(localRoot)]);
+    const places = new Places(servers.env.STOWAGE_TEST_SSH_HOST ?? "stowage-test", sshRoot, localRoot);
     const rcloneConfig = await writeRcloneConfig(root, servers.env);
     const env: NodeJS.ProcessEnv = {
       ...process.env,

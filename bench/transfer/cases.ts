@@ -26,6 +26,8 @@ export const PATHS: readonly PathSpec[] = [
   { id: "local-gs", label: "local→gs", source: "local", destination: "gs" },
   { id: "s3-s3", label: "s3→s3", source: "s3", destination: "s3" },
   { id: "ssh-s3", label: "ssh→s3", source: "ssh", destination: "s3" },
+  // Not one of the issue's paths: pulling results off a cluster, against rsync, scp and rclone.
+  { id: "ssh-local", label: "ssh→local", source: "ssh", destination: "local" },
 ];
 
 export const TOOLS: readonly Tool[] = ["stowage", "rclone", "scp", "rsync"];
@@ -34,7 +36,7 @@ export function serversFor(paths: readonly PathSpec[]): ServerName[] {
   const names = new Set<ServerName>();
   for (const path of paths) {
     if (path.source !== "local") names.add(path.source);
-    names.add(path.destination);
+    if (path.destination !== "local") names.add(path.destination);
   }
   return [...names];
 }
@@ -54,7 +56,7 @@ export interface Case {
 
 /** Which tools are references on a path, and for which workloads (per the issue's benchmark). */
 function toolsFor(path: PathSpec, workload: WorkloadName): Tool[] {
-  if (path.id === "local-ssh") return workload === "big" ? ["stowage", "rclone", "scp", "rsync"] : ["stowage", "rclone", "rsync"];
+  if (path.id === "local-ssh" || path.id === "ssh-local") return workload === "big" ? ["stowage", "rclone", "scp", "rsync"] : ["stowage", "rclone", "rsync"];
   return ["stowage", "rclone"];
 }
 
@@ -116,6 +118,12 @@ function rcloneSource(c: Case): string {
   }
 }
 
+/** scp/rsync's source: a file or (with a trailing slash) the workload directory, here or on the host. */
+function opensshSource(c: Case, ctx: CommandContext, file: string): string {
+  const path = file ? join(c.workload.dir, file) : `${c.workload.dir}/`;
+  return c.path.source === "ssh" ? `${ctx.places.sshAlias}:${path}` : path;
+}
+
 /** The command of one run of `c` into the fresh destination `name`. */
 export function commandFor(c: Case, name: string, ctx: CommandContext): string[] {
   const destination = c.path.destination;
@@ -125,8 +133,8 @@ export function commandFor(c: Case, name: string, ctx: CommandContext): string[]
     case "rclone":
       return ["rclone", "--config", ctx.rcloneConfig, "copy", rcloneSource(c), ctx.places.rclone(destination, name), ...RCLONE_FLAGS];
     case "scp":
-      return ["scp", "-q", "-F", ctx.sshConfig, "-c", "aes128-gcm@openssh.com", join(c.workload.dir, "big.bin"), ctx.places.openssh(name)];
+      return ["scp", "-q", "-F", ctx.sshConfig, "-c", "aes128-gcm@openssh.com", opensshSource(c, ctx, "big.bin"), ctx.places.openssh(destination, name)];
     case "rsync":
-      return ["rsync", "-a", "-e", `ssh -F ${ctx.sshConfig}`, `${c.workload.dir}/`, ctx.places.openssh(name)];
+      return ["rsync", "-a", "-e", `ssh -F ${ctx.sshConfig}`, opensshSource(c, ctx, ""), ctx.places.openssh(destination, name)];
   }
 }

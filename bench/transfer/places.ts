@@ -10,14 +10,14 @@ import { join } from "node:path";
 import { openSystem } from "../../src/index.js";
 import { RCLONE_REMOTE } from "./rclone.js";
 
-export type DestinationSystem = "ssh" | "s3" | "azure" | "gs";
+export type DestinationSystem = "local" | "ssh" | "s3" | "azure" | "gs";
 
 export interface Tally {
   files: number;
   bytes: number;
 }
 
-const SCHEME: Record<Exclude<DestinationSystem, "ssh">, string> = { s3: "s3", azure: "az", gs: "gs" };
+const SCHEME: Record<Exclude<DestinationSystem, "ssh" | "local">, string> = { s3: "s3", azure: "az", gs: "gs" };
 
 export class Places {
   constructor(
@@ -25,29 +25,38 @@ export class Places {
     readonly sshAlias: string,
     /** Directory (on this machine = the SSH host) for SSH destinations. */
     readonly sshRoot: string,
+    /** Directory for local destinations (downloads). */
+    readonly localRoot: string,
   ) {}
 
   /** A fresh destination for one run, `name` unique per run (also a valid bucket name). */
   stowage(system: DestinationSystem, name: string): string {
+    if (system === "local") return join(this.localRoot, name);
     return system === "ssh" ? `ssh://${this.sshAlias}${join(this.sshRoot, name)}` : `${SCHEME[system]}://${name}/data`;
   }
 
   rclone(system: DestinationSystem, name: string): string {
+    if (system === "local") return join(this.localRoot, name);
     return system === "ssh" ? `${RCLONE_REMOTE.ssh}:${join(this.sshRoot, name)}` : `${RCLONE_REMOTE[system]}:${name}/data`;
   }
 
   /** scp/rsync target directory (with a trailing slash, so both copy into it). */
-  openssh(name: string): string {
-    return `${this.sshAlias}:${join(this.sshRoot, name)}/`;
+  openssh(system: DestinationSystem, name: string): string {
+    return system === "local" ? `${join(this.localRoot, name)}/` : `${this.sshAlias}:${join(this.sshRoot, name)}/`;
+  }
+
+  /** The directory on this machine holding a local or SSH destination. */
+  #onDisk(system: "local" | "ssh", name: string): string {
+    return join(system === "local" ? this.localRoot : this.sshRoot, name);
   }
 
   /** scp needs the target directory to exist; every tool gets the same empty directory. */
   async prepare(system: DestinationSystem, name: string): Promise<void> {
-    if (system === "ssh") await mkdir(join(this.sshRoot, name), { recursive: true });
+    if (system === "ssh" || system === "local") await mkdir(this.#onDisk(system, name), { recursive: true });
   }
 
   async tally(system: DestinationSystem, name: string): Promise<Tally> {
-    if (system === "ssh") return tallyDir(join(this.sshRoot, name));
+    if (system === "ssh" || system === "local") return tallyDir(this.#onDisk(system, name));
     const url = this.stowage(system, name);
     const target = await openSystem(url);
     const tally: Tally = { files: 0, bytes: 0 };
@@ -59,8 +68,8 @@ export class Places {
   }
 
   async remove(system: DestinationSystem, name: string): Promise<void> {
-    if (system === "ssh") {
-      await rm(join(this.sshRoot, name), { recursive: true, force: true });
+    if (system === "ssh" || system === "local") {
+      await rm(this.#onDisk(system, name), { recursive: true, force: true });
       return;
     }
     const target = await openSystem(this.stowage(system, name));

@@ -98,6 +98,11 @@ const statOf = promisify(statCallback);
 const LIST_STAT_CHUNK = 64;
 /** Bytes per chunk of a streamed read. */
 const STREAM_CHUNK = 1 << 20;
+/**
+ * Bytes a streamed write buffers before it pushes back on its source. With the default 16 KiB, a
+ * source that arrives in small pieces (SSH channel data, 32 KiB) stalled on every disk write.
+ */
+const WRITE_BUFFER = 4 << 20;
 
 function toStat(path: string, stats: import("node:fs").Stats): Stat {
   return {
@@ -245,7 +250,7 @@ export class FileSystem implements System {
           size = bytes.length;
         } else {
           await mkdir(dirname(target), { recursive: true });
-          await pipeline(toReadable(body), createWriteStream(part, { flags: "wx" }), signal ? { signal } : {});
+          await pipeline(toReadable(body), createWriteStream(part, { flags: "wx", highWaterMark: WRITE_BUFFER }), signal ? { signal } : {});
           size = (await stat(part)).size;
         }
         await this.#publish(part, target, options.overwrite ?? true);

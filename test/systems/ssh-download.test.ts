@@ -9,6 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAddress } from "../../src/address.js";
 import { isStowageError } from "../../src/errors.js";
 import { pack, PACK_LOOP } from "../../src/systems/ssh/batch-read.js";
+import { CAT_MARKER, catReader, startCatDownload } from "../../src/systems/ssh/exec-download.js";
+import { readAll } from "../../src/systems/body.js";
+import type { ClientChannel } from "ssh2";
 import { CommandLoop } from "../../src/systems/ssh/command-loop.js";
 import type { SshSystem } from "../../src/systems/ssh/index.js";
 import { SystemRegistry } from "../../src/systems/registry.js";
@@ -89,5 +92,58 @@ describe("ssh batch reads", () => {
       noTar.close();
       noMktemp.close();
     }
+  });
+});
+
+describe("ssh reads of large files through cat", () => {
+  const big = seededBytes(12 << 20, 42);
+
+  function bigFile(): string {
+    const dir = freshDir();
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(`${dir}/big.bin`, big);
+    return `${dir}/big.bin`;
+  }
+
+  async function exec(command: string): Promise<ClientChannel> {
+    const { client } = await system.connection.session();
+    return new Promise((resolve, reject) => client.exec(command, (error, channel) => (error ? reject(error) : resolve(channel))));
+  }
+
+  it("reads a whole large file, and a range of it, byte for byte", async () => {
+    const path = bigFile();
+    expect((await readAll(await system.read(path))).equals(big)).toBe(true);
+    const range = await readAll(await system.read(path, { range: { offset: 5 << 20, length: 3 } }));
+    expect(range.equals(big.subarray(5 << 20, (5 << 20) + 3))).toBe(true);
+  });
+
+  it("drops whatever the login shell prints before the marker", async () => {
+    const path = bigFile();
+    const marker = CAT_MARKER.toString("latin1").trim();
+    const channel = await exec(`printf 'motd: welcome\\n%.0s' 1 2 3; printf '%s\\n' '${marker}'; cat '${path}'`);
+    expect((await readAll(catReader(channel, big.length, path))).equals(big)).toBe(true);
+  });
+
+  it("ends at the size asked for, and fails with a code when cat fails or the file is short", async () => {
+    const path = bigFile();
+    const { client } = await system.connection.session();
+    const first = await readAll(catReader(await startCatDownload(client, path), 1000, path));
+    expect(first.equals(big.subarray(0, 1000))).toBe(true);
+    expect(await codeOf(readAll(catReader(await startCatDownload(client, `${path}.missing`), 10, path)))).toBe("Unexpected");
+    expect(await codeOf(readAll(catReader(await startCatDownload(client, path), big.length + 1, path)))).toBe("Conflict");
+  });
+
+  it("a reader destroyed half way closes its channel", async () => {
+    const path = bigFile();
+    const { client } = await system.connection.session();
+    const channel = await startCatDownload(client, path);
+    const closed = new Promise<void>((resolve) => channel.once("close", () => resolve()));
+    const reader = catReader(channel, big.length, path);
+    for await (const chunk of reader) {
+      expect(chunk.length).toBeGreaterThan(0);
+      break;
+    }
+    await closed;
+    expect(reader.destroyed).toBe(true);
   });
 });

@@ -33,9 +33,16 @@ beforeAll(async () => {
   const log = join(dir, "sshd.log");
   sshd = startProcess("/usr/sbin/sshd", ["-D", "-e", "-f", serverConfig], log);
   await waitForPort(port, sshd, "sshd (MaxSessions 10)", log);
-  // This test file's process only: an alias for the second server, trusting its (same) host key.
+  // This test file's process only: an alias for the second server, trusting its (same) host key
+  // through a known_hosts of its own (other test files read the shared one while this runs).
   const shared = readFileSync(sharedClientConfig, "utf8");
-  const ours = shared.replace(`Host ${alias}`, `Host ${ALIAS}`).replace(/Port \d+/, `Port ${port}`) + "  StrictHostKeyChecking accept-new\n";
+  const hostKey = readFileSync(process.env.STOWAGE_TEST_SSH_KNOWN_HOSTS!, "utf8").trim().split(/\s+/).slice(1).join(" ");
+  const knownHosts = join(dir, "known_hosts");
+  writeFileSync(knownHosts, `[127.0.0.1]:${port} ${hostKey}\n`);
+  const ours = shared
+    .replace(`Host ${alias}`, `Host ${ALIAS}`)
+    .replace(/Port \d+/, `Port ${port}`)
+    .replace(/UserKnownHostsFile .*/, `UserKnownHostsFile ${knownHosts}`);
   const clientConfig = join(dir, "ssh_config");
   writeFileSync(clientConfig, `${shared}\n${ours}`);
   process.env.STOWAGE_SSH_CONFIG = clientConfig;

@@ -43,6 +43,7 @@ import { pack, PACK_LOOP } from "./batch-read.js";
 import { CommandLoop, CommandLoops } from "./command-loop.js";
 import { runCommand, shellQuote } from "./exec.js";
 import { catInto, hostHasCat, startCat } from "./exec-upload.js";
+import { catReader, startCatDownload } from "./exec-download.js";
 import { resolveSettings } from "./settings.js";
 import { isStatus, pipelinedReader, pipelinedWrite, type SftpClient } from "./sftp-io.js";
 import { tarArchive } from "./tar.js";
@@ -66,8 +67,10 @@ const CAPABILITIES: Capabilities = {
 const WRITE_CONCURRENCY = 16;
 /** Streams at least this large (or of unknown size) go through `cat` where the host has it. */
 const CAT_UPLOAD_MIN_BYTES = 8 << 20;
-/** Uploads through `cat` at once per connection; with the SFTP channels they stay within MaxSessions (10). */
-const CAT_UPLOADS_PER_CONNECTION = 4;
+/** Uploads and downloads through `cat` at once per connection; with the SFTP channels they stay within MaxSessions (10). */
+const CAT_CHANNELS_PER_CONNECTION = 4;
+/** Whole-file reads at least this large come through `cat` where the host has it. */
+const CAT_DOWNLOAD_MIN_BYTES = 8 << 20;
 /** SFTP read requests in flight per read stream. */
 const READ_CONCURRENCY = 16;
 /** Command loops of each kind per connection (each holds an exec channel; see MaxSessions). */
@@ -129,7 +132,7 @@ export class SshSystem implements System {
     readMany: (paths, options) => this.#readMany(paths, options),
   };
   readonly #catProbes = new WeakMap<Client, Promise<boolean>>();
-  #catUploads = 0;
+  #catChannels = 0;
   readonly #unpackers = new CommandLoops(UNPACK_LOOP, LOOPS_PER_CONNECTION);
   readonly #copiers = new CommandLoops(COPY_LOOP, LOOPS_PER_CONNECTION);
   readonly #packers = new CommandLoops(PACK_LOOP, LOOPS_PER_CONNECTION);
@@ -178,13 +181,16 @@ export class SshSystem implements System {
     const target = normalizePath(path);
     return guard("read", target, async () => {
       options.signal?.throwIfAborted();
-      const { sftp, remote } = await this.#resolve(target);
+      const { session, sftp, remote } = await this.#resolve(target);
       const handle = await sftp.open(remote, "r");
       try {
         const stats = await sftp.fstat(handle);
         if (stats.isDirectory()) throw new StowageError({ code: "IsADirectory", system: "ssh", operation: "read", path: target });
         const { start, end } = resolveRange(options.range, stats.size);
-        const stream = pipelinedReader(sftp, handle, start, end, READ_CONCURRENCY);
+        const whole = start === 0 && end === stats.size && end >= CAT_DOWNLOAD_MIN_BYTES;
+        const catStream = whole ? await this.#catDownload(session, remote, end, target) : undefined;
+        if (catStream) await sftp.close(handle).catch(() => {});
+        const stream = catStream ?? pipelinedReader(sftp, handle, start, end, READ_CONCURRENCY);
         if (options.signal) addAbortSignal(options.signal, stream);
         return guard.stream("read", target, stream);
       } catch (error) {
@@ -364,6 +370,23 @@ export class SshSystem implements System {
     }
   }
 
+  /**
+   * A stream of the file through `cat`, or undefined (read over SFTP instead) when the host has no
+   * POSIX shell with cat, this connection already runs CAT_CHANNELS_PER_CONNECTION, or the host
+   * refuses another channel.
+   */
+  async #catDownload(session: Session, remote: string, size: number, target: string): Promise<Readable | undefined> {
+    if (this.#catChannels >= CAT_CHANNELS_PER_CONNECTION || !(await this.#hostHasCat(session))) return undefined;
+    this.#catChannels++;
+    const channel = await startCatDownload(session.client, remote).catch(() => undefined);
+    if (!channel) {
+      this.#catChannels--;
+      return undefined;
+    }
+    channel.once("close", () => this.#catChannels--);
+    return catReader(channel, size, target);
+  }
+
   /** Whether large writes can go through `cat` on this connection's host (asked once per connection). */
   #hostHasCat(session: Session): Promise<boolean> {
     let answer = this.#catProbes.get(session.client);
@@ -374,11 +397,11 @@ export class SshSystem implements System {
   /**
    * Streams `body` into the (empty, closed) part file through `cat` and checks what arrived.
    * Undefined, with nothing read from `body`, when this connection already runs
-   * CAT_UPLOADS_PER_CONNECTION of them or the host refuses another channel (MaxSessions).
+   * CAT_CHANNELS_PER_CONNECTION of them or the host refuses another channel (MaxSessions).
    */
   async #catUpload(session: Session, sftp: SftpClient, part: string, body: Readable, target: string, signal: AbortSignal | undefined): Promise<number | undefined> {
-    if (this.#catUploads >= CAT_UPLOADS_PER_CONNECTION) return undefined;
-    this.#catUploads++;
+    if (this.#catChannels >= CAT_CHANNELS_PER_CONNECTION) return undefined;
+    this.#catChannels++;
     try {
       const channel = await startCat(session.client, part).catch(() => undefined);
       if (!channel) return undefined;
@@ -389,7 +412,7 @@ export class SshSystem implements System {
       }
       return sent;
     } finally {
-      this.#catUploads--;
+      this.#catChannels--;
     }
   }
 
