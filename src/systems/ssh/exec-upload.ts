@@ -15,11 +15,12 @@ const PROBE = `command -v cat >/dev/null && printf 'posix-%s' "$((6*7))"`;
 /**
  * Whether the host runs commands in a POSIX shell with `cat`. cmd.exe, PowerShell, fish or an
  * sftp-only account (ForceCommand internal-sftp) print something else or fail, and keep SFTP.
+ * Whatever a shell rc file prints comes first, so only the end of the output counts.
  */
 export async function hostHasCat(client: Client): Promise<boolean> {
   try {
     const result = await runCommand(client, PROBE);
-    return result.code === 0 && result.stdout.toString("utf8") === "posix-42";
+    return result.code === 0 && result.stdout.toString("utf8").endsWith("posix-42");
   } catch {
     return false;
   }
