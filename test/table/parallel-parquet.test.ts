@@ -3,9 +3,10 @@
  * that joins row groups encoded by different workers into one file, the delta-encoding choice, and
  * the worker pool's error paths. Files are checked by content: read back by Stowage and by DuckDB.
  */
+import { randomFillSync } from "node:crypto";
 import { readdir, readFile, rm } from "node:fs/promises";
 import { DuckDBInstance } from "@duckdb/node-api";
-import { Float64, Int64, RecordBatch, Table, tableToIPC, vectorFromArray } from "apache-arrow";
+import { Binary, Float64, Int64, makeVector, RecordBatch, Table, tableToIPC, Utf8, vectorFromArray } from "apache-arrow";
 import { afterAll, describe, expect, it } from "vitest";
 import { StowageError } from "../../src/errors.js";
 import { openSystem, table } from "../../src/index.js";
@@ -27,6 +28,9 @@ function footerOf(file: Uint8Array): ThriftStruct {
 }
 
 const list = (struct: ThriftStruct, id: number) => (field(struct, id)!.value as ThriftList).items as ThriftStruct[];
+// parquet.thrift's CompressionCodec values.
+const UNCOMPRESSED = 0;
+const ZSTD = 6;
 const int = (struct: ThriftStruct, id: number) => Number(field(struct, id)!.value);
 
 /** A whole Parquet file written by parquet-wasm on this thread, with row groups of `rowGroupSize`. */
@@ -106,13 +110,46 @@ describe("assembling one file from separately encoded row groups", () => {
 });
 
 describe("column encoding choice", () => {
-  it("delta-encodes sorted integer-like columns and byte-splits floats", () => {
+  it("delta-encodes sorted integer-like columns, byte-splits floats and keeps string lengths apart", () => {
     const sorted = vectorFromArray([1n, 2n, 2n, 9n], new Int64());
     const unsorted = vectorFromArray([3n, 1n, 2n, 4n], new Int64());
     const withNull = vectorFromArray([1n, null, 3n, 4n], new Int64());
     const floats = vectorFromArray([1, 2, 3, 4], new Float64());
-    const batch = new Table({ sorted, unsorted, withNull, floats }).batches[0] as RecordBatch;
-    expect(chooseColumnEncodings(batch)).toEqual({ sorted: "DELTA_BINARY_PACKED", floats: "BYTE_STREAM_SPLIT" });
+    const strings = vectorFromArray(["a", "bb", null, "dddd"], new Utf8());
+    const bytes = vectorFromArray([new Uint8Array([1]), new Uint8Array([2, 3]), null, new Uint8Array(0)], new Binary());
+    const batch = new Table({ sorted, unsorted, withNull, floats, strings, bytes }).batches[0] as RecordBatch;
+    expect(chooseColumnEncodings(batch)).toEqual({
+      sorted: "DELTA_BINARY_PACKED",
+      floats: "BYTE_STREAM_SPLIT",
+      strings: "DELTA_LENGTH_BYTE_ARRAY",
+      bytes: "DELTA_LENGTH_BYTE_ARRAY",
+    });
+  });
+});
+
+describe("columns the codec barely shrinks", () => {
+  it("are stored uncompressed once the first row group shows it, and every reader reads the mix", async () => {
+    const n = 12_000;
+    // Random bits: no codec shrinks them. Beside them, a column zstd shrinks to almost nothing.
+    const noise = new Float64Array(n);
+    randomFillSync(new Uint8Array(noise.buffer));
+    for (let i = 0; i < n; i++) if (!Number.isFinite(noise[i]!)) noise[i] = i;
+    const steps = Float64Array.from({ length: n }, (_, i) => i % 7);
+    const path = `${dir}/codecs`;
+    await table({ data: new Table({ noise: makeVector(noise), steps: makeVector(steps) }), path }).write({ rowGroupSize: 1_000 });
+    const file = await onlyParquetFile(path);
+    const codecOf = (chunk: ThriftStruct) => ({ [ZSTD]: "zstd", [UNCOMPRESSED]: "none" })[int(field(chunk, 3)!.value as ThriftStruct, 4)] ?? "other";
+    const codecs = list(footerOf(await readFile(file)), 4).map((group) => list(group, 1).map(codecOf));
+    // Row groups already encoding when the first one came back keep zstd; all after it follow the choice.
+    expect(codecs[0]).toEqual(["zstd", "zstd"]);
+    expect(codecs.at(-1)).toEqual(["none", "zstd"]);
+    expect(codecs.every(([, s]) => s === "zstd")).toBe(true);
+    expect(codecs.findIndex(([x]) => x === "none")).toBeLessThanOrEqual(4);
+    const back = await table({ path }).fetch();
+    expect(back.getChild("noise")!.toArray()).toEqual(noise);
+    const connection = await (await DuckDBInstance.create(":memory:")).connect();
+    const rows = (await connection.runAndReadAll(`SELECT count(*), sum(steps), max(noise), min(noise) FROM read_parquet('${file}')`)).getRows()[0]!;
+    expect(rows).toEqual([BigInt(n), steps.reduce((a, b) => a + b, 0), Math.max(...noise), Math.min(...noise)]);
   });
 });
 

@@ -18,6 +18,7 @@ import { projectionFor, readUnits } from "./read.js";
 import { TableStream } from "./stream.js";
 import type { FetchOptions, OutputFormat, ReadOptions, StreamOptions } from "./types.js";
 import { parquetWasm } from "./wasm.js";
+import { wasmPool } from "./wasm-pool.js";
 import { removeFiles, removeReplaced, type WriteRequest, writeTable } from "./write.js";
 
 export { writeTable };
@@ -56,13 +57,21 @@ function emptySchema(dataset: Dataset, columns: string[]): Schema {
   return selectFields(dataset.schema, columns);
 }
 
+/**
+ * Rows per decoded batch of a whole-table read: a whole row group each. The result holds them all
+ * anyway, and fewer batches are fewer messages and Arrow objects to assemble.
+ */
+const WHOLE_UNIT = Number.POSITIVE_INFINITY;
+
 export async function fetchArrow(location: ResolvedLocation, options: ReadOptions & { limit?: number }): Promise<ArrowTable> {
+  // The decoding workers start while the manifest and footers are read.
+  wasmPool().warm();
   return withReplaceRetry(async () => {
     const { dataset, units, projection } = await openForRead(location, options);
     try {
       const batches: RecordBatch[] = [];
       let rows = 0;
-      for await (const unitBatches of readUnits(dataset, units, projection, 65_536)) {
+      for await (const unitBatches of readUnits(dataset, units, projection, WHOLE_UNIT)) {
         for (const batch of unitBatches) {
           options.signal?.throwIfAborted();
           const room = (options.limit ?? Infinity) - rows;

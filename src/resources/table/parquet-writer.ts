@@ -7,6 +7,7 @@
 import { type Float, Precision, type RecordBatch, Table, tableToIPC, Type } from "apache-arrow";
 import type { System } from "../../systems/contract.js";
 import { Channel } from "./channel.js";
+import type { ColumnCodecs } from "./column-codecs.js";
 import { ParquetAssembler } from "./parquet-assembler.js";
 import type { Compression } from "./types.js";
 import { wasmPool } from "./wasm-pool.js";
@@ -18,12 +19,15 @@ export interface ParquetSettings {
   dictionaryColumns: ReadonlySet<string>;
   /** Columns given an encoding other than PLAIN (see chooseColumnEncodings). */
   columnEncodings: Readonly<Record<string, ColumnEncoding>>;
+  /** Learns from the write's first row group which columns to leave uncompressed; shared by its files. */
+  codecs: ColumnCodecs;
   keyValueMetadata: Map<string, string>;
 }
 
-export type ColumnEncoding = "DELTA_BINARY_PACKED" | "BYTE_STREAM_SPLIT";
+export type ColumnEncoding = "DELTA_BINARY_PACKED" | "BYTE_STREAM_SPLIT" | "DELTA_LENGTH_BYTE_ARRAY";
 
 const DELTA_TYPES = new Set([Type.Int, Type.Date, Type.Time, Type.Timestamp, Type.Duration]);
+const BYTE_ARRAY_TYPES = new Set([Type.Utf8, Type.LargeUtf8, Type.Binary, Type.LargeBinary]);
 
 /**
  * Encodings that shrink what zstd (the bulk of the write time) has to compress, decided per
@@ -32,13 +36,20 @@ const DELTA_TYPES = new Set([Type.Int, Type.Date, Type.Time, Type.Timestamp, Typ
  *   fraction of the PLAIN bytes (DELTA_BINARY_PACKED);
  * - floats compress poorly as whole values but well once their bytes are split into streams (the
  *   exponent bytes repeat): BYTE_STREAM_SPLIT made random float columns ~16% smaller here, and no
- *   slower to write or read. DuckDB and Polars read both encodings.
+ *   slower to write or read;
+ * - strings and binaries keep their lengths apart from their bytes (DELTA_LENGTH_BYTE_ARRAY): the
+ *   lengths bit-pack, the bytes compress as one run, and parquet-wasm decodes the column ~30%
+ *   faster than PLAIN (which interleaves a 4-byte length with every value). With a dictionary
+ *   (few distinct values) it is only the fallback encoding.
+ * DuckDB, Polars and pyarrow read all three. Spark's vectorized reader reads the delta encodings
+ * from 3.3 (a column of DELTA_LENGTH_BYTE_ARRAY alone from 3.4, SPARK-40128).
  */
 export function chooseColumnEncodings(batch: RecordBatch, sampleSize = 10_000): Record<string, ColumnEncoding> {
   const chosen: Record<string, ColumnEncoding> = {};
   for (const field of batch.schema.fields) {
     // Half floats are stored as fixed-length byte arrays, which older readers cannot byte-split.
     if (field.type.typeId === Type.Float && (field.type as Float).precision !== Precision.HALF) chosen[field.name] = "BYTE_STREAM_SPLIT";
+    if (BYTE_ARRAY_TYPES.has(field.type.typeId)) chosen[field.name] = "DELTA_LENGTH_BYTE_ARRAY";
     if (!DELTA_TYPES.has(field.type.typeId)) continue;
     const data = batch.getChild(field.name)!.data[0];
     // A stride of 2 would be a 64-bit value split into two 32-bit words: not comparable as is.
@@ -119,9 +130,17 @@ export class ParquetFileWriter {
     this.#pendingRows -= rows;
     const pool = wasmPool();
     // One IPC stream per batch: batches may carry different dictionaries.
+    const settings = this.#settings;
     const encoded = pool.encode(
       group.map((batch) => tableToIPC(new Table([batch]), "stream")),
-      { ...this.#settings, dictionaryColumns: [...this.#settings.dictionaryColumns] },
+      {
+        compression: settings.compression,
+        rowGroupSize: settings.rowGroupSize,
+        dictionaryColumns: [...settings.dictionaryColumns],
+        columnEncodings: settings.columnEncodings,
+        uncompressedColumns: settings.codecs.uncompressed,
+        keyValueMetadata: settings.keyValueMetadata,
+      },
     );
     encoded.catch(() => {}); // awaited in order below, or dropped by abort()
     this.#encoding.push(encoded);
@@ -129,7 +148,9 @@ export class ParquetFileWriter {
   }
 
   async #writeNext(): Promise<void> {
-    for (const chunk of this.#assembler.add(await this.#encoding.shift()!)) await this.#channel.send(chunk);
+    const part = await this.#encoding.shift()!;
+    this.#settings.codecs.learnFrom(part);
+    for (const chunk of this.#assembler.add(part)) await this.#channel.send(chunk);
   }
 
   /** Ends the file; resolves with its size once the system holds it whole. */

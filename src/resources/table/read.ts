@@ -65,7 +65,7 @@ export async function readUnit(dataset: Dataset, unit: Unit, projection: Project
 async function decode(pool: WasmPool, dataset: Dataset, unit: Unit, columns: string[], batchSize: number): Promise<RecordBatch[]> {
   // The footer is parsed here first: a file that is not Parquet fails with InvalidInput.
   const footer = await dataset.footer(unit.file);
-  const options = { columns, rowGroups: [unit.rowGroup], batchSize, offset: unit.offset, limit: unit.rows };
+  const options = { columns, rowGroups: [unit.rowGroup], batchSize: Math.min(batchSize, unit.rows), offset: unit.offset, limit: unit.rows };
   const streams = await pool.decode(dataset.source(unit.file), options, chunkSpans(footer, unit.rowGroup, columns));
   return streams.flatMap((stream) => RecordBatchReader.from(stream).readAll());
 }

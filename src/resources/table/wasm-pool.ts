@@ -15,6 +15,7 @@ import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import type { ByteSpan } from "./footer.js";
+import type { ColumnEncoding } from "./parquet-writer.js";
 import { type RangeSource, wholeArrayBuffer } from "./range-source.js";
 import type { Compression } from "./types.js";
 
@@ -30,7 +31,9 @@ export interface EncodeSettings {
   compression: Compression;
   rowGroupSize: number;
   dictionaryColumns: readonly string[];
-  columnEncodings: Readonly<Record<string, "DELTA_BINARY_PACKED" | "BYTE_STREAM_SPLIT">>;
+  columnEncodings: Readonly<Record<string, ColumnEncoding>>;
+  /** Columns written without the codec (it saved too little on them). */
+  uncompressedColumns: readonly string[];
   keyValueMetadata: Map<string, string>;
 }
 
@@ -106,6 +109,7 @@ function writerProperties(settings) {
     .setKeyValueMetadata(settings.keyValueMetadata);
   for (const column of settings.dictionaryColumns) builder = builder.setColumnDictionaryEnabled(column, true);
   for (const [column, encoding] of Object.entries(settings.columnEncodings)) builder = builder.setColumnEncoding(column, pw.Encoding[encoding]);
+  for (const column of settings.uncompressedColumns) builder = builder.setColumnCompression(column, pw.Compression.UNCOMPRESSED);
   return builder.build();
 }
 
@@ -128,9 +132,10 @@ parentPort.on("message", async (message) => {
   try {
     const result = await (message.type === "decode" ? decode(message) : encode(message));
     const buffers = result.map((bytes) => (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : new Uint8Array(bytes)).buffer);
-    // The task's column chunks go back too: this thread's garbage collector runs rarely, and left
-    // here they would hold tens of MB until it does.
-    const spent = (message.chunks || []).map((chunk) => chunk.bytes.buffer).filter((buffer) => buffer.byteLength > 0);
+    // A bounded-memory pool's column chunks go back too: this thread's garbage collector runs
+    // rarely, and left here they would hold tens of MB until it does. Other pools leave them here,
+    // where collecting them is cheap, instead of in the calling thread's much larger heap.
+    const spent = message.returnChunks ? message.chunks.map((chunk) => chunk.bytes.buffer).filter((buffer) => buffer.byteLength > 0) : [];
     parentPort.postMessage({ type: "done", task: message.id, result: buffers, spent }, [...buffers, ...spent]);
   } catch (error) {
     parentPort.postMessage({ type: "failed", task: message.id, message: String((error && error.message) || error) });
@@ -188,8 +193,12 @@ export class WasmPool {
   #nextSource = 0;
   #idleTimer: NodeJS.Timeout | undefined;
 
-  constructor(size: number) {
+  readonly #boundedMemory: boolean;
+
+  /** `boundedMemory`: workers hand every buffer back as soon as they are done with it. */
+  constructor(size: number, { boundedMemory = false } = {}) {
     this.size = size;
+    this.#boundedMemory = boundedMemory;
   }
 
   /**
@@ -200,7 +209,7 @@ export class WasmPool {
   async decode(source: RangeSource, options: DecodeOptions, spans: readonly ByteSpan[] = []): Promise<Uint8Array[]> {
     const [tail, chunks] = await Promise.all([source.tail(), Promise.all(spans.map(async (span) => ({ start: span.start, buffer: transferable(await source.read(span.start, span.end)) })))]);
     const chunkBytes = chunks.map((c) => ({ start: c.start, bytes: new Uint8Array(c.buffer) }));
-    const message = { type: "decode", source: this.#sourceId(source), size: source.size, tail: tail.bytes, tailStart: tail.start, chunks: chunkBytes, options };
+    const message = { type: "decode", source: this.#sourceId(source), size: source.size, tail: tail.bytes, tailStart: tail.start, chunks: chunkBytes, returnChunks: this.#boundedMemory, options };
     const result = await this.#run(message, chunks.map((c) => c.buffer), source);
     return result.map((buffer) => new Uint8Array(buffer));
   }
@@ -226,17 +235,29 @@ export class WasmPool {
     });
   }
 
+  /**
+   * Starts up to `count` workers now, before there is work for them: a worker takes tens of
+   * milliseconds to start and instantiate parquet-wasm, which a read overlaps with reading its
+   * manifest and footers. Idle workers end after a few seconds as usual.
+   */
+  warm(count = this.size): void {
+    while (this.#workers.size < Math.min(count, this.size)) this.#addWorker();
+    this.#dispatch();
+  }
+
+  #addWorker(): PoolWorker {
+    const worker = new PoolWorker(this.#parquetWasm, (w, m) => this.#onMessage(w, m), (w, e) => this.#onExit(w, e));
+    this.#workers.add(worker);
+    return worker;
+  }
+
   #dispatch(): void {
     clearTimeout(this.#idleTimer);
     for (const worker of this.#workers) {
       if (this.#queue.length === 0) break;
       if (!worker.task) this.#start(worker, this.#queue.shift()!);
     }
-    while (this.#queue.length > 0 && this.#workers.size < this.size) {
-      const worker = new PoolWorker(this.#parquetWasm, (w, m) => this.#onMessage(w, m), (w, e) => this.#onExit(w, e));
-      this.#workers.add(worker);
-      this.#start(worker, this.#queue.shift()!);
-    }
+    while (this.#queue.length > 0 && this.#workers.size < this.size) this.#start(this.#addWorker(), this.#queue.shift()!);
     if (this.#queue.length === 0 && [...this.#workers].every((w) => !w.task)) {
       this.#idleTimer = setTimeout(() => void this.endIdle(), IDLE_MS).unref();
     }
@@ -317,6 +338,6 @@ export function wasmPool(): WasmPool {
  * and the row groups queued ahead, while this thread stays free to hand out batches.
  */
 export function streamPool(): WasmPool {
-  streaming ??= new WasmPool(1);
+  streaming ??= new WasmPool(1, { boundedMemory: true });
   return streaming;
 }

@@ -14,6 +14,7 @@
 import { Field, type RecordBatch, RecordBatch as Batch, type Schema, Schema as ArrowSchema } from "apache-arrow";
 import { StowageError } from "../../errors.js";
 import type { System } from "../../systems/contract.js";
+import { ColumnCodecs } from "./column-codecs.js";
 import { selectColumns } from "./columns.js";
 import { checkedBatches, sameSchema, toBatches } from "./input.js";
 import { decodeSchema, encodeSchema, generationTime, joinPath, type Manifest, type ManifestFile, newGeneration, readManifest, writeManifest } from "./manifest.js";
@@ -171,6 +172,7 @@ export async function writeTable(target: WriteTarget, request: WriteRequest): Pr
           rowGroupSize: options.rowGroupSize ?? DEFAULT_ROW_GROUP,
           dictionaryColumns: chooseDictionaryColumns(selectColumns(batch, dataColumns)),
           columnEncodings: chooseColumnEncodings(selectColumns(batch, dataColumns)),
+          codecs: new ColumnCodecs(),
           keyValueMetadata: new Map([["stowage.metadata", JSON.stringify(metadata)]]),
         },
         options.maxRowsPerFile ?? DEFAULT_FILE_ROWS,
