@@ -14,11 +14,10 @@ import { compileFilter, filterColumns } from "./filter.js";
 import type { ResolvedLocation } from "./location.js";
 import { encodeSchema, joinPath, MANIFEST_NAME, type Manifest, newGeneration, readManifest, writeManifest } from "./manifest.js";
 import { planUnits } from "./plan.js";
-import { projectionFor, readUnits } from "./read.js";
+import { prepareDecoders, projectionFor, readUnits } from "./read.js";
 import { TableStream } from "./stream.js";
 import type { FetchOptions, OutputFormat, ReadOptions, StreamOptions } from "./types.js";
 import { parquetWasm } from "./wasm.js";
-import { wasmPool } from "./wasm-pool.js";
 import { removeFiles, removeReplaced, type WriteRequest, writeTable } from "./write.js";
 
 export { writeTable };
@@ -64,8 +63,7 @@ function emptySchema(dataset: Dataset, columns: string[]): Schema {
 const WHOLE_UNIT = Number.POSITIVE_INFINITY;
 
 export async function fetchArrow(location: ResolvedLocation, options: ReadOptions & { limit?: number }): Promise<ArrowTable> {
-  // The decoding workers start while the manifest and footers are read.
-  wasmPool().warm();
+  prepareDecoders();
   return withReplaceRetry(async () => {
     const { dataset, units, projection } = await openForRead(location, options);
     try {
@@ -121,6 +119,7 @@ export function streamTable(location: ResolvedLocation, options: StreamOptions):
   if (shard && !(Number.isInteger(shard.count) && shard.count >= 1 && Number.isInteger(shard.index) && shard.index >= 0 && shard.index < shard.count)) {
     throw new StowageError({ code: "InvalidInput", operation: "stream", message: `shard must be { index, count } with 0 <= index < count, not ${JSON.stringify(shard)}` });
   }
+  prepareDecoders();
   return new TableStream(() => openForRead(location, options), {
     batchSize,
     seed: options.shuffleSeed,

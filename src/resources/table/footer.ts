@@ -31,6 +31,8 @@ export interface Footer {
   rows: number;
   rowGroups: RowGroupInfo[];
   keyValue: Map<string, string>;
+  /** The whole parsed footer: schema elements and column chunk metadata, for decoding pages. */
+  metadata: FileMetaData;
 }
 
 const MAGIC = 0x31524150; // "PAR1"
@@ -59,6 +61,7 @@ export async function readFooter(source: RangeSource): Promise<Footer> {
     rows: Number(metadata.num_rows),
     rowGroups: metadata.row_groups.map((group, index) => ({ index, rows: Number(group.num_rows), stats: statsOf(group.columns), chunks: chunksOf(group.columns) })),
     keyValue: new Map((metadata.key_value_metadata ?? []).map((kv) => [kv.key, kv.value ?? ""])),
+    metadata,
   };
 }
 

@@ -10,6 +10,8 @@
 import { type Data, Field, makeData, RecordBatch, RecordBatchReader, Schema, Struct } from "apache-arrow";
 import type { Dataset } from "./dataset.js";
 import { matchingRows, type Predicate } from "./filter.js";
+import { decompressorFor } from "./decode/decompress.js";
+import { decodeRowGroup, NotHandled, planRowGroup } from "./decode/row-group.js";
 import type { ByteSpan, Footer } from "./footer.js";
 import { constantData, typedValue } from "./partition.js";
 import type { Unit } from "./plan.js";
@@ -65,16 +67,56 @@ export async function readUnit(dataset: Dataset, unit: Unit, projection: Project
 async function decode(pool: WasmPool, dataset: Dataset, unit: Unit, columns: string[], batchSize: number): Promise<RecordBatch[]> {
   // The footer is parsed here first: a file that is not Parquet fails with InvalidInput.
   const footer = await dataset.footer(unit.file);
+  const spans = chunkSpans(footer, unit.rowGroup, columns);
+  const inJs = await decodeInJs(dataset, unit, footer, columns, spans);
+  if (inJs) {
+    const whole = inJs.slice(unit.offset, unit.offset + unit.rows);
+    const batches: RecordBatch[] = [];
+    for (let start = 0; start < whole.numRows; start += batchSize) batches.push(whole.slice(start, Math.min(start + batchSize, whole.numRows)));
+    return batches;
+  }
   const options = { columns, rowGroups: [unit.rowGroup], batchSize: Math.min(batchSize, unit.rows), offset: unit.offset, limit: unit.rows };
-  const streams = await pool.decode(dataset.source(unit.file), options, chunkSpans(footer, unit.rowGroup, columns));
+  const streams = await pool.decode(dataset.source(unit.file), options, spans);
   return streams.flatMap((stream) => RecordBatchReader.from(stream).readAll());
+}
+
+/** Loads the native zstd decoder while the manifest and footers are read (loading it takes ~40 ms). */
+export function prepareDecoders(): void {
+  if (DECODER !== "wasm") void decompressorFor("ZSTD");
+}
+
+/** Set to "wasm" to decode every row group with parquet-wasm (to compare the two decoders). */
+const DECODER = process.env.STOWAGE_PARQUET_DECODER;
+
+/**
+ * The whole row group decoded on this thread (see decode/row-group.ts), or undefined where
+ * parquet-wasm must do it. A read's error is thrown; a decoding failure falls back to parquet-wasm,
+ * which reports a damaged file its own way.
+ */
+async function decodeInJs(dataset: Dataset, unit: Unit, footer: Footer, columns: string[], spans: ByteSpan[]): Promise<RecordBatch | undefined> {
+  if (DECODER === "wasm") return undefined;
+  const types = columns.map((name) => ({ name, type: dataset.schema.fields.find((f) => f.name === name)!.type }));
+  const plan = await planRowGroup(footer, unit.rowGroup, types);
+  if (!plan) return undefined;
+  const source = dataset.source(unit.file);
+  const read = await Promise.all(spans.map(async (span) => ({ span, bytes: await source.read(span.start, span.end) })));
+  const bytesOf = (want: ByteSpan) => {
+    const hit = read.find(({ span }) => span.start <= want.start && want.end <= span.end);
+    if (!hit) throw new NotHandled("column chunk outside the spans read");
+    return hit.bytes.subarray(want.start - hit.span.start, want.end - hit.span.start);
+  };
+  try {
+    return assemble(await decodeRowGroup(plan, bytesOf), columns, plan.rows);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Chunks closer than this are read together: a few bytes more cost less than another request to an object store. */
 const JOIN_GAP = 64 * 1024;
 
 /** Where the row group's chunks of these columns are, near ones joined (one read each). */
-export function chunkSpans(footer: Footer, rowGroup: number, columns: readonly string[]): ByteSpan[] {
+export function chunkSpans(footer: Pick<Footer, "rowGroups">, rowGroup: number, columns: readonly string[]): ByteSpan[] {
   const spans = columns.flatMap((c) => footer.rowGroups[rowGroup]?.chunks.get(c) ?? []).sort((a, b) => a.start - b.start);
   const joined: ByteSpan[] = [];
   for (const span of spans) {

@@ -245,6 +245,13 @@ export function readStruct(bytes: Uint8Array): ThriftStruct {
   return new Reader(bytes).struct();
 }
 
+/** The struct starting at `offset`, and where it ends (a page header is followed by its page). */
+export function readStructAt(bytes: Uint8Array, offset: number): { struct: ThriftStruct; end: number } {
+  const reader = new Reader(bytes);
+  reader.position = offset;
+  return { struct: reader.struct(), end: reader.position };
+}
+
 export function writeStruct(struct: ThriftStruct): Uint8Array {
   const writer = new Writer();
   writer.struct(struct);

@@ -1,0 +1,428 @@
+/**
+ * One flat column chunk (no repetition, at most one definition level) decoded from its pages into
+ * Arrow JS data of the column's Arrow type. Fixed-width values are kept as 32-bit words (one or two
+ * per value) so 64-bit integers never become BigInts; byte arrays as offsets and bytes.
+ *
+ * A page without nulls is decoded straight into the column's buffers; a page with nulls is decoded
+ * densely first, then spread over its rows.
+ */
+import { type Data, type DataType, makeData, Type } from "apache-arrow";
+import { type Cursor, NotHandled, rleHybrid } from "./bits.js";
+import { deltaInt32, deltaInt64 } from "./delta.js";
+import { Encoding, type Page } from "./pages.js";
+
+export type Physical = "BOOLEAN" | "INT32" | "INT64" | "FLOAT" | "DOUBLE" | "BYTE_ARRAY";
+
+/** Bytes per value of the fixed-width physical types. */
+const WIDTH: Partial<Record<Physical, number>> = { INT32: 4, FLOAT: 4, INT64: 8, DOUBLE: 8 };
+
+interface Column {
+  /** Decodes `count` values (no nulls among them) into rows [at, at + count). */
+  decode(encoding: number, c: Cursor, count: number, at: number): void;
+  /** Decodes the page's present values, then spreads them over rows [at, at + defined.length). */
+  decodeSparse(encoding: number, c: Cursor, present: number, defined: Uint8Array, at: number): void;
+  setDictionary(c: Cursor, count: number): void;
+  finish(type: DataType, validity: Validity): Data;
+}
+
+export function decodeColumn(physical: Physical, optional: boolean, type: DataType, pages: Page[], rows: number): Data {
+  const column: Column = physical === "BYTE_ARRAY" ? new ByteArrayColumn(rows) : physical === "BOOLEAN" ? new BooleanColumn(rows) : new FixedColumn(rows, physical);
+  const validity = new Validity(rows);
+  let position = 0;
+  for (const page of pages) {
+    const c: Cursor = { bytes: page.body, pos: 0 };
+    if (page.dictionary) {
+      if (page.encoding !== Encoding.Plain && page.encoding !== Encoding.PlainDictionary) throw new NotHandled("dictionary page not PLAIN");
+      column.setDictionary(c, page.values);
+      continue;
+    }
+    if (position + page.values > rows) throw new NotHandled("more values than rows");
+    const defined = optional ? definitionLevels(c, page) : undefined;
+    if (page.levelsV2 !== undefined) c.pos = page.levelsV2;
+    const present = defined ? countOnes(defined) : page.values;
+    if (present === page.values) column.decode(page.encoding, c, present, position);
+    else {
+      column.decodeSparse(page.encoding, c, present, defined!, position);
+      validity.mark(defined!, position);
+    }
+    position += page.values;
+  }
+  if (position !== rows) throw new NotHandled(`column chunk holds ${position} values, not ${rows}`);
+  return column.finish(type, validity);
+}
+
+/** Version 1 pages: a 4-byte length, then the levels; version 2: the levels' length is in the header. */
+function definitionLevels(c: Cursor, page: Page): Uint8Array {
+  let end: number;
+  if (page.levelsV2 !== undefined) end = page.levelsV2;
+  else {
+    if (page.levelEncoding !== Encoding.Rle) throw new NotHandled(`definition levels encoded ${page.levelEncoding}`);
+    end = 4 + readInt32(c.bytes, 0);
+    c.pos = 4;
+  }
+  const levels = new Uint8Array(page.values);
+  rleHybrid(c, end, 1, page.values, levels);
+  c.pos = end;
+  return levels;
+}
+
+function readInt32(bytes: Uint8Array, at: number): number {
+  if (at + 4 > bytes.length) throw new NotHandled("page ends inside a length");
+  return bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16) | (bytes[at + 3]! << 24);
+}
+
+function countOnes(levels: Uint8Array): number {
+  let n = 0;
+  for (let i = 0; i < levels.length; i++) n += levels[i]!;
+  return n;
+}
+
+let scratchBuffer = new Int32Array(0);
+
+/**
+ * A scratch array for per-page indices and lengths, reused page after page: decoding is
+ * synchronous, and fresh arrays of tens of MB per read only fed the garbage collector.
+ */
+function scratch(count: number): Int32Array {
+  if (scratchBuffer.length < count) scratchBuffer = new Int32Array(Math.max(count, 2 * scratchBuffer.length));
+  return scratchBuffer.subarray(0, count);
+}
+
+/** Dictionary indices: a bit-width byte, then the hybrid (in the scratch array). */
+function dictionaryIndices(c: Cursor, count: number, size: number): Int32Array {
+  const width = c.bytes[c.pos++] ?? 0;
+  const indices = scratch(count);
+  rleHybrid(c, c.bytes.length, width, count, indices);
+  for (let i = 0; i < count; i++) if (indices[i]! >= size || indices[i]! < 0) throw new NotHandled("dictionary index out of range");
+  return indices;
+}
+
+const isDictionary = (encoding: number) => encoding === Encoding.RleDictionary || encoding === Encoding.PlainDictionary;
+
+/** The validity bitmap, made on the first null. */
+class Validity {
+  bitmap: Uint8Array | undefined;
+  nulls = 0;
+
+  constructor(readonly rows: number) {}
+
+  /** Marks rows [at, at + defined.length) from their definition levels (1 present, 0 null). */
+  mark(defined: Uint8Array, at: number): void {
+    this.bitmap ??= new Uint8Array((this.rows + 7) >>> 3).fill(0xff);
+    const bitmap = this.bitmap;
+    for (let i = 0; i < defined.length; i++) {
+      if (defined[i] === 0) {
+        bitmap[(at + i) >>> 3]! &= ~(1 << ((at + i) & 7));
+        this.nulls++;
+      }
+    }
+  }
+
+  props(): { nullCount: number; nullBitmap?: Uint8Array } {
+    return this.nulls > 0 && this.bitmap ? { nullCount: this.nulls, nullBitmap: this.bitmap } : { nullCount: 0 };
+  }
+}
+
+class FixedColumn implements Column {
+  readonly words: Uint32Array;
+  readonly wordsPerValue: number;
+  dictionary: Uint32Array | undefined;
+
+  constructor(
+    readonly rows: number,
+    readonly physical: Physical,
+  ) {
+    this.wordsPerValue = WIDTH[physical]! / 4;
+    this.words = new Uint32Array(rows * this.wordsPerValue);
+  }
+
+  setDictionary(c: Cursor, count: number): void {
+    this.dictionary = new Uint32Array(count * this.wordsPerValue);
+    this.#plain(c, count, this.dictionary, 0);
+  }
+
+  decode(encoding: number, c: Cursor, count: number, at: number): void {
+    this.#decodeInto(encoding, c, count, this.words, at);
+  }
+
+  decodeSparse(encoding: number, c: Cursor, present: number, defined: Uint8Array, at: number): void {
+    const w = this.wordsPerValue;
+    const dense = new Uint32Array(present * w);
+    this.#decodeInto(encoding, c, present, dense, 0);
+    let k = 0;
+    for (let i = 0; i < defined.length; i++) {
+      if (defined[i] === 0) continue;
+      for (let j = 0; j < w; j++) this.words[(at + i) * w + j] = dense[k * w + j]!;
+      k++;
+    }
+  }
+
+  #decodeInto(encoding: number, c: Cursor, count: number, out: Uint32Array, at: number): void {
+    const w = this.wordsPerValue;
+    if (encoding === Encoding.Plain) return this.#plain(c, count, out, at);
+    if (isDictionary(encoding)) {
+      const dictionary = this.dictionary;
+      if (!dictionary) throw new NotHandled("dictionary-encoded page without a dictionary");
+      const indices = dictionaryIndices(c, count, dictionary.length / w);
+      if (w === 1) for (let i = 0; i < count; i++) out[at + i] = dictionary[indices[i]!]!;
+      else {
+        for (let i = 0, o = at * 2; i < count; i++, o += 2) {
+          const d = indices[i]! * 2;
+          out[o] = dictionary[d]!;
+          out[o + 1] = dictionary[d + 1]!;
+        }
+      }
+      return;
+    }
+    if (encoding === Encoding.DeltaBinaryPacked) {
+      const declared = this.physical === "INT32" ? deltaInt32(c, new Int32Array(out.buffer, out.byteOffset, out.length), at, count) : this.physical === "INT64" ? deltaInt64(c, out, at, count) : -1;
+      if (declared !== count) throw new NotHandled(`DELTA_BINARY_PACKED ${this.physical}: ${declared} values, not ${count}`);
+      return;
+    }
+    if (encoding === Encoding.ByteStreamSplit) return byteStreamSplit(c, count, w * 4, out, at);
+    throw new NotHandled(`encoding ${encoding} for ${this.physical}`);
+  }
+
+  #plain(c: Cursor, count: number, out: Uint32Array, at: number): void {
+    const bytes = count * this.wordsPerValue * 4;
+    if (c.pos + bytes > c.bytes.length) throw new NotHandled("PLAIN values end early");
+    new Uint8Array(out.buffer, out.byteOffset + at * this.wordsPerValue * 4, bytes).set(c.bytes.subarray(c.pos, c.pos + bytes));
+    c.pos += bytes;
+  }
+
+  finish(type: DataType, validity: Validity): Data {
+    const { buffer } = this.words;
+    type Typed = new (source: ArrayBufferLike | ArrayLike<number>, offset?: number, length?: number) => ArrayLike<number>;
+    const ArrayType = (type as unknown as { ArrayType: Typed }).ArrayType;
+    // 8- and 16-bit integers are stored as INT32: narrowed here.
+    const narrow = type.typeId === Type.Int && (type as unknown as { bitWidth: number }).bitWidth < 32;
+    const data = narrow ? new ArrayType(new Int32Array(buffer, 0, this.rows)) : new ArrayType(buffer, 0, this.rows);
+    return makeData({ type, length: this.rows, data, ...validity.props() } as never);
+  }
+}
+
+/** BYTE_STREAM_SPLIT: byte k of every value stored together; put back value by value. */
+function byteStreamSplit(c: Cursor, count: number, width: number, out: Uint32Array, at: number): void {
+  const src = c.bytes;
+  const base = c.pos;
+  if (base + count * width > src.length) throw new NotHandled("BYTE_STREAM_SPLIT values end early");
+  const b0 = base;
+  const b1 = base + count;
+  const b2 = base + 2 * count;
+  const b3 = base + 3 * count;
+  if (width === 4) {
+    for (let i = 0; i < count; i++) out[at + i] = src[b0 + i]! | (src[b1 + i]! << 8) | (src[b2 + i]! << 16) | (src[b3 + i]! << 24);
+  } else {
+    const b4 = base + 4 * count;
+    const b5 = base + 5 * count;
+    const b6 = base + 6 * count;
+    const b7 = base + 7 * count;
+    for (let i = 0, o = at * 2; i < count; i++, o += 2) {
+      out[o] = src[b0 + i]! | (src[b1 + i]! << 8) | (src[b2 + i]! << 16) | (src[b3 + i]! << 24);
+      out[o + 1] = src[b4 + i]! | (src[b5 + i]! << 8) | (src[b6 + i]! << 16) | (src[b7 + i]! << 24);
+    }
+  }
+  c.pos = base + count * width;
+}
+
+class BooleanColumn implements Column {
+  readonly bits: Uint8Array;
+  dictionary: Uint8Array | undefined;
+
+  constructor(readonly rows: number) {
+    this.bits = new Uint8Array((rows + 7) >>> 3);
+  }
+
+  setDictionary(c: Cursor, count: number): void {
+    this.dictionary = this.#values(Encoding.Plain, c, count);
+  }
+
+  decode(encoding: number, c: Cursor, count: number, at: number): void {
+    const values = this.#values(encoding, c, count);
+    for (let i = 0; i < count; i++) if (values[i]) this.bits[(at + i) >>> 3]! |= 1 << ((at + i) & 7);
+  }
+
+  decodeSparse(encoding: number, c: Cursor, present: number, defined: Uint8Array, at: number): void {
+    const values = this.#values(encoding, c, present);
+    for (let i = 0, k = 0; i < defined.length; i++) {
+      if (defined[i] === 0) continue;
+      if (values[k++]) this.bits[(at + i) >>> 3]! |= 1 << ((at + i) & 7);
+    }
+  }
+
+  /** One byte per value, 0 or 1. */
+  #values(encoding: number, c: Cursor, count: number): Uint8Array {
+    const out = new Uint8Array(count);
+    if (encoding === Encoding.Plain) {
+      const base = c.pos;
+      if (base + ((count + 7) >>> 3) > c.bytes.length) throw new NotHandled("PLAIN booleans end early");
+      for (let i = 0; i < count; i++) out[i] = (c.bytes[base + (i >>> 3)]! >>> (i & 7)) & 1;
+      c.pos += (count + 7) >>> 3;
+    } else if (encoding === Encoding.Rle) {
+      const length = readInt32(c.bytes, c.pos);
+      c.pos += 4;
+      rleHybrid(c, c.pos + length, 1, count, out);
+    } else if (isDictionary(encoding) && this.dictionary) {
+      const indices = dictionaryIndices(c, count, this.dictionary.length);
+      for (let i = 0; i < count; i++) out[i] = this.dictionary[indices[i]!]!;
+    } else throw new NotHandled(`encoding ${encoding} for BOOLEAN`);
+    return out;
+  }
+
+  finish(type: DataType, validity: Validity): Data {
+    return makeData({ type, length: this.rows, data: this.bits, ...validity.props() } as never);
+  }
+}
+
+/** Byte arrays: offsets for every row, bytes kept as the pages' pieces until `finish` joins them. */
+class ByteArrayColumn implements Column {
+  readonly offsets: Int32Array;
+  readonly pieces: Uint8Array[] = [];
+  length = 0;
+  dictionary: { offsets: Int32Array; data: Uint8Array } | undefined;
+
+  constructor(readonly rows: number) {
+    this.offsets = new Int32Array(rows + 1);
+  }
+
+  setDictionary(c: Cursor, count: number): void {
+    const offsets = new Int32Array(count + 1);
+    this.dictionary = { offsets, data: plainByteArrays(c, count, offsets, 0, 0) };
+  }
+
+  decode(encoding: number, c: Cursor, count: number, at: number): void {
+    this.#add(this.#decodeInto(encoding, c, count, this.offsets, at, this.length));
+  }
+
+  decodeSparse(encoding: number, c: Cursor, present: number, defined: Uint8Array, at: number): void {
+    const dense = new Int32Array(present + 1);
+    const data = this.#decodeInto(encoding, c, present, dense, 0, 0);
+    const base = this.length;
+    for (let i = 0, k = 0; i < defined.length; i++) {
+      if (defined[i] !== 0) k++;
+      this.offsets[at + i + 1] = base + dense[k]!;
+    }
+    this.#add(data);
+  }
+
+  #add(data: Uint8Array): void {
+    if (this.length + data.length > 0x7fffffff) throw new NotHandled("over 2 GiB of strings in a row group");
+    if (data.length > 0) this.pieces.push(data);
+    this.length += data.length;
+  }
+
+  /** Writes offsets[at + 1 .. at + count] (from `base`); returns the values' bytes. */
+  #decodeInto(encoding: number, c: Cursor, count: number, offsets: Int32Array, at: number, base: number): Uint8Array {
+    if (encoding === Encoding.Plain) return plainByteArrays(c, count, offsets, at, base);
+    if (encoding === Encoding.DeltaLengthByteArray) {
+      const lengths = scratch(count);
+      if (deltaInt32(c, lengths, 0) !== count) throw new NotHandled("DELTA_LENGTH_BYTE_ARRAY count differs from the page's");
+      let total = 0;
+      for (let i = 0; i < count; i++) {
+        total += lengths[i]!;
+        offsets[at + i + 1] = base + total;
+      }
+      if (c.pos + total > c.bytes.length) throw new NotHandled("DELTA_LENGTH_BYTE_ARRAY data ends early");
+      // The page's own bytes, not a copy: `finish` copies every piece once anyway.
+      const data = c.bytes.subarray(c.pos, c.pos + total);
+      c.pos += total;
+      return data;
+    }
+    if (encoding === Encoding.DeltaByteArray) return deltaByteArray(c, count, offsets, at, base);
+    if (isDictionary(encoding)) {
+      const dictionary = this.dictionary;
+      if (!dictionary) throw new NotHandled("dictionary-encoded page without a dictionary");
+      const indices = dictionaryIndices(c, count, dictionary.offsets.length - 1);
+      const from = dictionary.offsets;
+      let total = 0;
+      for (let i = 0; i < count; i++) {
+        const index = indices[i]!;
+        total += from[index + 1]! - from[index]!;
+        offsets[at + i + 1] = base + total;
+      }
+      const data = new Uint8Array(total);
+      const source = dictionary.data;
+      for (let i = 0, p = 0; i < count; i++) {
+        const index = indices[i]!;
+        const start = from[index]!;
+        const end = from[index + 1]!;
+        if (end - start > 32) data.set(source.subarray(start, end), p);
+        else for (let k = start; k < end; k++) data[p + k - start] = source[k]!;
+        p += end - start;
+      }
+      return data;
+    }
+    throw new NotHandled(`encoding ${encoding} for BYTE_ARRAY`);
+  }
+
+  finish(type: DataType, validity: Validity): Data {
+    let data: Uint8Array;
+    if (this.pieces.length === 1) data = this.pieces[0]!;
+    else {
+      data = new Uint8Array(this.length);
+      let at = 0;
+      for (const piece of this.pieces) {
+        data.set(piece, at);
+        at += piece.length;
+      }
+    }
+    return makeData({ type, length: this.rows, valueOffsets: this.offsets, data, ...validity.props() } as never);
+  }
+}
+
+/**
+ * DELTA_BYTE_ARRAY: prefix lengths and suffix lengths (both delta-packed), then the suffixes; each
+ * value is that many leading bytes of the value before it, then its suffix.
+ */
+function deltaByteArray(c: Cursor, count: number, offsets: Int32Array, at: number, base: number): Uint8Array {
+  const prefixes = new Int32Array(count);
+  const suffixes = new Int32Array(count);
+  if (deltaInt32(c, prefixes, 0) !== count || deltaInt32(c, suffixes, 0) !== count) throw new NotHandled("DELTA_BYTE_ARRAY count differs from the page's");
+  let total = 0;
+  for (let i = 0; i < count; i++) total += prefixes[i]! + suffixes[i]!;
+  const data = new Uint8Array(total);
+  const { bytes } = c;
+  let p = c.pos;
+  let previous = 0;
+  let previousLength = 0;
+  for (let i = 0, o = 0; i < count; i++) {
+    const prefix = prefixes[i]!;
+    const suffix = suffixes[i]!;
+    if (prefix > previousLength || prefix < 0 || suffix < 0 || p + suffix > bytes.length) throw new NotHandled("bad DELTA_BYTE_ARRAY value");
+    data.copyWithin(o, previous, previous + prefix);
+    data.set(bytes.subarray(p, p + suffix), o + prefix);
+    p += suffix;
+    previous = o;
+    previousLength = prefix + suffix;
+    o += previousLength;
+    offsets[at + i + 1] = base + o;
+  }
+  c.pos = p;
+  return data;
+}
+
+/** PLAIN byte arrays (each a 4-byte length, then its bytes): offsets[at + 1 ..] from `base`, and the bytes. */
+function plainByteArrays(c: Cursor, count: number, offsets: Int32Array, at: number, base: number): Uint8Array {
+  const { bytes } = c;
+  let p = c.pos;
+  let total = 0;
+  for (let i = 0; i < count; i++) {
+    const length = readInt32(bytes, p);
+    p += 4 + length;
+    total += length;
+    offsets[at + i + 1] = base + total;
+  }
+  if (p > bytes.length) throw new NotHandled("PLAIN byte array ends early");
+  const data = new Uint8Array(total);
+  p = c.pos;
+  for (let i = 0, o = 0; i < count; i++) {
+    const length = readInt32(bytes, p);
+    p += 4;
+    if (length > 32) data.set(bytes.subarray(p, p + length), o);
+    else for (let k = 0; k < length; k++) data[o + k] = bytes[p + k]!;
+    p += length;
+    o += length;
+  }
+  c.pos = p;
+  return data;
+}
