@@ -1,11 +1,12 @@
 /**
- * Decoding one unit (a row group or a slice of one) into Arrow JS record batches: parquet-wasm
- * reads only the needed columns through the range source; partition columns are added back as
+ * Decoding one unit (a row group or a slice of one) into Arrow JS record batches: only the needed
+ * column chunks are read through the range source; partition columns are added back as
  * constants; the row filter is applied; columns come out in the order asked for.
  *
- * Decoding runs in a wasm pool's workers, chosen by the caller: whole-table reads use the shared
- * pool, several units at once (fastest); streams use a pool of one worker, so their memory stays
- * one parquet-wasm instance and a few row groups (each worker's instance and heap adds tens of MB).
+ * Row groups of flat columns are decoded on this thread (decode/). The rest run in a wasm pool's
+ * workers, chosen by the caller: whole-table reads use the shared pool, several units at once;
+ * streams use a pool of one worker, so their memory stays one parquet-wasm instance and a few row
+ * groups (each worker's instance and heap adds tens of MB).
  */
 import { type Data, Field, makeData, RecordBatch, RecordBatchReader, Schema, Struct } from "apache-arrow";
 import type { Dataset } from "./dataset.js";
@@ -80,13 +81,13 @@ async function decode(pool: WasmPool, dataset: Dataset, unit: Unit, columns: str
   return streams.flatMap((stream) => RecordBatchReader.from(stream).readAll());
 }
 
+/** Set to "wasm" to decode every row group with parquet-wasm (to compare the two decoders). */
+const DECODER = process.env.STOWAGE_PARQUET_DECODER;
+
 /** Loads the native zstd decoder while the manifest and footers are read (loading it takes ~40 ms). */
 export function prepareDecoders(): void {
   if (DECODER !== "wasm") void decompressorFor("ZSTD");
 }
-
-/** Set to "wasm" to decode every row group with parquet-wasm (to compare the two decoders). */
-const DECODER = process.env.STOWAGE_PARQUET_DECODER;
 
 /**
  * The whole row group decoded on this thread (see decode/row-group.ts), or undefined where

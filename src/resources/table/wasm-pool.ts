@@ -235,16 +235,6 @@ export class WasmPool {
     });
   }
 
-  /**
-   * Starts up to `count` workers now, before there is work for them: a worker takes tens of
-   * milliseconds to start and instantiate parquet-wasm, which a read overlaps with reading its
-   * manifest and footers. Idle workers end after a few seconds as usual.
-   */
-  warm(count = this.size): void {
-    while (this.#workers.size < Math.min(count, this.size)) this.#addWorker();
-    this.#dispatch();
-  }
-
   #addWorker(): PoolWorker {
     const worker = new PoolWorker(this.#parquetWasm, (w, m) => this.#onMessage(w, m), (w, e) => this.#onExit(w, e));
     this.#workers.add(worker);

@@ -89,7 +89,7 @@ export function unpack(bytes: Uint8Array, pos: number, width: number, count: num
     return;
   }
   if (width <= 24) {
-    const mask = width === 32 ? -1 : (1 << width) - 1;
+    const mask = (1 << width) - 1;
     let acc = 0;
     let bits = 0;
     let p = pos;

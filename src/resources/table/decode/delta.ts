@@ -120,20 +120,3 @@ export function deltaInt64(c: Cursor, words: Uint32Array, at: number, room = wor
   }
   return total;
 }
-
-/** DELTA_LENGTH_BYTE_ARRAY: the lengths (delta-packed), then all the bytes back to back. */
-export function deltaLengthByteArray(c: Cursor, count: number): { offsets: Int32Array; data: Uint8Array } {
-  const lengths = new Int32Array(count);
-  const declared = deltaInt32(c, lengths, 0);
-  if (declared !== count) throw new NotHandled("DELTA_LENGTH_BYTE_ARRAY count differs from the page's");
-  const offsets = new Int32Array(count + 1);
-  let total = 0;
-  for (let i = 0; i < count; i++) {
-    total += lengths[i]!;
-    offsets[i + 1] = total;
-  }
-  if (c.pos + total > c.bytes.length) throw new NotHandled("DELTA_LENGTH_BYTE_ARRAY data ends early");
-  const data = c.bytes.subarray(c.pos, c.pos + total);
-  c.pos += total;
-  return { offsets, data };
-}

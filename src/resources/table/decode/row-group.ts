@@ -94,15 +94,14 @@ export async function planRowGroup(footer: Footer, rowGroup: number, columns: re
     const element = leaves.get(name);
     const chunk = group.columns.find((c: ColumnChunk) => c.meta_data?.path_in_schema.length === 1 && c.meta_data.path_in_schema[0] === name);
     const meta = chunk?.meta_data;
-    if (!element || !meta || chunk.file_path || element.repetition_type === "REPEATED") return undefined;
+    const spans = footer.rowGroups[rowGroup]?.chunks.get(name);
+    if (!element || !meta || chunk.file_path || element.repetition_type === "REPEATED" || spans?.length !== 1) return undefined;
     const physical = physicalFor(type, element);
     if (!physical || physical !== meta.type) return undefined;
     if (!meta.encodings.every((e: string) => ENCODINGS.has(e))) return undefined;
     const decompress = await decompressorFor(meta.codec);
     if (!decompress) return undefined;
-    const dictionary = meta.dictionary_page_offset ? Number(meta.dictionary_page_offset) : Infinity;
-    const start = Math.min(dictionary, Number(meta.data_page_offset));
-    plans.push({ name, type, physical, optional: element.repetition_type === "OPTIONAL", span: { start, end: start + Number(meta.total_compressed_size) }, decompress });
+    plans.push({ name, type, physical, optional: element.repetition_type === "OPTIONAL", span: spans[0]!, decompress });
   }
   return { rows: Number(group.num_rows), columns: plans };
 }
