@@ -222,6 +222,12 @@ export interface System {
   read(path: string, options?: ReadOptions): Promise<Readable>;
   write(path: string, body: WriteBody, options?: WriteOptions): Promise<WriteResult>;
   delete(paths: readonly string[], options?: DeleteOptions): Promise<void>;
+  /**
+   * Optional: bytes [offset, offset + length) in one buffer (fewer where the object ends first),
+   * for systems that fill it without a stream: a local file is one positioned read, with no chunks
+   * to allocate and join. Same errors as `read`. Table reads use it for column chunks.
+   */
+  readBytes?(path: string, range: { offset: number; length: number }, options?: { signal?: AbortSignal }): Promise<Uint8Array>;
   /** Server-side copy inside this system; rejects `Unsupported` unless `capabilities.serverSideCopy`. */
   copy(from: string, to: string, options?: CopyOptions): Promise<void>;
   /** Creates a directory and its parents; a no-op where directories are prefixes. */

@@ -1,7 +1,8 @@
 /**
  * The local disk. Paths are absolute host paths. A write goes to a temp file beside its target and
  * is renamed into place, so a reader never sees half a file and a failed write leaves nothing
- * (unless the caller keeps it to resume: partial.ts).
+ * (unless the caller keeps it to resume: partial.ts). Part files a killed process left behind are
+ * removed a day later, by the next write into their directory.
  */
 import {
   close as fdCloseCallback,
@@ -60,6 +61,35 @@ const CAPABILITIES: Capabilities = {
 const PART_PREFIX = randomBytes(6).toString("hex");
 let partCounter = 0;
 const partPathFor = (path: string) => join(dirname(path), `.${baseName(path)}.${PART_PREFIX}${(partCounter++).toString(36)}${PART_SUFFIX}`);
+
+/**
+ * A part file untouched for this long was left by a process killed mid-write: a writer still
+ * running keeps writing to its own, and listings hide them, so nothing else would remove them.
+ */
+const ORPHAN_AGE_MS = 24 * 60 * 60 * 1000;
+/** Directories this process has swept of orphaned part files: once each is enough (they appear only when a process dies). */
+const sweptDirectories = new Set<string>();
+/** Past this many the set starts again, so a long-lived process does not grow it without end. */
+const MAX_SWEPT_DIRECTORIES = 10_000;
+
+/** Removes orphaned part files from `dir` the first time this process writes there; never rejects. */
+function sweepOrphans(dir: string): Promise<void> {
+  if (sweptDirectories.has(dir)) return Promise.resolve();
+  if (sweptDirectories.size >= MAX_SWEPT_DIRECTORIES) sweptDirectories.clear();
+  sweptDirectories.add(dir);
+  return removeOrphans(dir).catch(() => {});
+}
+
+async function removeOrphans(dir: string): Promise<void> {
+  const oldest = Date.now() - ORPHAN_AGE_MS;
+  for await (const dirent of await opendir(dir)) {
+    if (!isPartFile(dirent.name) || !dirent.isFile()) continue;
+    const path = join(dir, dirent.name);
+    const stats = await lstat(path).catch(() => undefined);
+    // One that cannot be removed (another user's, say) must not keep the rest.
+    if (stats && stats.mtimeMs < oldest) await unlink(path).catch(() => {});
+  }
+}
 
 const guard = createGuard("file", () => undefined);
 /** Reads up to this many bytes are served from one read call instead of a stream. */
@@ -226,6 +256,27 @@ export class FileSystem implements System {
     });
   }
 
+  readBytes(path: string, range: { offset: number; length: number }, options: { signal?: AbortSignal } = {}): Promise<Uint8Array> {
+    const target = normalizePath(path);
+    return guard("read", target, async () => {
+      options.signal?.throwIfAborted();
+      const handle = await fdOpen(target, constants.O_RDONLY);
+      try {
+        // Not zeroed first: every byte handed out is one the reads wrote.
+        const bytes = Buffer.allocUnsafeSlow(Math.max(0, range.length));
+        let filled = 0;
+        while (filled < bytes.length) {
+          const read = await fdRead(handle, bytes, filled, bytes.length - filled, range.offset + filled);
+          if (read === 0) break;
+          filled += read;
+        }
+        return filled === bytes.length ? bytes : bytes.subarray(0, filled);
+      } finally {
+        await fdClose(handle).catch(() => {});
+      }
+    });
+  }
+
   write(path: string, body: WriteBody, options: WriteOptions = {}): Promise<WriteResult> {
     const target = normalizePath(path);
     return guard("write", target, async () => {
@@ -235,6 +286,8 @@ export class FileSystem implements System {
       const resumedPart = resume ? partOf(target, resume.state) : undefined;
       if (resume && !resumedPart) throw new StowageError({ code: "InvalidInput", message: "the write to resume is not a partial file of this target" });
       const part = resumedPart ?? partPathFor(target);
+      // A directory that does not exist yet holds no orphans; one swept while we write loses only old ones.
+      const sweeping = sweepOrphans(dirname(target));
       const stream = !isBytes(body) || resume !== undefined;
       if (checkpoint && stream && !resume) checkpoint.save(partialState(target, part));
       try {
@@ -254,6 +307,7 @@ export class FileSystem implements System {
           size = (await stat(part)).size;
         }
         await this.#publish(part, target, options.overwrite ?? true);
+        await sweeping;
         return { path: target, size };
       } catch (error) {
         // A failure that may pass keeps the part file for the checkpoint's next attempt.

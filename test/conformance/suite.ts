@@ -193,6 +193,19 @@ export function defineConformanceSuite(fixture: SystemFixture): void {
         expect((await range({ range: { offset: whole.length - 3, length: 100 } })).equals(whole.subarray(-3))).toBe(true);
         expect((await range({ range: { offset: whole.length + 5 } })).length).toBe(0);
       });
+
+      it("reads a byte range into one buffer with readBytes, where it has it, as read does", async () => {
+        if (!system.readBytes) return expect(fixture.name).not.toBe("file");
+        const path = `${seedRoot}/range.bin`;
+        const whole = seed.get("range.bin")!;
+        const bytes = (offset: number, length: number) => system.readBytes!(path, { offset, length });
+        expect(Buffer.from(await bytes(1000, 5000)).equals(whole.subarray(1000, 6000))).toBe(true);
+        expect(Buffer.from(await bytes(0, whole.length)).equals(whole)).toBe(true);
+        expect(Buffer.from(await bytes(whole.length - 3, 100)).equals(whole.subarray(-3))).toBe(true);
+        expect((await bytes(10, 0)).length).toBe(0);
+        expect((await bytes(whole.length + 5, 10)).length).toBe(0);
+        await expectCode(system.readBytes(`${seedRoot}/no-such-file.txt`, { offset: 0, length: 10 }), "NotFound", fixture.name);
+      });
     });
 
     describe("capabilities", () => {

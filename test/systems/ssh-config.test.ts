@@ -1,7 +1,10 @@
 /** The ssh config and known_hosts readers, checked against OpenSSH's documented semantics. */
 import { createHmac, randomBytes } from "node:crypto";
-import { mkdirSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { execFile } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { userInfo } from "node:os";
+import { basename, dirname, join } from "node:path";
+import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import type { StowageConfig } from "../../src/config.js";
 import { hostFieldMatches, KnownHosts, knownHostsName } from "../../src/systems/ssh/known-hosts.js";
@@ -11,6 +14,8 @@ import { expandPath, parseSshConfig, resolveHostConfig } from "../../src/systems
 import { removeScratch, scratch } from "./ssh-helpers.js";
 
 afterAll(removeScratch);
+
+const run = promisify(execFile);
 
 const CONFIG = `
 # Global options come first and apply to every host.
@@ -48,7 +53,7 @@ function settingsFor(host: string, extra: Partial<{ user: string; port: number }
 }
 
 describe("ssh config", () => {
-  it("takes the first value per keyword, across Host blocks, and skips Match blocks", () => {
+  it("takes the first value per keyword, across Host blocks, and skips Match blocks whose criteria fail", () => {
     const settings = settingsFor("gpu-box");
     expect(settings.user).toBe("trainer");
     expect(settings.port).toBe(2222);
@@ -321,5 +326,181 @@ describe("ssh config ProxyJump and ProxyCommand", () => {
 
   it("refuses jump hosts that jump through each other", () => {
     expect(() => resolveWith("Host *\n  ProxyJump bastion\n", "target")).toThrow(SshConfigError);
+  });
+});
+
+describe("ssh config Match", () => {
+  function configFile(text: string, extra: Record<string, string> = {}): string {
+    const dir = scratch("ssh-match");
+    for (const [name, content] of Object.entries(extra)) writeFileSync(join(dir, name), content);
+    const file = join(dir, "config");
+    writeFileSync(file, text);
+    return file;
+  }
+  function resolveWith(text: string, host: string, extra: Partial<{ user: string; port: number }> = {}, files: Record<string, string> = {}) {
+    const file = configFile(text, files);
+    return resolveSettings({ system: "ssh", host, path: "/", ...extra }, { ssh: { configFile: file } }, { HOME: dirname(file) });
+  }
+  const localUser = userInfo().username;
+
+  it("judges host against the HostName obtained so far and originalhost against the host as given", () => {
+    const config = [
+      "Match host alias",
+      "  IdentityFile ~/before-hostname",
+      "Host alias",
+      "  HostName real.example",
+      "Match host real.example",
+      "  User by-host",
+      "Match host alias",
+      "  Port 1111",
+      "Match originalhost alias",
+      "  Port 2001",
+      "",
+    ].join("\n");
+    const settings = resolveWith(config, "alias");
+    expect(settings).toMatchObject({ hostName: "real.example", user: "by-host", port: 2001 });
+    expect(settings.identityFiles.map((file) => basename(file))).toEqual(["before-hostname"]);
+    expect(resolveWith(config, "other")).toMatchObject({ user: localUser, port: 22 });
+  });
+
+  it("judges user against the address's user, else the User obtained so far, else the local user; case-sensitively", () => {
+    const config = ["Match user alice", "  Port 2001", "Host *", "  User bob", "Match user bob", "  Port 2002", "Match user ALICE", "  Port 2003", ""].join("\n");
+    expect(resolveWith(config, "h", { user: "alice" })).toMatchObject({ user: "alice", port: 2001 });
+    expect(resolveWith(config, "h")).toMatchObject({ user: "bob", port: 2002 });
+    expect(resolveWith(config, "h", { user: "ALICE" }).port).toBe(2003);
+    expect(resolveWith(`Match localuser ${localUser}\n  Port 2004\n`, "h").port).toBe(2004);
+    expect(resolveWith(`Match localuser !${localUser},*\n  Port 2005\n`, "h").port).toBe(22);
+  });
+
+  it("takes comma lists and negation, ANDs criteria, and knows all and !all", () => {
+    const config = [
+      "Match host web-*,!web-internal user deploy",
+      "  Port 2001",
+      "Match !host db-* originalhost web-*",
+      "  Port 2002",
+      "Match !all",
+      "  User never",
+      "Match all",
+      "  User everyone",
+      "",
+    ].join("\n");
+    expect(resolveWith(config, "web-1", { user: "deploy" }).port).toBe(2001);
+    expect(resolveWith(config, "web-internal", { user: "deploy" }).port).toBe(2002);
+    expect(resolveWith(config, "web-1").port).toBe(2002);
+    expect(resolveWith(config, "db-1", { user: "deploy" }).port).toBe(22);
+    expect(resolveWith(config, "db-1").user).toBe("everyone");
+  });
+
+  it("runs exec with /bin/sh and %h %p %r %n %u %d expanded, matching on exit status 0", () => {
+    const config = [
+      "Host t",
+      "  HostName t.example",
+      "  Port 2200",
+      "Match exec false",
+      "  User from-false",
+      `Match exec "test %h = t.example && test %p = 2200 && test %r = ${localUser} && test %n = t && test %u = ${localUser} && test -d %d && test 100%% = 100%%"`,
+      "  User from-true",
+      "",
+    ].join("\n");
+    expect(resolveWith(config, "t").user).toBe("from-true");
+    expect(resolveWith(config, "u").user).toBe(localUser);
+    expect(() => resolveWith('Match exec "true %Z"\n  User x\n', "t")).toThrow(SshConfigError);
+  });
+
+  it("does not run exec once an earlier criterion of its line failed, and runs it once for the blocks an Include adds", () => {
+    const file = configFile("");
+    const marks = join(dirname(file), "marks");
+    writeFileSync(
+      file,
+      [
+        `Match host nothing-matches exec "echo skipped >> ${marks}"`,
+        "  User never",
+        `Match exec "echo ran >> ${marks}"`,
+        `  Include ${join(dirname(file), "inner.conf")}`,
+        "",
+      ].join("\n"),
+    );
+    writeFileSync(join(dirname(file), "inner.conf"), "User from-include\nHost h\n  Port 2001\nHost *\n  IdentityFile ~/inner-key\n");
+    const settings = resolveSettings({ system: "ssh", host: "h", path: "/" }, { ssh: { configFile: file } }, { HOME: dirname(file) });
+    expect(settings).toMatchObject({ user: "from-include", port: 2001, identityFiles: [join(dirname(file), "inner-key")] });
+    expect(readFileSync(marks, "utf8")).toBe("ran\n");
+  });
+
+  it("applies an Include inside a Match block only when the Match holds", () => {
+    // A relative Include is under ~/.ssh; HOME is the config's directory here.
+    const config = ["Match host gpu-*", "  Include ../gpu.conf", "Host *", "  User fallback", ""].join("\n");
+    const files = { "gpu.conf": "User trainer\nHost gpu-2\n  Port 2002\n" };
+    expect(resolveWith(config, "gpu-1", {}, files)).toMatchObject({ user: "trainer", port: 22 });
+    expect(resolveWith(config, "gpu-2", {}, files)).toMatchObject({ user: "trainer", port: 2002 });
+    expect(resolveWith(config, "web", {}, files)).toMatchObject({ user: "fallback", port: 22 });
+  });
+
+  it("keeps the first value obtained across Host and Match blocks in file order", () => {
+    const config = ["Match originalhost h", "  Port 2001", "Host h", "  Port 2002", "  User from-host", "Match all", "  User from-match", "  HostName late.example", ""].join("\n");
+    expect(resolveWith(config, "h")).toMatchObject({ port: 2001, user: "from-host", hostName: "late.example" });
+  });
+
+  it("reads again for Match final, where final and canonical hold and Host lines match the HostName", () => {
+    const config = [
+      "Match canonical",
+      "  User canon",
+      "Match final",
+      "  Port 2002",
+      "Host real.example",
+      "  IdentityFile ~/final-key",
+      "Host alias",
+      "  HostName Real.Example",
+      "  IdentityFile ~/alias-key",
+      "",
+    ].join("\n");
+    const settings = resolveWith(config, "alias");
+    expect(settings).toMatchObject({ user: "canon", port: 2002, hostName: "Real.Example" });
+    expect(settings.identityFiles.map((file) => basename(file))).toEqual(["alias-key", "final-key"]);
+    // Without a Match final, canonical never holds: Stowage does no CanonicalizeHostname.
+    expect(resolveWith("Match canonical\n  User canon\n", "alias").user).toBe(localUser);
+  });
+
+  it("rejects Match lines OpenSSH rejects, and never applies criteria of newer OpenSSH releases", () => {
+    for (const line of ["Match host", "Match", "Match frobnicate x", "Match canonical host a all", "Match all host a", 'Match exec "'])
+      expect(() => resolveWith(`${line}\n  User x\n`, "a"), line).toThrow(SshConfigError);
+    expect(resolveWith("Match tagged x\n  User x\nMatch !localnetwork 10.0.0.0/8\n  Port 2001\n", "a")).toMatchObject({ user: localUser, port: 22 });
+    expect(resolveWith("Match final all # comment\n  User x\n", "a").user).toBe("x");
+    expect(resolveWith("Match host a all\n  User x\n", "a").user).toBe("x");
+  });
+
+  it("stops a Match exec that runs too long with an SshConfigError", () => {
+    const blocks = parseSshConfig('Match exec "sleep 5"\n  User x\n');
+    const started = Date.now();
+    expect(() => resolveHostConfig(blocks, "h", { execTimeoutMs: 200 })).toThrow(SshConfigError);
+    expect(Date.now() - started).toBeLessThan(4000);
+  });
+
+  it("agrees with OpenSSH's own ssh -G", async () => {
+    const config = [
+      "Match originalhost a*",
+      "  Port 2001",
+      "Host a1",
+      "  HostName one.example",
+      "Match host one.example user !root,*",
+      "  User matched-one",
+      "Match host *.example",
+      "  Port 2009",
+      "  User example-user",
+      "Match exec \"test %n = b\"",
+      "  HostName bee.example",
+      "Match final host bee.example",
+      "  User final-bee",
+      "Host *",
+      "  User default",
+      "",
+    ].join("\n");
+    const file = configFile(config);
+    const cases: Array<[host: string, user?: string]> = [["a1"], ["a1", "root"], ["a2"], ["b"], ["b", "someone"], ["c"]];
+    for (const [host, user] of cases) {
+      const { stdout } = await run("ssh", ["-G", "-F", file, ...(user ? ["-l", user] : []), host]);
+      const openssh = Object.fromEntries(stdout.split("\n").map((line) => [line.slice(0, line.indexOf(" ")), line.slice(line.indexOf(" ") + 1)]));
+      const ours = resolveSettings({ system: "ssh", host, path: "/", ...(user ? { user } : {}) }, { ssh: { configFile: file } }, { HOME: dirname(file) });
+      expect({ host, user: ours.user, port: String(ours.port), hostName: ours.hostName.toLowerCase() }).toEqual({ host, user: openssh.user, port: openssh.port, hostName: openssh.hostname });
+    }
   });
 });

@@ -3,7 +3,9 @@
  * (a command loop), the archive comes back over SFTP. The host is this machine, so its disk holds
  * what was asked for.
  */
-import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAddress } from "../../src/address.js";
@@ -19,6 +21,7 @@ import { seededBytes } from "../support/seed.js";
 import { codeOf, freshDir, serverEnv } from "./ssh-helpers.js";
 
 const registry = new SystemRegistry();
+const DAY = 24 * 60 * 60 * 1000;
 let system: SshSystem;
 
 const names = [
@@ -76,18 +79,47 @@ describe("ssh batch reads", () => {
     expect((outcomes[3] as Buffer).equals(contents[2]!)).toBe(true);
   });
 
+  it("a pack loop starting removes this user's archives left in the temp directory over a day ago, and keeps younger ones", async () => {
+    const dir = hostFiles();
+    const tmp = (await system.exec('printf %s "${TMPDIR:-/tmp}"')).stdout.toString("utf8");
+    const nonce = randomBytes(4).toString("hex");
+    const stale = `${tmp}/.stowage-pack.${nonce}old`;
+    const young = `${tmp}/.stowage-pack.${nonce}new`;
+    const other = `${tmp}/.not-stowage-pack.${nonce}`;
+    for (const [path, days] of [[stale, 2], [young, 0.9], [other, 2]] as const) {
+      writeFileSync(path, "archive");
+      utimesSync(path, new Date(Date.now() - days * DAY), new Date(Date.now() - days * DAY));
+    }
+    const { client } = await system.connection.session();
+    const loop = await CommandLoop.start(client, PACK_LOOP);
+    try {
+      const archive = await pack(loop, dir, ["plain.bin"]);
+      rmSync(archive);
+      expect([stale, young, other].map((path) => existsSync(path))).toEqual([false, true, true]);
+    } finally {
+      loop.close();
+      rmSync(young, { force: true });
+      rmSync(other, { force: true });
+    }
+  });
+
   it("a host without tar, or without mktemp, answers Unsupported", async () => {
     const dir = hostFiles();
     const { client } = await system.connection.session();
-    // A PATH holding only mktemp: the loop's shell finds no tar (127).
+    // A PATH holding only mktemp and rm: the loop's shell finds no tar (127).
     const bin = freshDir();
+    const tmp = freshDir();
     mkdirSync(bin, { recursive: true });
+    mkdirSync(tmp, { recursive: true });
     symlinkSync("/usr/bin/mktemp", `${bin}/mktemp`);
-    const noTar = await CommandLoop.start(client, `PATH='${bin}'; ${PACK_LOOP}`);
+    symlinkSync(execFileSync("sh", ["-c", "command -v rm"], { encoding: "utf8" }).trim(), `${bin}/rm`);
+    const noTar = await CommandLoop.start(client, `PATH='${bin}'; TMPDIR='${tmp}'; ${PACK_LOOP}`);
     const noMktemp = await CommandLoop.start(client, `PATH=/nonexistent; ${PACK_LOOP}`);
     try {
       expect(await codeOf(pack(noTar, dir, ["plain.bin"]))).toBe("Unsupported");
       expect(await codeOf(pack(noMktemp, dir, ["plain.bin"]))).toBe("Unsupported");
+      // The archive mktemp made for the tar that was not there is gone again.
+      expect(readdirSync(tmp)).toEqual([]);
     } finally {
       noTar.close();
       noMktemp.close();

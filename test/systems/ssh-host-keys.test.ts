@@ -195,8 +195,8 @@ describe("ssh authentication", () => {
     writeFileSync(
       join(ssh, "config"),
       [
-        "# Match blocks are skipped, and later values never override earlier ones.",
-        "Match all",
+        "# A Match block applies only where its criteria hold, and later values never override earlier ones.",
+        "Match originalhost !my-*",
         "  Port 1",
         "Host other.example !nothing my-*",
         "  HostName 127.0.0.1",

@@ -3,7 +3,7 @@
  * channel, small files over several SFTP channels. The host's disk (this machine) checks the result.
  */
 import { createHash } from "node:crypto";
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -19,6 +19,7 @@ import { seededBytes, seededStream } from "../support/seed.js";
 import { codeOf, freshDir, serverEnv } from "./ssh-helpers.js";
 
 const MiB = 1 << 20;
+const DAY = 24 * 60 * 60 * 1000;
 const registry = new SystemRegistry();
 let system: SshSystem;
 
@@ -249,6 +250,43 @@ describe("small files in batches (one tar archive unpacked on the host)", () => 
     expect(second).not.toBe(first);
     expect((await second.request(["y"], "/y")).status).toBe(0);
     second.close();
+  });
+
+  it("a batch write removes the staging directories and part files writers left over a day ago, and keeps younger ones", async () => {
+    const dir = freshDir();
+    const stage = (nonce: string) => `${dir}/.stowage-batch-${nonce.repeat(16)}.stowage-part`;
+    const daysAgo = (path: string, days: number) => utimesSync(path, new Date(Date.now() - days * DAY), new Date(Date.now() - days * DAY));
+    mkdirSync(stage("a"), { recursive: true });
+    writeFileSync(`${stage("a")}/0`, "unpacked by a writer that was killed");
+    writeFileSync(`${stage("a")}/${ARCHIVE_NAME}`, "archive");
+    daysAgo(stage("a"), 2);
+    // A writer still running (its staging directory is fresh), and one less than a day old.
+    mkdirSync(stage("b"));
+    writeFileSync(`${stage("b")}/0`, "being unpacked");
+    mkdirSync(stage("c"));
+    daysAgo(stage("c"), 0.9);
+    writeFileSync(`${dir}/.old.txt.0123456789abcdef.stowage-part`, "half a file");
+    daysAgo(`${dir}/.old.txt.0123456789abcdef.stowage-part`, 3);
+    // Old things that are not Stowage's stay.
+    writeFileSync(`${dir}/old.txt`, "a user's file");
+    daysAgo(`${dir}/old.txt`, 3);
+    mkdirSync(`${dir}/.stowage-batch-not-a-part`);
+    daysAgo(`${dir}/.stowage-batch-not-a-part`, 3);
+
+    const outcomes = await writeMany([{ path: `${dir}/new.txt`, body: Buffer.from("new") }]);
+    expect(outcomes.map(errorCode)).toEqual(["not a StowageError"]);
+    expect(readdirSync(dir).sort()).toEqual([".stowage-batch-not-a-part", stage("b").slice(dir.length + 1), stage("c").slice(dir.length + 1), "new.txt", "old.txt"].sort());
+    expect(readFileSync(`${stage("b")}/0`, "utf8")).toBe("being unpacked");
+  });
+
+  it("a single write removes the part files writers left over a day ago beside it", async () => {
+    const dir = freshDir();
+    mkdirSync(dir, { recursive: true });
+    const stale = `${dir}/.big.bin.0123456789abcdef.stowage-part`;
+    writeFileSync(stale, "half a file");
+    utimesSync(stale, new Date(Date.now() - 2 * DAY), new Date(Date.now() - 2 * DAY));
+    await system.write(`${dir}/small.txt`, "x");
+    expect(readdirSync(dir)).toEqual(["small.txt"]);
   });
 
   it("listings do not show a batch being unpacked", async () => {

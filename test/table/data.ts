@@ -138,6 +138,14 @@ export function countingSystem(system: System): { system: System; requests: () =
   let bytes = 0;
   const counted = new Proxy(system, {
     get(target, property, receiver) {
+      if (property === "readBytes" && target.readBytes) {
+        return async (...args: Parameters<NonNullable<System["readBytes"]>>) => {
+          requests++;
+          const read = await target.readBytes!(...args);
+          bytes += read.length;
+          return read;
+        };
+      }
       if (property !== "read") {
         const value = Reflect.get(target, property, receiver) as unknown;
         return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;

@@ -32,7 +32,9 @@ export class RangeSource {
     if (end <= start) return new Uint8Array(0);
     const tail = await this.tail();
     if (start >= tail.start) return tail.bytes.subarray(start - tail.start, end - tail.start);
-    const stream = await this.system.read(this.path, { range: { offset: start, length: end - start }, ...(this.signal ? { signal: this.signal } : {}) });
+    const signal = this.signal ? { signal: this.signal } : {};
+    if (this.system.readBytes) return this.system.readBytes(this.path, { offset: start, length: end - start }, signal);
+    const stream = await this.system.read(this.path, { range: { offset: start, length: end - start }, ...signal });
     return collect(stream, end - start);
   }
 

@@ -13,7 +13,7 @@
 import { createHash } from "node:crypto";
 import type { RecordBatch } from "apache-arrow";
 import { RecordBatch as Batch } from "apache-arrow";
-import { StowageError } from "../../errors.js";
+import { isStowageError, StowageError } from "../../errors.js";
 import type { Dataset } from "./dataset.js";
 import type { Unit } from "./plan.js";
 import { type Projection, readUnit } from "./read.js";
@@ -190,7 +190,9 @@ export class TableStream implements AsyncIterable<RecordBatch> {
       for (let b = start.block; b < blocks.length; b++) {
         for (let k = 0; k <= plan.prefetch; k++) load(b + k);
         plan.signal?.throwIfAborted();
-        const block = await loads.get(b)!;
+        const block = await loads.get(b)!.catch((error: unknown) => {
+          throw replacedWhileStreaming(error, dataset) ?? error;
+        });
         loads.delete(b);
         let offset = b === start.block ? start.offset : 0;
         while (offset < block.rows) {
@@ -216,6 +218,22 @@ export class TableStream implements AsyncIterable<RecordBatch> {
       dataset.close();
     }
   }
+}
+
+/**
+ * A data file the stream planned on is gone: an overwrite replaced the table and removed the old
+ * version's files. The rows already delivered came from the old version and the rest exist only
+ * in the new one, so the stream cannot go on without mixing them: it fails with `Conflict`.
+ */
+function replacedWhileStreaming(error: unknown, dataset: Dataset): StowageError | undefined {
+  if (!isStowageError(error, "NotFound") || error.path?.endsWith(".parquet") !== true) return undefined;
+  return new StowageError({
+    code: "Conflict",
+    operation: "stream",
+    path: dataset.root,
+    message: "the table was replaced while this stream read it; start a new stream to read the new version",
+    cause: error,
+  });
 }
 
 function encodePosition(id: string, block: number, offset: number): string {

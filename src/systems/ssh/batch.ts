@@ -17,7 +17,10 @@ export const stagedName = (index: number) => String(index);
 /** The archive's name inside the staging directory. */
 export const ARCHIVE_NAME = ".archive.tar";
 
-/** A hidden staging directory in `parent`; listings hide it as they hide part files. */
+/**
+ * A hidden staging directory in `parent`; listings hide it as they hide part files, and a later
+ * write into `parent` removes one a killed process left behind (./leftovers.ts).
+ */
 export function stagingPath(parent: string, nonce: string): string {
   return childPath(parent, `.stowage-batch-${nonce}${PART_SUFFIX}`);
 }

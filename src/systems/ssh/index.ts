@@ -41,6 +41,7 @@ import { mapSshError, SFTP_STATUS } from "./errors.js";
 import { ARCHIVE_NAME, stagedName, stagingPath, unpack, UNPACK_LOOP } from "./batch.js";
 import { pack, PACK_LOOP } from "./batch-read.js";
 import { CommandLoop, CommandLoops } from "./command-loop.js";
+import { OrphanSweeper } from "./leftovers.js";
 import { runCommand, shellQuote } from "./exec.js";
 import { catInto, hostHasCat, startCat } from "./exec-upload.js";
 import { catReader, startCatDownload } from "./exec-download.js";
@@ -136,6 +137,8 @@ export class SshSystem implements System {
   readonly #unpackers = new CommandLoops(UNPACK_LOOP, LOOPS_PER_CONNECTION);
   readonly #copiers = new CommandLoops(COPY_LOOP, LOOPS_PER_CONNECTION);
   readonly #packers = new CommandLoops(PACK_LOOP, LOOPS_PER_CONNECTION);
+  /** Part files and staging directories of writers that died, removed by later writes (./leftovers.ts). */
+  readonly #orphans = new OrphanSweeper();
 
   constructor(readonly connection: SshConnection) {
     const { user, hostName, port } = connection.settings;
@@ -215,6 +218,7 @@ export class SshSystem implements System {
       const part = partPathFor(remote);
       let handle: Buffer | undefined = await this.#createPart(sftp, part);
       if (checkpoint && !Buffer.isBuffer(source)) checkpoint.save(partialState(target, part));
+      const sweeping = this.#orphans.sweep(session.client, session.pool.pick(), parentPath(part), part);
       try {
         let size: number | undefined;
         if (!Buffer.isBuffer(source) && (options.size ?? Infinity) >= CAT_UPLOAD_MIN_BYTES && (await this.#hostHasCat(session))) {
@@ -232,6 +236,7 @@ export class SshSystem implements System {
         }
         options.signal?.throwIfAborted();
         await this.#publish(sftp, part, remote, target, overwrite, "write");
+        await sweeping;
         return { path: target, size: size ?? 0 };
       } catch (error) {
         if (handle) await sftp.close(handle).catch(() => {});
@@ -255,6 +260,7 @@ export class SshSystem implements System {
       if (stage.includes("\n")) throw new StowageError({ code: "Unsupported", system: "ssh", operation: "write", path: stage, message: "batches need a staging path without newlines" });
       await Promise.all(parents.map((parent) => this.#mkdirs(session.pool.pick(), parent)));
       await sftp.mkdir(stage);
+      const sweeping = this.#orphans.sweep(session.client, session.pool.pick(), parentPath(stage), stage);
       try {
         const handle = await sftp.open(childPath(stage, ARCHIVE_NAME), "wx");
         try {
@@ -283,6 +289,7 @@ export class SshSystem implements System {
       );
       await sftp.unlink(childPath(stage, ARCHIVE_NAME)).catch(() => {});
       await sftp.rmdir(stage).catch(() => removeTree(sftp, stage).catch(() => {}));
+      await sweeping;
       return outcomes;
     });
   }

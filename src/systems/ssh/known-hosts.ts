@@ -7,7 +7,7 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { appendFileSync, mkdirSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { wildcardMatch } from "./ssh-config.js";
+import { wildcardMatch } from "./patterns.js";
 
 export type HostKeyVerdict =
   /** A matching entry holds this key. */

@@ -86,7 +86,8 @@ export function resolveSettings(address: Address, config: StowageConfig, env: No
 function resolveHost(context: Context, spec: HostSpec, proxyOverride: ProxyRoute | undefined, depth: number): SshSettings {
   const { config, env, home, localUser } = context;
   const alias = spec.host;
-  const host = readHostConfig(context.configFile, alias, { home });
+  // Match criteria see the address's user and port before any the config gives (as ssh's -l and -p).
+  const host = readHostConfig(context.configFile, alias, { home, localUser, user: spec.user, port: spec.port });
   const port = spec.port ?? host.port ?? 22;
   const user = spec.user ?? host.user ?? localUser;
   // HostName may itself use %h (the alias), as in "HostName %h.example.com".

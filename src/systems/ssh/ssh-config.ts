@@ -2,14 +2,18 @@
  * A small reader for OpenSSH client config files (`~/.ssh/config`), with OpenSSH's semantics for
  * the keywords Stowage uses: the first value obtained for a keyword wins, except `IdentityFile`,
  * which accumulates. `Host` lines take several patterns with `*`, `?` and `!negation`. `Include`
- * reads other files in place (see include.ts). `Match` blocks are skipped as a whole (their
- * conditions are not evaluated), and unknown keywords are ignored, so any valid config parses.
+ * reads other files in place (see include.ts). `Match` blocks apply when their criteria hold where
+ * they are reached (see match.ts). Unknown keywords are ignored, so any valid config parses.
  */
 import { readFileSync } from "node:fs";
-import { homedir } from "node:os";
+import { homedir, userInfo } from "node:os";
 import { resolve } from "node:path";
 import { SshConfigError } from "./errors.js";
 import { includedFiles, MAX_INCLUDE_DEPTH } from "./include.js";
+import { evaluateMatch, parseMatch, type MatchCriterion, type MatchTarget } from "./match.js";
+import { hostMatches } from "./patterns.js";
+
+export { hostMatches, wildcardMatch } from "./patterns.js";
 
 /** The settings one host alias resolves to, before defaults are applied. */
 export interface HostConfig {
@@ -34,14 +38,15 @@ export type ProxyDirective =
 
 export type StrictHostKeyChecking = "yes" | "no" | "accept-new" | "ask";
 
+/** A Host line's pattern list, or a Match line's criteria (one object, judged once per pass). */
+type Condition = { kind: "host"; patterns: string[] } | { kind: "match"; criteria: MatchCriterion[]; where: string };
+
 interface Block {
   /**
-   * Host pattern lists that must all match: the block's own Host line, and those of the blocks
-   * holding the Include lines that read its file. Empty for lines before any Host line.
+   * Conditions that must all hold: the block's own Host or Match line, and those of the blocks
+   * holding the Include lines that read its file. Empty for lines before any Host or Match line.
    */
-  conditions: string[][];
-  /** True for Match blocks, and everything included from one; they are skipped. */
-  skip: boolean;
+  conditions: Condition[];
   options: Array<[keyword: string, args: string[]]>;
 }
 
@@ -50,12 +55,26 @@ export interface ParseOptions {
   home?: string;
 }
 
+/** What `Match` criteria see besides the config itself. */
+export interface ResolveOptions {
+  /** The user the address names: as ssh's `-l` or `user@`, `Match user` sees it before any User line. */
+  user?: string | undefined;
+  /** The port the address names (%p of `Match exec`). */
+  port?: number | undefined;
+  /** The local user (`Match localuser`, %u); by default the user running this process. */
+  localUser?: string;
+  /** The local home directory (%d); by default the user's. */
+  home?: string;
+  /** How long a `Match exec` command may run (match.ts). */
+  execTimeoutMs?: number;
+}
+
 /** Reads and resolves `file` for `host`; a missing file gives an empty config. */
-export function readHostConfig(file: string, host: string, options: ParseOptions = {}): HostConfig {
+export function readHostConfig(file: string, host: string, options: ParseOptions & ResolveOptions = {}): HostConfig {
   const text = readConfigFile(file);
   if (text === undefined) return { identityFiles: [] };
   // An absolute name, so an Include of this very file is seen as a loop.
-  return resolveHostConfig(parseSshConfig(text, resolve(file), options), host);
+  return resolveHostConfig(parseSshConfig(text, resolve(file), options), host, options);
 }
 
 /** A file's text, or undefined when it is missing (or a directory, which a glob may match). */
@@ -71,7 +90,7 @@ function readConfigFile(file: string): string | undefined {
 
 export function parseSshConfig(text: string, file = "ssh config", options: ParseOptions = {}): Block[] {
   const blocks: Block[] = [];
-  parseInto(blocks, text, [file], { conditions: [], skip: false }, options.home ?? homedir());
+  parseInto(blocks, text, [file], { conditions: [] }, options.home ?? homedir());
   return blocks;
 }
 
@@ -82,24 +101,27 @@ export function parseSshConfig(text: string, file = "ssh config", options: Parse
  */
 function parseInto(blocks: Block[], text: string, files: readonly string[], outer: Omit<Block, "options">, home: string): void {
   const file = files.at(-1)!;
-  const open = (conditions: string[][], skip: boolean) => {
-    const block: Block = { conditions, skip, options: [] };
+  const open = (conditions: Condition[]) => {
+    const block: Block = { conditions, options: [] };
     blocks.push(block);
     return block;
   };
-  let current = open(outer.conditions, outer.skip);
+  let current = open(outer.conditions);
   text.split(/\r?\n/).forEach((rawLine, index) => {
     const line = rawLine.trim();
     if (line === "" || line.startsWith("#")) return;
     const match = /^(\S+?)(?:\s*=\s*|\s+)(.*)$/.exec(line);
-    if (!match) return; // a keyword without arguments: OpenSSH rejects it, we ignore it
+    // A keyword without arguments: OpenSSH rejects it. We ignore it, but for a Match line, whose
+    // block would otherwise run on under the conditions before it.
+    if (!match && /^match$/i.test(line)) throw new SshConfigError(`${file}:${index + 1}: Match needs at least one criterion`);
+    if (!match) return;
     const keyword = match[1]!.toLowerCase();
     const raw = match[2]!;
     const where = `${file}:${index + 1}`;
     // ProxyCommand is the rest of the line as the shell will see it, quotes and all.
     const args = keyword === "proxycommand" ? [raw] : splitArguments(raw, where);
-    if (keyword === "host") current = open([...outer.conditions, args], outer.skip);
-    else if (keyword === "match") current = open(outer.conditions, true);
+    if (keyword === "host") current = open([...outer.conditions, { kind: "host", patterns: args }]);
+    else if (keyword === "match") current = open([...outer.conditions, { kind: "match", criteria: parseMatch(args, where), where }]);
     else if (keyword === "include") {
       for (const included of includedFiles(args, home)) {
         const includedText = readConfigFile(included);
@@ -115,7 +137,7 @@ function parseInto(blocks: Block[], text: string, files: readonly string[], oute
         parseInto(blocks, includedText, [...files, included], current, home);
       }
       // What follows the Include still belongs to the block that held it.
-      current = open(current.conditions, current.skip);
+      current = open(current.conditions);
     } else current.options.push([keyword, args]);
   });
 }
@@ -131,17 +153,47 @@ function splitArguments(text: string, where: string): string[] {
   return args;
 }
 
-export function resolveHostConfig(blocks: readonly Block[], host: string): HostConfig {
+/**
+ * The settings for `host`: the blocks read in file order, the first value obtained for a keyword
+ * kept. A `Match final` anywhere asks for a second pass, as in OpenSSH: the values of the first
+ * stay, Host lines are matched against the host name the first pass arrived at, and `final` and
+ * `canonical` criteria hold.
+ */
+export function resolveHostConfig(blocks: readonly Block[], host: string, options: ResolveOptions = {}): HostConfig {
   const result: HostConfig = { identityFiles: [] };
   const seen = new Set<string>();
+  if (applyBlocks(blocks, host, result, seen, options, false)) applyBlocks(blocks, host, result, seen, options, true);
+  return result;
+}
+
+/** One pass over the blocks; answers whether a Match line asked for a final pass. */
+function applyBlocks(blocks: readonly Block[], host: string, result: HostConfig, seen: Set<string>, options: ResolveOptions, finalPass: boolean): boolean {
+  let wantsFinalPass = false;
+  // A Match line is judged once per pass, where it is first reached: the blocks an Include
+  // inside it read share its verdict (and its `exec` command runs once).
+  const verdicts = new Map<Condition, boolean>();
+  // HostName as obtained so far, with %h (as OpenSSH's match_cfg_line and ssh.c expand it).
+  const hostNameSoFar = () => (result.hostName === undefined ? host : result.hostName.replace(/%h/g, host).replace(/%%/g, "%"));
+  // The final pass matches Host lines against the host name the first arrived at.
+  const hostLineSubject = finalPass ? hostNameSoFar().toLowerCase() : host;
+  const holds = (condition: Condition): boolean => {
+    if (condition.kind === "host") return hostMatches(hostLineSubject, condition.patterns);
+    let verdict = verdicts.get(condition);
+    if (verdict === undefined) {
+      const outcome = evaluateMatch(condition.criteria, matchTarget(host, hostNameSoFar(), result, options, finalPass), condition.where, options.execTimeoutMs);
+      wantsFinalPass ||= outcome.wantsFinalPass;
+      verdicts.set(condition, (verdict = outcome.matches));
+    }
+    return verdict;
+  };
   for (const block of blocks) {
-    if (block.skip) continue;
-    if (!block.conditions.every((patterns) => hostMatches(host, patterns))) continue;
+    if (!block.conditions.every(holds)) continue;
     for (const [keyword, args] of block.options) {
       const value = args[0];
       if (value === undefined) continue;
       if (keyword === "identityfile") {
-        result.identityFiles.push(value);
+        // OpenSSH keeps one of each, so a final pass does not add them twice.
+        if (!result.identityFiles.includes(value)) result.identityFiles.push(value);
         continue;
       }
       // ProxyJump and ProxyCommand share one slot: whichever comes first wins.
@@ -151,7 +203,21 @@ export function resolveHostConfig(blocks: readonly Block[], host: string): HostC
       apply(result, keyword, value, args);
     }
   }
-  return result;
+  return wantsFinalPass;
+}
+
+/** The connection as the config has described it so far; the address's user and port come first. */
+function matchTarget(originalHost: string, host: string, result: HostConfig, options: ResolveOptions, finalPass: boolean): MatchTarget {
+  const localUser = options.localUser ?? userInfo().username;
+  return {
+    originalHost,
+    host: finalPass ? host.toLowerCase() : host,
+    user: options.user ?? result.user ?? localUser,
+    port: options.port ?? result.port ?? 22,
+    localUser,
+    home: options.home ?? homedir(),
+    finalPass,
+  };
 }
 
 function apply(result: HostConfig, keyword: string, value: string, args: string[]): void {
@@ -195,24 +261,6 @@ function apply(result: HostConfig, keyword: string, value: string, args: string[
 
 function yesNo(value: string): boolean {
   return /^(yes|true)$/i.test(value);
-}
-
-/** OpenSSH's Host matching: any positive pattern matches and no negated one does. */
-export function hostMatches(host: string, patterns: readonly string[]): boolean {
-  let matched = false;
-  for (const pattern of patterns) {
-    const negated = pattern.startsWith("!");
-    if (!wildcardMatch(host, negated ? pattern.slice(1) : pattern)) continue;
-    if (negated) return false;
-    matched = true;
-  }
-  return matched;
-}
-
-/** `*` and `?` wildcards, case-insensitive as OpenSSH compares host names. */
-export function wildcardMatch(text: string, pattern: string): boolean {
-  const source = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
-  return new RegExp(`^${source}$`, "is").test(text);
 }
 
 export interface TokenValues {
