@@ -6,7 +6,7 @@
  * uploads; a transfer that finishes without failures deletes its journal. A path's last line wins.
  */
 import { createHash } from "node:crypto";
-import { mkdir, open, readFile, rm, type FileHandle } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, rm, stat, type FileHandle } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { cacheDir } from "../config.js";
 import type { UploadState } from "../systems/contract.js";
@@ -21,6 +21,25 @@ export interface JournalEntry {
   mtime?: number;
   /** Set while the file's upload is unfinished: what the destination needs to continue it. */
   upload?: UploadState;
+}
+
+/**
+ * A journal untouched this long belongs to a transfer nobody re-ran: it is removed, so the cache
+ * does not grow with every interrupted copy. Re-running one after that starts it afresh.
+ */
+export const ABANDONED_AFTER_MS = 30 * 24 * 3600_000;
+
+/** The sweep of abandoned journals, once per process (they only appear when a transfer fails). */
+let sweeping: Promise<void> | undefined;
+
+async function removeAbandoned(directory: string): Promise<void> {
+  const oldest = Date.now() - ABANDONED_AFTER_MS;
+  for (const name of await readdir(directory).catch(() => [] as string[])) {
+    if (!name.endsWith(".jsonl")) continue;
+    const path = join(directory, name);
+    const info = await stat(path).catch(() => undefined);
+    if (info && info.mtimeMs < oldest) await rm(path, { force: true }).catch(() => {});
+  }
 }
 
 export class Journal {
@@ -43,7 +62,9 @@ export class Journal {
 
   static async open(source: string, destination: string): Promise<Journal> {
     const id = createHash("sha256").update(`${source}\n${destination}`).digest("hex").slice(0, 32);
-    const journal = new Journal(join(cacheDir(), "transfers", `${id}.jsonl`));
+    const directory = join(cacheDir(), "transfers");
+    await (sweeping ??= removeAbandoned(directory).catch(() => {}));
+    const journal = new Journal(join(directory, `${id}.jsonl`));
     const text = await readFile(journal.#file, "utf8").catch(() => "");
     for (const line of text.split("\n")) {
       if (!line) continue;
