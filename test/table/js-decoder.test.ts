@@ -99,8 +99,11 @@ function edgeTable(n: number, nulls: boolean): Table {
     new Field("f32", new Float32(), nulls),
     new Field("s", new Utf8(), nulls),
     new Field("low_card", new Utf8(), nulls),
+    new Field("categories", new Utf8(), nulls),
     new Field("flag", new Bool(), nulls),
   ];
+  // Dictionary values of every packed width (1 to 16 bytes, multibyte among them) and one too long to pack.
+  const categories = ["", "a", "éé", "abcde", "12345678", "nine-byte", "ü€😀x", "sixteen-bytes-ok", "seventeen-bytes!!"];
   const columns = [
     column(new Int64(), ids.map((i) => maybe(i, BigInt(i * 1000 - 7)))),
     column(new Int64(), ids.map((i) => maybe(i, i % 5 === 0 ? (i % 2 ? 9223372036854775807n : -9223372036854775808n) : BigInt(Math.floor((rand() - 0.5) * 2 ** 53)) * 997n))),
@@ -113,12 +116,13 @@ function edgeTable(n: number, nulls: boolean): Table {
     column(new Float32(), ids.map((i) => maybe(i, Math.fround(rand())))),
     column(new Utf8(), ids.map((i) => maybe(i, i % 11 === 0 ? "" : i % 17 === 0 ? "ü€😀".repeat(20) : `v${Math.floor(rand() * 1e9).toString(36)}`))),
     column(new Utf8(), ids.map((i) => maybe(i, ["red", "green", "blue"][i % 3]!))),
+    column(new Utf8(), ids.map((i) => maybe(i, categories[Math.floor(rand() * (i < n / 2 ? categories.length - 1 : categories.length))]!))),
     column(new Bool(), ids.map((i) => maybe(i, rand() < 0.3))),
   ];
   return new Table([new RecordBatch(new Schema(fields), makeData({ type: new Struct(fields), length: n, nullCount: 0, children: columns }))]);
 }
 
-const ALL_EDGE = ["i64", "i64_wide", "i32", "i32_wide", "i16", "i8", "u32", "f64", "f32", "s", "low_card", "flag"];
+const ALL_EDGE = ["i64", "i64_wide", "i32", "i32_wide", "i16", "i8", "u32", "f64", "f32", "s", "low_card", "categories", "flag"];
 
 async function writeWithWasm(data: Table, configure: (b: InstanceType<typeof pw.WriterPropertiesBuilder>) => InstanceType<typeof pw.WriterPropertiesBuilder>): Promise<Uint8Array> {
   const properties = configure(new pw.WriterPropertiesBuilder().setMaxRowGroupSize(3_000).setDataPageSizeLimit(4_096)).build();

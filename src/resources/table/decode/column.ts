@@ -279,7 +279,7 @@ class ByteArrayColumn implements Column {
   readonly offsets: Int32Array;
   readonly pieces: Uint8Array[] = [];
   length = 0;
-  dictionary: { offsets: Int32Array; data: Uint8Array } | undefined;
+  dictionary: { offsets: Int32Array; data: Uint8Array; packed: PackedDictionary | undefined } | undefined;
 
   constructor(readonly rows: number) {
     this.offsets = new Int32Array(rows + 1);
@@ -287,7 +287,8 @@ class ByteArrayColumn implements Column {
 
   setDictionary(c: Cursor, count: number): void {
     const offsets = new Int32Array(count + 1);
-    this.dictionary = { offsets, data: plainByteArrays(c, count, offsets, 0, 0) };
+    const data = plainByteArrays(c, count, offsets, 0, 0);
+    this.dictionary = { offsets, data, packed: packDictionary(offsets, data) };
   }
 
   decode(encoding: number, c: Cursor, count: number, at: number): void {
@@ -340,6 +341,7 @@ class ByteArrayColumn implements Column {
         total += from[index + 1]! - from[index]!;
         offsets[at + i + 1] = base + total;
       }
+      if (dictionary.packed) return gatherPacked(dictionary.packed, from, indices, count, total);
       const data = new Uint8Array(total);
       const source = dictionary.data;
       for (let i = 0, p = 0; i < count; i++) {
@@ -425,4 +427,58 @@ function plainByteArrays(c: Cursor, count: number, offsets: Int32Array, at: numb
   }
   c.pos = p;
   return data;
+}
+
+/** A dictionary of short values (categories) as whole 32-bit words per entry, zero-padded. */
+interface PackedDictionary {
+  words: Uint32Array;
+  wordsPerEntry: number;
+}
+
+const MAX_PACKED_BYTES = 16;
+
+function packDictionary(offsets: Int32Array, data: Uint8Array): PackedDictionary | undefined {
+  const count = offsets.length - 1;
+  let longest = 0;
+  for (let i = 0; i < count; i++) longest = Math.max(longest, offsets[i + 1]! - offsets[i]!);
+  if (longest === 0 || longest > MAX_PACKED_BYTES) return undefined;
+  const wordsPerEntry = (longest + 3) >>> 2;
+  const words = new Uint32Array(count * wordsPerEntry);
+  const bytes = new Uint8Array(words.buffer);
+  for (let i = 0; i < count; i++) bytes.set(data.subarray(offsets[i]!, offsets[i + 1]!), i * wordsPerEntry * 4);
+  return { words, wordsPerEntry };
+}
+
+/**
+ * The values of `indices` joined, from a packed dictionary: each value is written as whole words
+ * (unaligned, through a DataView), the next one starting where the value really ends and
+ * overwriting the padding. About twice as fast as copying byte by byte; the buffer gets room for
+ * the last value's padding, and the data handed out stops before it.
+ */
+function gatherPacked(packed: PackedDictionary, offsets: Int32Array, indices: Int32Array, count: number, total: number): Uint8Array {
+  const { words, wordsPerEntry } = packed;
+  const out = new Uint8Array(total + wordsPerEntry * 4);
+  const view = new DataView(out.buffer);
+  let p = 0;
+  if (wordsPerEntry === 1) {
+    for (let i = 0; i < count; i++) {
+      const index = indices[i]!;
+      view.setUint32(p, words[index]!, true);
+      p += offsets[index + 1]! - offsets[index]!;
+    }
+  } else if (wordsPerEntry === 2) {
+    for (let i = 0; i < count; i++) {
+      const index = indices[i]!;
+      view.setUint32(p, words[2 * index]!, true);
+      view.setUint32(p + 4, words[2 * index + 1]!, true);
+      p += offsets[index + 1]! - offsets[index]!;
+    }
+  } else {
+    for (let i = 0; i < count; i++) {
+      const index = indices[i]!;
+      for (let w = 0, at = index * wordsPerEntry; w < wordsPerEntry; w++) view.setUint32(p + 4 * w, words[at + w]!, true);
+      p += offsets[index + 1]! - offsets[index]!;
+    }
+  }
+  return out.subarray(0, total);
 }
