@@ -112,6 +112,31 @@ function unsignedPayloadWithContentMd5(client: S3Client): void {
   );
 }
 
+/**
+ * The SDK builds a new signer for every request (spreading the whole client config into its
+ * options), although every one it builds is the same: its region and service come from
+ * `config.signingRegion` and `config.signingName`, which the first call fixes, and each request's
+ * signing region and service are passed to `sign` anyway. One signer per auth scheme serves them
+ * all (keyed by what the SDK reads from the scheme, should a later SDK start to use it); a failed
+ * build (no region) is tried again on the next request, as before.
+ */
+function reuseSigners(client: S3Client): void {
+  type AuthScheme = { name?: string; signingName?: string; signingRegion?: string } | undefined;
+  const config = client.config as unknown as { signer: (authScheme?: AuthScheme) => Promise<unknown> };
+  const build = config.signer;
+  const signers = new Map<string, Promise<unknown>>();
+  config.signer = (authScheme) => {
+    const key = `${authScheme?.name}/${authScheme?.signingName}/${authScheme?.signingRegion}`;
+    let signer = signers.get(key);
+    if (!signer) {
+      signer = build(authScheme);
+      signers.set(key, signer);
+      signer.catch(() => signers.delete(key));
+    }
+    return signer;
+  };
+}
+
 export function createClient(settings: S3Settings, env: NodeJS.ProcessEnv = process.env): S3Client {
   const options: S3ClientConfig = {
     region: settings.region,
@@ -130,5 +155,6 @@ export function createClient(settings: S3Settings, env: NodeJS.ProcessEnv = proc
   const client = new S3Client(options);
   addContentMd5ToDeleteObjects(client);
   unsignedPayloadWithContentMd5(client);
+  reuseSigners(client);
   return client;
 }

@@ -16,7 +16,7 @@ import {
 } from "@aws-sdk/client-s3";
 import type { CopyOptions } from "../contract.js";
 import { splitBucket } from "../paths.js";
-import { isMissingBucket, isNotImplemented, type S3Context, sendOptions } from "./context.js";
+import { isMissingBucket, isNotImplemented, type S3Context } from "./context.js";
 import { S3Failure, s3ErrorName, s3Status } from "./errors.js";
 import { copySource, md5FromEtag, stripQuotes } from "./objects.js";
 
@@ -60,14 +60,14 @@ async function copyWhole(context: S3Context, job: Endpoints): Promise<void> {
   for (;;) {
     const conditional = job.exclusive && context.conditionalPut !== false;
     try {
-      await context.client.send(
+      await context.send(
         new CopyObjectCommand({
           Bucket: job.to.bucket,
           Key: job.to.key,
           CopySource: copySource(job.from.bucket, job.from.key),
           ...(conditional ? { IfNoneMatch: "*" } : {}),
         }),
-        sendOptions(job.signal),
+        job.signal,
       );
       if (conditional) context.conditionalPut = true;
       return;
@@ -79,19 +79,19 @@ async function copyWhole(context: S3Context, job: Endpoints): Promise<void> {
 }
 
 async function copyInParts(context: S3Context, job: Endpoints, source: HeadObjectCommandOutput): Promise<void> {
-  const { client, settings } = context;
+  const { settings } = context;
   const { to, signal } = job;
   const size = source.ContentLength ?? 0;
   // The ETag as the server sent it (quoted), used only when it is a plain MD5.
   const pinnedEtag = md5FromEtag(stripQuotes(source.ETag)) !== undefined ? source.ETag : undefined;
-  const created = await client.send(
+  const created = await context.send(
     new CreateMultipartUploadCommand({
       Bucket: to.bucket,
       Key: to.key,
       ...(source.ContentType ? { ContentType: source.ContentType } : {}),
       ...(source.Metadata ? { Metadata: source.Metadata } : {}),
     }),
-    sendOptions(signal),
+    signal,
   );
   const uploadId = created.UploadId;
   try {
@@ -102,7 +102,7 @@ async function copyInParts(context: S3Context, job: Endpoints, source: HeadObjec
     const parts: CompletedPart[] = [];
     await eachLimit(ranges, PART_COPY_CONCURRENCY, async ({ partNumber, start, end }) => {
       try {
-        const output = await client.send(
+        const output = await context.send(
           new UploadPartCopyCommand({
             Bucket: to.bucket,
             Key: to.key,
@@ -112,7 +112,7 @@ async function copyInParts(context: S3Context, job: Endpoints, source: HeadObjec
             CopySourceRange: `bytes=${start}-${end}`,
             ...(pinnedEtag ? { CopySourceIfMatch: pinnedEtag } : {}),
           }),
-          sendOptions(signal),
+          signal,
         );
         parts.push({ PartNumber: partNumber, ETag: output.CopyPartResult?.ETag });
       } catch (error) {
@@ -123,7 +123,7 @@ async function copyInParts(context: S3Context, job: Endpoints, source: HeadObjec
       }
     });
     parts.sort((a, b) => a.PartNumber! - b.PartNumber!);
-    await client.send(
+    await context.send(
       new CompleteMultipartUploadCommand({
         Bucket: to.bucket,
         Key: to.key,
@@ -131,11 +131,11 @@ async function copyInParts(context: S3Context, job: Endpoints, source: HeadObjec
         MultipartUpload: { Parts: parts },
         ...(job.exclusive && context.conditionalPut !== false ? { IfNoneMatch: "*" } : {}),
       }),
-      sendOptions(signal),
+      signal,
     );
   } catch (error) {
     // Leave no pending upload (and no stored parts) behind.
-    await client.send(new AbortMultipartUploadCommand({ Bucket: to.bucket, Key: to.key, UploadId: uploadId })).catch(() => undefined);
+    await context.send(new AbortMultipartUploadCommand({ Bucket: to.bucket, Key: to.key, UploadId: uploadId })).catch(() => undefined);
     throw error;
   }
 }

@@ -5,7 +5,7 @@
 import { DeleteBucketCommand, DeleteObjectsCommand, type _Error } from "@aws-sdk/client-s3";
 import type { DeleteOptions } from "../contract.js";
 import { prefixOf, splitBucket } from "../paths.js";
-import { isMissing, type S3Context, sendOptions } from "./context.js";
+import { isMissing, type S3Context } from "./context.js";
 import { S3Failure, mapS3Error } from "./errors.js";
 import { listPages } from "./list.js";
 import { objectPath } from "./objects.js";
@@ -51,9 +51,9 @@ async function* batchesOf<T>(items: AsyncIterable<T>, size: number): AsyncGenera
 
 async function deleteBatch(context: S3Context, bucket: string, keys: string[], signal: AbortSignal | undefined): Promise<_Error[]> {
   try {
-    const output = await context.client.send(
+    const output = await context.send(
       new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true } }),
-      sendOptions(signal),
+      signal,
     );
     return (output.Errors ?? []).filter((error) => error.Code !== "NoSuchKey");
   } catch (error) {
@@ -64,7 +64,7 @@ async function deleteBatch(context: S3Context, bucket: string, keys: string[], s
 
 async function deleteBucket(context: S3Context, bucket: string, signal: AbortSignal | undefined): Promise<void> {
   try {
-    await context.client.send(new DeleteBucketCommand({ Bucket: bucket }), sendOptions(signal));
+    await context.send(new DeleteBucketCommand({ Bucket: bucket }), signal);
   } catch (error) {
     if (!isMissing(error)) throw error;
   }

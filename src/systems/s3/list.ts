@@ -5,7 +5,7 @@
 import { ListBucketsCommand, ListObjectsV2Command, type ListObjectsV2CommandOutput } from "@aws-sdk/client-s3";
 import type { Entry, ListOptions } from "../contract.js";
 import { prefixOf, splitBucket } from "../paths.js";
-import { isMissingBucket, type S3Context, sendOptions } from "./context.js";
+import { isMissingBucket, type S3Context } from "./context.js";
 import { directoryEntry, fileEntry, objectPath } from "./objects.js";
 
 const DEFAULT_PAGE_SIZE = 1000;
@@ -21,7 +21,7 @@ export async function* listPages(
   do {
     let page: ListObjectsV2CommandOutput;
     try {
-      page = await context.client.send(
+      page = await context.send(
         new ListObjectsV2Command({
           Bucket: bucket,
           Prefix: prefix,
@@ -29,7 +29,7 @@ export async function* listPages(
           MaxKeys: options.pageSize ?? DEFAULT_PAGE_SIZE,
           ContinuationToken: token,
         }),
-        sendOptions(options.signal),
+        options.signal,
       );
     } catch (error) {
       if (isMissingBucket(error)) return;
@@ -69,6 +69,6 @@ export async function* listPath(context: S3Context, path: string, options: ListO
 }
 
 async function* listBuckets(context: S3Context, signal: AbortSignal | undefined): AsyncGenerator<Entry> {
-  const { Buckets: buckets = [] } = await context.client.send(new ListBucketsCommand({}), sendOptions(signal));
+  const { Buckets: buckets = [] } = await context.send(new ListBucketsCommand({}), signal);
   for (const bucket of buckets) if (bucket.Name) yield directoryEntry(`/${bucket.Name}`);
 }

@@ -11,7 +11,7 @@ import {
   type CompletedPart,
 } from "@aws-sdk/client-s3";
 import { sendParts } from "../parts.js";
-import { sendOptions, type S3Context } from "./context.js";
+import { type S3Context } from "./context.js";
 
 export interface MultipartTarget {
   bucket: string;
@@ -40,21 +40,20 @@ export async function uploadParts(
   concurrency: number,
   continuation: Continuation = {},
 ): Promise<{ size: number; etag: string | undefined }> {
-  const { client } = context;
   const { bucket, key, signal } = target;
   const uploadId = continuation.from?.uploadId ?? (await createUpload(context, target));
   if (!continuation.from) continuation.onCreated?.(uploadId);
   try {
     const parts: CompletedPart[] = [...(continuation.from?.parts ?? [])];
     const sent = await sendParts(chunks, { partSize, concurrency, firstPart: parts.length + 1, signal }, async (partNumber, bytes) => {
-      const output = await client.send(
+      const output = await context.send(
         new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: bytes, ContentLength: bytes.length }),
-        sendOptions(signal),
+        signal,
       );
       parts.push({ PartNumber: partNumber, ETag: output.ETag });
     });
     parts.sort((a, b) => a.PartNumber! - b.PartNumber!);
-    const completed = await client.send(
+    const completed = await context.send(
       new CompleteMultipartUploadCommand({
         Bucket: bucket,
         Key: key,
@@ -62,21 +61,21 @@ export async function uploadParts(
         MultipartUpload: { Parts: parts },
         ...(target.ifNoneMatch ? { IfNoneMatch: "*" } : {}),
       }),
-      sendOptions(signal),
+      signal,
     );
     return { size: sent.size, etag: completed.ETag };
   } catch (error) {
     if (!continuation.keepParts?.(error)) {
-      await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId })).catch(() => undefined);
+      await context.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId })).catch(() => undefined);
     }
     throw error;
   }
 }
 
 async function createUpload(context: S3Context, target: MultipartTarget): Promise<string> {
-  const created = await context.client.send(
+  const created = await context.send(
     new CreateMultipartUploadCommand({ Bucket: target.bucket, Key: target.key, ...(target.contentType ? { ContentType: target.contentType } : {}) }),
-    sendOptions(target.signal),
+    target.signal,
   );
   return created.UploadId!;
 }

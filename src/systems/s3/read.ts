@@ -4,7 +4,7 @@ import { Readable, pipeline } from "node:stream";
 import { httpRange, isEmptyRange, resolveRange, sliceStream } from "../body.js";
 import type { ReadOptions } from "../contract.js";
 import { splitBucket } from "../paths.js";
-import { type S3Context, sendOptions } from "./context.js";
+import { type S3Context } from "./context.js";
 import { S3Failure, s3ErrorName, s3Status } from "./errors.js";
 
 const empty = () => Readable.from([]);
@@ -19,7 +19,7 @@ export async function readObject(context: S3Context, path: string, options: Read
     return empty();
   }
   try {
-    const response = await context.client.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: httpRange(range) }), sendOptions(signal));
+    const response = await context.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: httpRange(range) }), signal);
     const body = response.Body as Readable;
     if (range === undefined || response.ContentRange !== undefined) return body;
     // The server ignored the Range and sent the whole object (some do for empty objects): cut it here.

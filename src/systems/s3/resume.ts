@@ -6,7 +6,7 @@
 import { AbortMultipartUploadCommand, ListPartsCommand, type CompletedPart, type Part } from "@aws-sdk/client-s3";
 import type { UploadState } from "../contract.js";
 import { splitBucket } from "../paths.js";
-import { sendOptions, type S3Context } from "./context.js";
+import { type S3Context } from "./context.js";
 import { s3ErrorName } from "./errors.js";
 
 export interface MultipartState {
@@ -33,9 +33,9 @@ async function listParts(context: S3Context, upload: MultipartState, signal?: Ab
   let marker: string | undefined;
   try {
     for (;;) {
-      const page = await context.client.send(
+      const page = await context.send(
         new ListPartsCommand({ Bucket: bucket, Key: key, UploadId: upload.uploadId, ...(marker ? { PartNumberMarker: marker } : {}) }),
-        sendOptions(signal),
+        signal,
       );
       parts.push(...(page.Parts ?? []));
       if (!page.IsTruncated || page.NextPartNumberMarker === undefined) return parts;
@@ -74,7 +74,7 @@ export async function discardUpload(context: S3Context, path: string, state: Upl
   const upload = parseState(path, state);
   if (!upload) return;
   const { bucket, key } = splitBucket(upload.path);
-  await context.client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: upload.uploadId })).catch((error: unknown) => {
+  await context.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: upload.uploadId })).catch((error: unknown) => {
     if (s3ErrorName(error) !== "NoSuchUpload") throw error;
   });
 }

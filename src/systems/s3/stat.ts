@@ -2,22 +2,21 @@
 import { HeadBucketCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import type { Stat } from "../contract.js";
 import { prefixOf, splitBucket } from "../paths.js";
-import { type S3Context, sendOptions } from "./context.js";
+import { type S3Context } from "./context.js";
 import { S3Failure } from "./errors.js";
 import { directoryEntry, fileEntry, objectPath } from "./objects.js";
 
 export async function statPath(context: S3Context, path: string, signal?: AbortSignal): Promise<Stat> {
   const { bucket, key } = splitBucket(path);
   if (bucket === "") return directoryEntry("/");
-  const options = sendOptions(signal);
   if (key === "") {
-    await context.client.send(new HeadBucketCommand({ Bucket: bucket }), options);
+    await context.send(new HeadBucketCommand({ Bucket: bucket }), signal);
     return directoryEntry(objectPath(bucket, ""));
   }
   const head = await context.headObject(bucket, key, signal);
   if (head) return fileEntry(bucket, key, head.ContentLength, head.LastModified, head.ETag);
   // Not an object: a directory if anything lives below "key/" (a "key/" marker object counts).
-  const below = await context.client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefixOf(key), MaxKeys: 1 }), options);
+  const below = await context.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefixOf(key), MaxKeys: 1 }), signal);
   if ((below.KeyCount ?? below.Contents?.length ?? 0) > 0) return directoryEntry(objectPath(bucket, key));
   throw new S3Failure("NotFound", "no such object or prefix");
 }

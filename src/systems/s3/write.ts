@@ -17,7 +17,7 @@ import type { UploadCheckpoint, WriteBody, WriteOptions, WriteResult } from "../
 import { worthKeeping } from "../guard.js";
 import { splitBucket } from "../paths.js";
 import { MIN_PART_SIZE } from "./client.js";
-import { isMissingBucket, isNotImplemented, type S3Context, sendOptions } from "./context.js";
+import { isMissingBucket, isNotImplemented, type S3Context } from "./context.js";
 import { S3Failure, mapS3Error } from "./errors.js";
 import { uploadParts, type Continuation } from "./multipart.js";
 import { md5FromEtag, objectPath, stripQuotes } from "./objects.js";
@@ -147,7 +147,7 @@ async function putObject(context: S3Context, target: Target, bytes: Buffer): Pro
   for (;;) {
     const conditional = exclusive && context.conditionalPut !== false;
     try {
-      const output = await context.client.send(
+      const output = await context.send(
         new PutObjectCommand({
           Bucket: bucket,
           Key: key,
@@ -157,7 +157,7 @@ async function putObject(context: S3Context, target: Target, bytes: Buffer): Pro
           ...(contentMd5 ? { ContentMD5: contentMd5 } : {}),
           ...(conditional ? { IfNoneMatch: "*" } : {}),
         }),
-        sendOptions(signal),
+        signal,
       );
       if (conditional) context.conditionalPut = true;
       return result(bucket, key, bytes.length, output.ETag);
