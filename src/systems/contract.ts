@@ -225,9 +225,10 @@ export interface System {
   /**
    * Optional: bytes [offset, offset + length) in one buffer (fewer where the object ends first),
    * for systems that fill it without a stream: a local file is one positioned read, with no chunks
-   * to allocate and join. Same errors as `read`. Table reads use it for column chunks.
+   * to allocate and join. With `into` (at least `length` long) they are read into it and a view
+   * of it is returned. Same errors as `read`. Table reads use it for column chunks.
    */
-  readBytes?(path: string, range: { offset: number; length: number }, options?: { signal?: AbortSignal }): Promise<Uint8Array>;
+  readBytes?(path: string, range: { offset: number; length: number }, options?: { signal?: AbortSignal; into?: Uint8Array }): Promise<Uint8Array>;
   /** Server-side copy inside this system; rejects `Unsupported` unless `capabilities.serverSideCopy`. */
   copy(from: string, to: string, options?: CopyOptions): Promise<void>;
   /** Creates a directory and its parents; a no-op where directories are prefixes. */

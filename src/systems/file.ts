@@ -256,14 +256,17 @@ export class FileSystem implements System {
     });
   }
 
-  readBytes(path: string, range: { offset: number; length: number }, options: { signal?: AbortSignal } = {}): Promise<Uint8Array> {
+  readBytes(path: string, range: { offset: number; length: number }, options: { signal?: AbortSignal; into?: Uint8Array } = {}): Promise<Uint8Array> {
     const target = normalizePath(path);
     return guard("read", target, async () => {
       options.signal?.throwIfAborted();
+      const length = Math.max(0, range.length);
+      if (options.into && options.into.length < length) throw new StowageError({ code: "InvalidInput", message: `readBytes into ${options.into.length} bytes, not ${length}` });
       const handle = await fdOpen(target, constants.O_RDONLY);
       try {
         // Not zeroed first: every byte handed out is one the reads wrote.
-        const bytes = Buffer.allocUnsafeSlow(Math.max(0, range.length));
+        const into = options.into;
+        const bytes = into ? Buffer.from(into.buffer, into.byteOffset, length) : Buffer.allocUnsafeSlow(length);
         let filled = 0;
         while (filled < bytes.length) {
           const read = await fdRead(handle, bytes, filled, bytes.length - filled, range.offset + filled);

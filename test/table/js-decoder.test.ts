@@ -16,7 +16,7 @@ import { type Footer, readFooter } from "../../src/resources/table/footer.js";
 import { RangeSource } from "../../src/resources/table/range-source.js";
 import { createFileSystem } from "../../src/systems/file.js";
 import { tempDir } from "../support/process.js";
-import { everyTypeTable, mlTable } from "./data.js";
+import { everyTypeTable, mlTable, rowsById } from "./data.js";
 
 const pw = createRequire(import.meta.url)("parquet-wasm/node") as typeof import("parquet-wasm");
 let dir: string;
@@ -171,6 +171,18 @@ describe("JavaScript Parquet decoder", () => {
       }
     });
   }
+
+  it("reads a table of many row groups whole, as written, with column chunk buffers reused between row groups", async () => {
+    const data = mlTable(60_000);
+    const path = `${dir}/many-groups`;
+    await table({ data, path }).write({ rowGroupSize: 2_000 });
+    const back = await table({ path }).fetch();
+    expect(back.numRows).toBe(60_000);
+    expect(rowsById(back)).toEqual(rowsById(data));
+    const some = await table({ path }).fetch({ columns: ["text", "x"], filter: [["id", ">=", 30_000]] });
+    expect(some.numRows).toBe(30_000);
+    expect(some.getChild("text")!.get(0)).toBe(data.getChild("text")!.get(30_000));
+  });
 
   it("refuses snappy pages (left to parquet-wasm)", async () => {
     const file = await writeWithWasm(edgeTable(2_000, true), (b) => b.setCompression(pw.Compression.SNAPPY));

@@ -27,15 +27,18 @@ export class RangeSource {
     readonly signal?: AbortSignal,
   ) {}
 
-  /** Bytes [start, end) of the file; outside the tail, in an ArrayBuffer of their own (so they can be transferred). */
-  async read(start: number, end: number): Promise<Uint8Array> {
+  /**
+   * Bytes [start, end) of the file; outside the tail, in an ArrayBuffer of their own (so they can be
+   * transferred), or in `into` (at least `end - start` long) when given.
+   */
+  async read(start: number, end: number, into?: Uint8Array): Promise<Uint8Array> {
     if (end <= start) return new Uint8Array(0);
     const tail = await this.tail();
     if (start >= tail.start) return tail.bytes.subarray(start - tail.start, end - tail.start);
-    const signal = this.signal ? { signal: this.signal } : {};
-    if (this.system.readBytes) return this.system.readBytes(this.path, { offset: start, length: end - start }, signal);
-    const stream = await this.system.read(this.path, { range: { offset: start, length: end - start }, ...signal });
-    return collect(stream, end - start);
+    const options = { ...(this.signal ? { signal: this.signal } : {}), ...(into ? { into } : {}) };
+    if (this.system.readBytes) return this.system.readBytes(this.path, { offset: start, length: end - start }, options);
+    const stream = await this.system.read(this.path, { range: { offset: start, length: end - start }, ...(this.signal ? { signal: this.signal } : {}) });
+    return collect(stream, end - start, into);
   }
 
   /** The last bytes of the file, holding at least the footer. */
@@ -70,8 +73,8 @@ export class RangeSource {
  * A read's chunks copied once, into one buffer of the expected length: column chunks are megabytes,
  * and every extra copy (and the garbage collections the allocations trigger) shows in read times.
  */
-async function collect(stream: AsyncIterable<Uint8Array | string>, expected: number): Promise<Uint8Array> {
-  let bytes = new Uint8Array(expected);
+async function collect(stream: AsyncIterable<Uint8Array | string>, expected: number, into?: Uint8Array): Promise<Uint8Array> {
+  let bytes = into && into.length >= expected ? into.subarray(0, expected) : new Uint8Array(expected);
   let length = 0;
   for await (const chunk of stream) {
     const piece = typeof chunk === "string" ? Buffer.from(chunk) : chunk;

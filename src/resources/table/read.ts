@@ -11,6 +11,7 @@
 import { type Data, Field, makeData, RecordBatch, RecordBatchReader, Schema, Struct } from "apache-arrow";
 import type { Dataset } from "./dataset.js";
 import { matchingRows, type Predicate } from "./filter.js";
+import { giveChunkBuffer, takeChunkBuffer } from "./chunk-buffers.js";
 import { decompressorFor } from "./decode/decompress.js";
 import { decodeRowGroup, NotHandled, planRowGroup } from "./decode/row-group.js";
 import type { ByteSpan, Footer } from "./footer.js";
@@ -100,16 +101,26 @@ async function decodeInJs(dataset: Dataset, unit: Unit, footer: Footer, columns:
   const plan = await planRowGroup(footer, unit.rowGroup, types);
   if (!plan) return undefined;
   const source = dataset.source(unit.file);
-  const read = await Promise.all(spans.map(async (span) => ({ span, bytes: await source.read(span.start, span.end) })));
-  const bytesOf = (want: ByteSpan) => {
-    const hit = read.find(({ span }) => span.start <= want.start && want.end <= span.end);
-    if (!hit) throw new NotHandled("column chunk outside the spans read");
-    return hit.bytes.subarray(want.start - hit.span.start, want.end - hit.span.start);
-  };
+  // Nothing decoded keeps a view of these buffers, so the next row group reads into them.
+  const buffers = spans.map((span) => takeChunkBuffer(span.end - span.start));
   try {
-    return assemble(await decodeRowGroup(plan, bytesOf), columns, plan.rows);
-  } catch {
-    return undefined;
+    // Every read settles before a buffer can go back: a failed one must not leave another writing into it.
+    const settled = await Promise.allSettled(spans.map(async (span, i) => ({ span, bytes: await source.read(span.start, span.end, buffers[i]) })));
+    const failed = settled.find((r) => r.status === "rejected");
+    if (failed) throw failed.reason;
+    const read = settled.map((r) => (r as PromiseFulfilledResult<{ span: ByteSpan; bytes: Uint8Array }>).value);
+    const bytesOf = (want: ByteSpan) => {
+      const hit = read.find(({ span }) => span.start <= want.start && want.end <= span.end);
+      if (!hit) throw new NotHandled("column chunk outside the spans read");
+      return hit.bytes.subarray(want.start - hit.span.start, want.end - hit.span.start);
+    };
+    try {
+      return assemble(await decodeRowGroup(plan, bytesOf), columns, plan.rows);
+    } catch {
+      return undefined;
+    }
+  } finally {
+    for (const buffer of buffers) giveChunkBuffer(buffer);
   }
 }
 

@@ -5,6 +5,9 @@
  *
  * A page without nulls is decoded straight into the column's buffers; a page with nulls is decoded
  * densely first, then spread over its rows.
+ *
+ * Every value is copied out of the pages: nothing returned keeps a view of a page, because the
+ * buffers the column chunks were read into are reused for the next row group (chunk-buffers.ts).
  */
 import { type Data, type DataType, makeData, Type } from "apache-arrow";
 import { type Cursor, NotHandled, rleHybrid } from "./bits.js";
@@ -88,6 +91,16 @@ function scratch(count: number): Int32Array {
   return scratchBuffer.subarray(0, count);
 }
 
+/**
+ * A typed array whose memory is not zeroed first (as `Buffer.allocUnsafeSlow`: its own ArrayBuffer,
+ * never Node's shared pool), for buffers every element of which is written before use. Zeroing
+ * hundreds of MB of results showed in whole-table reads.
+ */
+function uninitialised<T extends Uint8Array | Int32Array | Uint32Array>(ArrayType: { new (buffer: ArrayBuffer, offset: number, length: number): T; BYTES_PER_ELEMENT: number }, length: number): T {
+  const bytes = Buffer.allocUnsafeSlow(length * ArrayType.BYTES_PER_ELEMENT);
+  return new ArrayType(bytes.buffer as ArrayBuffer, bytes.byteOffset, length);
+}
+
 /** Dictionary indices: a bit-width byte, then the hybrid (in the scratch array). */
 function dictionaryIndices(c: Cursor, count: number, size: number): Int32Array {
   const width = c.bytes[c.pos++] ?? 0;
@@ -133,7 +146,8 @@ class FixedColumn implements Column {
     readonly physical: Physical,
   ) {
     this.wordsPerValue = WIDTH[physical]! / 4;
-    this.words = new Uint32Array(rows * this.wordsPerValue);
+    // Every slot is written (null ones with zeros), so the buffer need not be zeroed first.
+    this.words = uninitialised(Uint32Array, rows * this.wordsPerValue);
   }
 
   setDictionary(c: Cursor, count: number): void {
@@ -151,7 +165,10 @@ class FixedColumn implements Column {
     this.#decodeInto(encoding, c, present, dense, 0);
     let k = 0;
     for (let i = 0; i < defined.length; i++) {
-      if (defined[i] === 0) continue;
+      if (defined[i] === 0) {
+        for (let j = 0; j < w; j++) this.words[(at + i) * w + j] = 0;
+        continue;
+      }
       for (let j = 0; j < w; j++) this.words[(at + i) * w + j] = dense[k * w + j]!;
       k++;
     }
@@ -274,15 +291,21 @@ class BooleanColumn implements Column {
   }
 }
 
-/** Byte arrays: offsets for every row, bytes kept as the pages' pieces until `finish` joins them. */
+/**
+ * Byte arrays: offsets for every row, and the values' bytes in one buffer that pages append to
+ * (sized from the first page, grown by doubling), so the result's data is that buffer with no
+ * joining copy at the end.
+ */
 class ByteArrayColumn implements Column {
   readonly offsets: Int32Array;
-  readonly pieces: Uint8Array[] = [];
+  data = new Uint8Array(0);
   length = 0;
   dictionary: { offsets: Int32Array; data: Uint8Array; packed: PackedDictionary | undefined } | undefined;
 
   constructor(readonly rows: number) {
-    this.offsets = new Int32Array(rows + 1);
+    // Every offset is written as pages are decoded.
+    this.offsets = uninitialised(Int32Array, rows + 1);
+    this.offsets[0] = 0;
   }
 
   setDictionary(c: Cursor, count: number): void {
@@ -292,29 +315,45 @@ class ByteArrayColumn implements Column {
   }
 
   decode(encoding: number, c: Cursor, count: number, at: number): void {
-    this.#add(this.#decodeInto(encoding, c, count, this.offsets, at, this.length));
+    this.#decodeInto(encoding, c, count, this.offsets, at, this.length);
   }
 
   decodeSparse(encoding: number, c: Cursor, present: number, defined: Uint8Array, at: number): void {
     const dense = new Int32Array(present + 1);
-    const data = this.#decodeInto(encoding, c, present, dense, 0, 0);
     const base = this.length;
+    this.#decodeInto(encoding, c, present, dense, 0, base);
+    dense[0] = base;
     for (let i = 0, k = 0; i < defined.length; i++) {
       if (defined[i] !== 0) k++;
-      this.offsets[at + i + 1] = base + dense[k]!;
+      this.offsets[at + i + 1] = dense[k]!;
     }
-    this.#add(data);
   }
 
-  #add(data: Uint8Array): void {
-    if (this.length + data.length > 0x7fffffff) throw new NotHandled("over 2 GiB of strings in a row group");
-    if (data.length > 0) this.pieces.push(data);
-    this.length += data.length;
+  /**
+   * Room for `bytes` more (and `slack` past them for a word-wise writer) for a page of `values`
+   * values. The first page sizes the buffer for the whole chunk, scaled by rows.
+   */
+  #reserve(bytes: number, values: number, slack = 0): Uint8Array {
+    const needed = this.length + bytes + slack;
+    if (this.length + bytes > 0x7fffffff) throw new NotHandled("over 2 GiB of strings in a row group");
+    if (needed > this.data.length) {
+      const estimate = this.length === 0 && values > 0 ? Math.ceil((bytes * this.rows * 1.05) / values) + slack : 0;
+      // Not zeroed: what is handed out is written first, and `finish` zeroes what is left over.
+      const grown = uninitialised(Uint8Array, Math.max(needed, estimate, 2 * this.data.length));
+      grown.set(this.data.subarray(0, this.length));
+      this.data = grown;
+    }
+    return this.data;
   }
 
-  /** Writes offsets[at + 1 .. at + count] (from `base`); returns the values' bytes. */
-  #decodeInto(encoding: number, c: Cursor, count: number, offsets: Int32Array, at: number, base: number): Uint8Array {
-    if (encoding === Encoding.Plain) return plainByteArrays(c, count, offsets, at, base);
+  #append(bytes: Uint8Array, values: number): void {
+    this.#reserve(bytes.length, values).set(bytes, this.length);
+    this.length += bytes.length;
+  }
+
+  /** Writes offsets[at + 1 .. at + count] (from `base`) and appends the values' bytes. */
+  #decodeInto(encoding: number, c: Cursor, count: number, offsets: Int32Array, at: number, base: number): void {
+    if (encoding === Encoding.Plain) return this.#append(plainByteArrays(c, count, offsets, at, base), count);
     if (encoding === Encoding.DeltaLengthByteArray) {
       const lengths = scratch(count);
       if (deltaInt32(c, lengths, 0) !== count) throw new NotHandled("DELTA_LENGTH_BYTE_ARRAY count differs from the page's");
@@ -324,12 +363,11 @@ class ByteArrayColumn implements Column {
         offsets[at + i + 1] = base + total;
       }
       if (c.pos + total > c.bytes.length) throw new NotHandled("DELTA_LENGTH_BYTE_ARRAY data ends early");
-      // The page's own bytes, not a copy: `finish` copies every piece once anyway.
-      const data = c.bytes.subarray(c.pos, c.pos + total);
+      this.#append(c.bytes.subarray(c.pos, c.pos + total), count);
       c.pos += total;
-      return data;
+      return;
     }
-    if (encoding === Encoding.DeltaByteArray) return deltaByteArray(c, count, offsets, at, base);
+    if (encoding === Encoding.DeltaByteArray) return this.#append(deltaByteArray(c, count, offsets, at, base), count);
     if (isDictionary(encoding)) {
       const dictionary = this.dictionary;
       if (!dictionary) throw new NotHandled("dictionary-encoded page without a dictionary");
@@ -341,33 +379,32 @@ class ByteArrayColumn implements Column {
         total += from[index + 1]! - from[index]!;
         offsets[at + i + 1] = base + total;
       }
-      if (dictionary.packed) return gatherPacked(dictionary.packed, from, indices, count, total);
-      const data = new Uint8Array(total);
-      const source = dictionary.data;
-      for (let i = 0, p = 0; i < count; i++) {
-        const index = indices[i]!;
-        const start = from[index]!;
-        const end = from[index + 1]!;
-        if (end - start > 32) data.set(source.subarray(start, end), p);
-        else for (let k = start; k < end; k++) data[p + k - start] = source[k]!;
-        p += end - start;
+      const packed = dictionary.packed;
+      const out = this.#reserve(total, count, packed ? packed.wordsPerEntry * 4 : 0);
+      if (packed) gatherPacked(packed, from, indices, count, out, this.length);
+      else {
+        const source = dictionary.data;
+        for (let i = 0, p = this.length; i < count; i++) {
+          const index = indices[i]!;
+          const start = from[index]!;
+          const end = from[index + 1]!;
+          if (end - start > 32) out.set(source.subarray(start, end), p);
+          else for (let k = start; k < end; k++) out[p + k - start] = source[k]!;
+          p += end - start;
+        }
       }
-      return data;
+      this.length += total;
+      return;
     }
     throw new NotHandled(`encoding ${encoding} for BYTE_ARRAY`);
   }
 
   finish(type: DataType, validity: Validity): Data {
-    let data: Uint8Array;
-    if (this.pieces.length === 1) data = this.pieces[0]!;
-    else {
-      data = new Uint8Array(this.length);
-      let at = 0;
-      for (const piece of this.pieces) {
-        data.set(piece, at);
-        at += piece.length;
-      }
-    }
+    // A buffer sized by a first page unlike the rest is trimmed, rather than kept a quarter empty;
+    // the room left in one that is kept is zeroed, as it stays reachable through the result's buffer.
+    const trim = this.data.length > this.length * 1.25 + 64;
+    if (!trim) this.data.fill(0, this.length);
+    const data = trim ? this.data.slice(0, this.length) : this.data.subarray(0, this.length);
     return makeData({ type, length: this.rows, valueOffsets: this.offsets, data, ...validity.props() } as never);
   }
 }
@@ -450,16 +487,15 @@ function packDictionary(offsets: Int32Array, data: Uint8Array): PackedDictionary
 }
 
 /**
- * The values of `indices` joined, from a packed dictionary: each value is written as whole words
- * (unaligned, through a DataView), the next one starting where the value really ends and
- * overwriting the padding. About twice as fast as copying byte by byte; the buffer gets room for
- * the last value's padding, and the data handed out stops before it.
+ * The values of `indices` joined into `out` from `at`, from a packed dictionary: each value is
+ * written as whole words (unaligned, through a DataView), the next one starting where the value
+ * really ends and overwriting the padding. About twice as fast as copying byte by byte; `out` must
+ * have room for the last value's padding.
  */
-function gatherPacked(packed: PackedDictionary, offsets: Int32Array, indices: Int32Array, count: number, total: number): Uint8Array {
+function gatherPacked(packed: PackedDictionary, offsets: Int32Array, indices: Int32Array, count: number, out: Uint8Array, at: number): void {
   const { words, wordsPerEntry } = packed;
-  const out = new Uint8Array(total + wordsPerEntry * 4);
-  const view = new DataView(out.buffer);
-  let p = 0;
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  let p = at;
   if (wordsPerEntry === 1) {
     for (let i = 0; i < count; i++) {
       const index = indices[i]!;
@@ -476,9 +512,8 @@ function gatherPacked(packed: PackedDictionary, offsets: Int32Array, indices: In
   } else {
     for (let i = 0; i < count; i++) {
       const index = indices[i]!;
-      for (let w = 0, at = index * wordsPerEntry; w < wordsPerEntry; w++) view.setUint32(p + 4 * w, words[at + w]!, true);
+      for (let w = 0, from = index * wordsPerEntry; w < wordsPerEntry; w++) view.setUint32(p + 4 * w, words[from + w]!, true);
       p += offsets[index + 1]! - offsets[index]!;
     }
   }
-  return out.subarray(0, total);
 }

@@ -53,6 +53,8 @@ export function deltaInt32(c: Cursor, out: Int32Array, at: number, room = out.le
 }
 
 const TWO_32 = 4294967296;
+/** 2^-32, exact: multiplying by it gives the same result as dividing by 2^32, faster. */
+const INVERSE_TWO_32 = 1 / TWO_32;
 /** Below this magnitude a running value and its next block of steps stay exact as doubles. */
 const SAFE = 2 ** 52;
 
@@ -97,7 +99,7 @@ export function deltaInt64(c: Cursor, words: Uint32Array, at: number, room = wor
           v += step + deltaLo[i]!;
           const low = v >>> 0;
           words[o++] = low;
-          words[o++] = (v - low) / TWO_32;
+          words[o++] = (v - low) * INVERSE_TWO_32;
         }
         lo = words[o - 2]!;
         hi = words[o - 1]!;
