@@ -39,11 +39,19 @@ export function deltaInt32(c: Cursor, out: Int32Array, at: number, room = out.le
     for (let m = 0; m < miniblocks && done < total; m++) {
       const width = widths[m]!;
       const n = Math.min(perMiniblock, total - done);
-      unpack(c.bytes, c.pos, width, n, deltas, 0);
       let o = at + done;
-      for (let i = 0; i < n; i++) {
-        value = (value + minDelta + deltas[i]!) | 0;
-        out[o++] = value;
+      // Width 0: every step is the minimum (sorted ids, regular timestamps, equal lengths).
+      if (width === 0) {
+        for (let i = 0; i < n; i++) {
+          value = (value + minDelta) | 0;
+          out[o++] = value;
+        }
+      } else {
+        unpack(c.bytes, c.pos, width, n, deltas, 0);
+        for (let i = 0; i < n; i++) {
+          value = (value + minDelta + deltas[i]!) | 0;
+          out[o++] = value;
+        }
       }
       c.pos += (perMiniblock * width) / 8;
       done += n;
@@ -92,14 +100,23 @@ export function deltaInt64(c: Cursor, words: Uint32Array, at: number, room = wor
       const n = Math.min(perMiniblock, total - done);
       let o = 2 * (at + done);
       if (narrow) {
-        unpack(c.bytes, c.pos, width, n, deltaLo, 0);
         let v = pairToNumber(lo, hi)!;
         const step = minDelta!;
-        for (let i = 0; i < n; i++) {
-          v += step + deltaLo[i]!;
-          const low = v >>> 0;
-          words[o++] = low;
-          words[o++] = (v - low) * INVERSE_TWO_32;
+        if (width === 0) {
+          for (let i = 0; i < n; i++) {
+            v += step;
+            const low = v >>> 0;
+            words[o++] = low;
+            words[o++] = (v - low) * INVERSE_TWO_32;
+          }
+        } else {
+          unpack(c.bytes, c.pos, width, n, deltaLo, 0);
+          for (let i = 0; i < n; i++) {
+            v += step + deltaLo[i]!;
+            const low = v >>> 0;
+            words[o++] = low;
+            words[o++] = (v - low) * INVERSE_TWO_32;
+          }
         }
         lo = words[o - 2]!;
         hi = words[o - 1]!;
