@@ -153,11 +153,15 @@ describe("columns the codec barely shrinks", () => {
   });
 });
 
-/** A system whose ranged reads of Parquet data (not footers) fail with `code`. */
+/** A system whose ranged reads of Parquet data (not footers) fail with `code`, streamed or into a buffer. */
 function failingDataReads(system: System, code: "Unavailable"): System {
   return new Proxy(system, {
     get(target, property, receiver) {
       const value = Reflect.get(target, property, receiver) as unknown;
+      if (property === "readBytes" && target.readBytes) {
+        return (path: string, range: { offset: number; length: number }, options?: Parameters<NonNullable<System["readBytes"]>>[2]) =>
+          path.endsWith(".parquet") ? Promise.reject(new StowageError({ code, operation: "read", path, message: "injected failure" })) : target.readBytes!(path, range, options);
+      }
       if (property !== "read") return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
       return (path: string, options?: Parameters<System["read"]>[1]) => {
         const range = options?.range;
