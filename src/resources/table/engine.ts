@@ -14,7 +14,7 @@ import { compileFilter, filterColumns } from "./filter.js";
 import type { ResolvedLocation } from "./location.js";
 import { encodeSchema, joinPath, MANIFEST_NAME, type Manifest, newGeneration, readManifest, writeManifest } from "./manifest.js";
 import { planUnits } from "./plan.js";
-import { prepareDecoders, projectionFor, readUnits } from "./read.js";
+import { arenaFor, prepareDecoders, projectionFor, readUnits } from "./read.js";
 import { TableStream } from "./stream.js";
 import type { FetchOptions, OutputFormat, ReadOptions, StreamOptions } from "./types.js";
 import { parquetWasm } from "./wasm.js";
@@ -69,7 +69,8 @@ export async function fetchArrow(location: ResolvedLocation, options: ReadOption
     try {
       const batches: RecordBatch[] = [];
       let rows = 0;
-      for await (const unitBatches of readUnits(dataset, units, projection, WHOLE_UNIT)) {
+      const arena = options.limit === undefined ? await arenaFor(dataset, units, projection) : undefined;
+      for await (const unitBatches of readUnits(dataset, units, projection, WHOLE_UNIT, arena)) {
         for (const batch of unitBatches) {
           options.signal?.throwIfAborted();
           const room = (options.limit ?? Infinity) - rows;

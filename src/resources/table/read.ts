@@ -8,10 +8,11 @@
  * streams use a pool of one worker, so their memory stays one parquet-wasm instance and a few row
  * groups (each worker's instance and heap adds tens of MB).
  */
-import { type Data, Field, makeData, RecordBatch, RecordBatchReader, Schema, Struct } from "apache-arrow";
+import { type Data, DataType, Field, makeData, RecordBatch, RecordBatchReader, Schema, Struct } from "apache-arrow";
 import type { Dataset } from "./dataset.js";
 import { matchingRows, type Predicate } from "./filter.js";
 import { giveChunkBuffer, takeChunkBuffer } from "./chunk-buffers.js";
+import { Arena } from "./decode/arena.js";
 import { decompressorFor } from "./decode/decompress.js";
 import { decodeRowGroup, NotHandled, planRowGroup } from "./decode/row-group.js";
 import type { ByteSpan, Footer } from "./footer.js";
@@ -42,9 +43,9 @@ function assemble(columns: Map<string, Data>, order: readonly string[], length: 
 }
 
 /** The unit's batches. Decoding is queued at once, so callers overlap several units by starting them early. */
-export async function readUnit(dataset: Dataset, unit: Unit, projection: Projection, batchSize: number, pool: WasmPool): Promise<RecordBatch[]> {
+export async function readUnit(dataset: Dataset, unit: Unit, projection: Projection, batchSize: number, pool: WasmPool, arena?: Arena): Promise<RecordBatch[]> {
   const partitionColumns = dataset.partitionCols.filter((c) => projection.columns.includes(c) || projection.predicate.flat().some((p) => p.column === c));
-  const decoded = projection.fileColumns.length > 0 ? await decode(pool, dataset, unit, projection.fileColumns, batchSize) : countOnly(unit, batchSize);
+  const decoded = projection.fileColumns.length > 0 ? await decode(pool, dataset, unit, projection.fileColumns, batchSize, arena) : countOnly(unit, batchSize);
   const batches: RecordBatch[] = [];
   for (const batch of decoded) {
     const columns = new Map<string, Data>();
@@ -66,11 +67,11 @@ export async function readUnit(dataset: Dataset, unit: Unit, projection: Project
 
 // Nested columns arrive as one chunk per batch; a batch with several would need combining.
 
-async function decode(pool: WasmPool, dataset: Dataset, unit: Unit, columns: string[], batchSize: number): Promise<RecordBatch[]> {
+async function decode(pool: WasmPool, dataset: Dataset, unit: Unit, columns: string[], batchSize: number, arena: Arena | undefined): Promise<RecordBatch[]> {
   // The footer is parsed here first: a file that is not Parquet fails with InvalidInput.
   const footer = await dataset.footer(unit.file);
   const spans = chunkSpans(footer, unit.rowGroup, columns);
-  const inJs = await decodeInJs(dataset, unit, footer, columns, spans);
+  const inJs = await decodeInJs(dataset, unit, footer, columns, spans, arena);
   if (inJs) {
     const whole = inJs.slice(unit.offset, unit.offset + unit.rows);
     const batches: RecordBatch[] = [];
@@ -95,7 +96,7 @@ export function prepareDecoders(): void {
  * parquet-wasm must do it. A read's error is thrown; a decoding failure falls back to parquet-wasm,
  * which reports a damaged file its own way.
  */
-async function decodeInJs(dataset: Dataset, unit: Unit, footer: Footer, columns: string[], spans: ByteSpan[]): Promise<RecordBatch | undefined> {
+async function decodeInJs(dataset: Dataset, unit: Unit, footer: Footer, columns: string[], spans: ByteSpan[], arena: Arena | undefined): Promise<RecordBatch | undefined> {
   if (DECODER === "wasm") return undefined;
   const types = columns.map((name) => ({ name, type: dataset.schema.fields.find((f) => f.name === name)!.type }));
   const plan = await planRowGroup(footer, unit.rowGroup, types);
@@ -115,7 +116,7 @@ async function decodeInJs(dataset: Dataset, unit: Unit, footer: Footer, columns:
       return hit.bytes.subarray(want.start - hit.span.start, want.end - hit.span.start);
     };
     try {
-      return assemble(await decodeRowGroup(plan, bytesOf), columns, plan.rows);
+      return assemble(await decodeRowGroup(plan, bytesOf, arena), columns, plan.rows);
     } catch {
       return undefined;
     }
@@ -149,14 +150,45 @@ function countOnly(unit: Unit, batchSize: number): RecordBatch[] {
   return batches;
 }
 
+/**
+ * An arena for a read that keeps every row it decodes (no filter, no limit): room for the
+ * fixed-width values and string offsets of every unit (whole row groups being what is decoded),
+ * and for string bytes as much as their chunks hold uncompressed (a dictionary-encoded column
+ * gathers more than that; what does not fit is allocated on its own).
+ */
+export async function arenaFor(dataset: Dataset, units: readonly Unit[], projection: Projection): Promise<Arena | undefined> {
+  if (projection.predicate.length > 0) return undefined;
+  let bytesPerRow = 0;
+  const strings: string[] = [];
+  for (const name of projection.fileColumns) {
+    const type = dataset.schema.fields.find((f) => f.name === name)!.type;
+    if (DataType.isUtf8(type) || DataType.isBinary(type)) strings.push(name);
+    bytesPerRow += DataType.isInt(type) || DataType.isDate(type) ? Math.max(4, type.ArrayType.BYTES_PER_ELEMENT) : DataType.isFloat(type) || DataType.isTimestamp(type) ? type.ArrayType.BYTES_PER_ELEMENT : strings.at(-1) === name ? 4 : 0;
+  }
+  const groups = new Map(units.map((u) => [`${u.file.relative}#${u.rowGroup}`, u]));
+  let bytes = 0;
+  for (const unit of groups.values()) {
+    bytes += (unit.offset + unit.rows + 1) * bytesPerRow + 8 * projection.fileColumns.length;
+    const columns = (await dataset.footer(unit.file)).metadata.row_groups[unit.rowGroup]?.columns ?? [];
+    for (const chunk of columns) {
+      const path = chunk.meta_data?.path_in_schema;
+      if (path?.length === 1 && strings.includes(path[0]!)) bytes += Number(chunk.meta_data!.total_uncompressed_size) + 64;
+    }
+  }
+  return bytes >= MIN_ARENA ? new Arena(bytes) : undefined;
+}
+
+/** Below this, allocating results one by one costs nothing worth saving. */
+const MIN_ARENA = 1 << 20;
+
 /** Each unit's batches, in order, decoded in the pool's workers with enough units started ahead to keep them all busy. */
-export async function* readUnits(dataset: Dataset, units: readonly Unit[], projection: Projection, batchSize: number): AsyncGenerator<RecordBatch[]> {
+export async function* readUnits(dataset: Dataset, units: readonly Unit[], projection: Projection, batchSize: number, arena?: Arena): AsyncGenerator<RecordBatch[]> {
   const ahead = wasmPool().size + 1;
   const started: Promise<RecordBatch[]>[] = [];
   const start = (index: number) => {
     const unit = units[index];
     if (!unit) return;
-    const promise = readUnit(dataset, unit, projection, batchSize, wasmPool());
+    const promise = readUnit(dataset, unit, projection, batchSize, wasmPool(), arena);
     promise.catch(() => {}); // awaited in turn; a consumer that stops early leaves the rest unawaited
     started.push(promise);
   };

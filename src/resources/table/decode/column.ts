@@ -10,6 +10,7 @@
  * buffers the column chunks were read into are reused for the next row group (chunk-buffers.ts).
  */
 import { type Data, type DataType, makeData, Type } from "apache-arrow";
+import type { Arena } from "./arena.js";
 import { type Cursor, NotHandled, rleHybrid } from "./bits.js";
 import { deltaInt32, deltaInt64 } from "./delta.js";
 import { Encoding, type Page } from "./pages.js";
@@ -28,8 +29,9 @@ interface Column {
   finish(type: DataType, validity: Validity): Data;
 }
 
-export function decodeColumn(physical: Physical, optional: boolean, type: DataType, pages: Page[], rows: number): Data {
-  const column: Column = physical === "BYTE_ARRAY" ? new ByteArrayColumn(rows) : physical === "BOOLEAN" ? new BooleanColumn(rows) : new FixedColumn(rows, physical);
+/** `arena`: where fixed-width values and string offsets are allocated, when the read has one. */
+export function decodeColumn(physical: Physical, optional: boolean, type: DataType, pages: Page[], rows: number, arena?: Arena): Data {
+  const column: Column = physical === "BYTE_ARRAY" ? new ByteArrayColumn(rows, arena) : physical === "BOOLEAN" ? new BooleanColumn(rows) : new FixedColumn(rows, physical, arena);
   const validity = new Validity(rows);
   let position = 0;
   for (const page of pages) {
@@ -144,10 +146,11 @@ class FixedColumn implements Column {
   constructor(
     readonly rows: number,
     readonly physical: Physical,
+    arena?: Arena,
   ) {
     this.wordsPerValue = WIDTH[physical]! / 4;
     // Every slot is written (null ones with zeros), so the buffer need not be zeroed first.
-    this.words = uninitialised(Uint32Array, rows * this.wordsPerValue);
+    this.words = arena?.take(Uint32Array, rows * this.wordsPerValue) ?? uninitialised(Uint32Array, rows * this.wordsPerValue);
   }
 
   setDictionary(c: Cursor, count: number): void {
@@ -213,7 +216,8 @@ class FixedColumn implements Column {
     const ArrayType = (type as unknown as { ArrayType: Typed }).ArrayType;
     // 8- and 16-bit integers are stored as INT32: narrowed here.
     const narrow = type.typeId === Type.Int && (type as unknown as { bitWidth: number }).bitWidth < 32;
-    const data = narrow ? new ArrayType(new Int32Array(buffer, 0, this.rows)) : new ArrayType(buffer, 0, this.rows);
+    const { byteOffset } = this.words;
+    const data = narrow ? new ArrayType(new Int32Array(buffer, byteOffset, this.rows)) : new ArrayType(buffer, byteOffset, this.rows);
     return makeData({ type, length: this.rows, data, ...validity.props() } as never);
   }
 }
@@ -302,9 +306,12 @@ class ByteArrayColumn implements Column {
   length = 0;
   dictionary: { offsets: Int32Array; data: Uint8Array; packed: PackedDictionary | undefined } | undefined;
 
-  constructor(readonly rows: number) {
+  constructor(
+    readonly rows: number,
+    readonly arena?: Arena,
+  ) {
     // Every offset is written as pages are decoded.
-    this.offsets = uninitialised(Int32Array, rows + 1);
+    this.offsets = arena?.take(Int32Array, rows + 1) ?? uninitialised(Int32Array, rows + 1);
     this.offsets[0] = 0;
   }
 
@@ -339,7 +346,8 @@ class ByteArrayColumn implements Column {
     if (needed > this.data.length) {
       const estimate = this.length === 0 && values > 0 ? Math.ceil((bytes * this.rows * 1.05) / values) + slack : 0;
       // Not zeroed: what is handed out is written first, and `finish` zeroes what is left over.
-      const grown = uninitialised(Uint8Array, Math.max(needed, estimate, 2 * this.data.length));
+      const size = Math.max(needed, estimate, 2 * this.data.length);
+      const grown = (this.length === 0 ? this.arena?.take(Uint8Array, size) : undefined) ?? uninitialised(Uint8Array, size);
       grown.set(this.data.subarray(0, this.length));
       this.data = grown;
     }

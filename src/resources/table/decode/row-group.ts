@@ -12,6 +12,7 @@
 import { type Data, type DataType, DateUnit, Precision, TimeUnit, Type } from "apache-arrow";
 import type { ColumnChunk, SchemaElement } from "hyparquet";
 import type { ByteSpan, Footer } from "../footer.js";
+import type { Arena } from "./arena.js";
 import { decodeColumn, type Physical } from "./column.js";
 import { type Decompress, decompressorFor } from "./decompress.js";
 import { readPages } from "./pages.js";
@@ -110,11 +111,11 @@ export async function planRowGroup(footer: Footer, rowGroup: number, columns: re
  * The planned columns, decoded. `bytes` gives a column chunk's bytes (already read). Throws
  * `NotHandled` (or another error on a damaged file) when parquet-wasm should take over.
  */
-export async function decodeRowGroup(plan: RowGroupPlan, bytes: (span: ByteSpan) => Uint8Array): Promise<Map<string, Data>> {
+export async function decodeRowGroup(plan: RowGroupPlan, bytes: (span: ByteSpan) => Uint8Array, arena?: Arena): Promise<Map<string, Data>> {
   const decoded = await Promise.all(
     plan.columns.map(async (column) => {
       const pages = await readPages(bytes(column.span), column.decompress);
-      return [column.name, decodeColumn(column.physical, column.optional, column.type, pages, plan.rows)] as const;
+      return [column.name, decodeColumn(column.physical, column.optional, column.type, pages, plan.rows, arena)] as const;
     }),
   );
   return new Map(decoded);
