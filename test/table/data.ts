@@ -25,13 +25,14 @@ import type { System } from "../../src/systems/contract.js";
 
 const CATS = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa"];
 
-function column(type: DataType, values: unknown[]) {
+/** An Arrow column of `values` (null and undefined are nulls). */
+export function column(type: DataType, values: unknown[]) {
   const builder = makeBuilder({ type, nullValues: [null, undefined] });
   for (const v of values) builder.append(v);
   return builder.finish().flush();
 }
 
-function batchOf(fields: Field[], columns: ReturnType<typeof column>[], length: number): RecordBatch {
+export function batchOf(fields: Field[], columns: ReturnType<typeof column>[], length: number): RecordBatch {
   const schema = new Schema(fields);
   return new RecordBatch(schema, makeData({ type: new Struct(fields), length, nullCount: 0, children: columns }));
 }

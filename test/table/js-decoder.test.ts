@@ -6,7 +6,7 @@
  * refused, so a fallback cannot pass for a decode.
  */
 import { DuckDBInstance } from "@duckdb/node-api";
-import { Bool, type Data, Field, Float32, Float64, Int8, Int16, Int32, Int64, makeBuilder, makeData, RecordBatch, RecordBatchReader, Schema, Struct, Table, tableToIPC, Uint32, Utf8, Vector, type DataType } from "apache-arrow";
+import { Bool, Field, Float32, Float64, Int8, Int16, Int32, Int64, type RecordBatch, RecordBatchReader, Table, tableToIPC, Uint32, Utf8, Vector } from "apache-arrow";
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -16,7 +16,7 @@ import { type Footer, readFooter } from "../../src/resources/table/footer.js";
 import { RangeSource } from "../../src/resources/table/range-source.js";
 import { createFileSystem } from "../../src/systems/file.js";
 import { tempDir } from "../support/process.js";
-import { everyTypeTable, mlTable, rowsById } from "./data.js";
+import { batchOf, column, everyTypeTable, mlTable, rowsById } from "./data.js";
 
 const pw = createRequire(import.meta.url)("parquet-wasm/node") as typeof import("parquet-wasm");
 let dir: string;
@@ -72,12 +72,6 @@ function expectSameValues(actual: Vector, expected: Vector, name: string): void 
   expect(values(actual), name).toEqual(values(expected));
 }
 
-function column(type: DataType, values: unknown[]): Data {
-  const builder = makeBuilder({ type, nullValues: [null] });
-  for (const v of values) builder.append(v);
-  return builder.finish().flush();
-}
-
 /** Seeded values that stress the encodings: full-range and negative integers, runs, nulls, empty and long strings. */
 function edgeTable(n: number, nulls: boolean): Table {
   let state = 12345;
@@ -119,7 +113,7 @@ function edgeTable(n: number, nulls: boolean): Table {
     column(new Utf8(), ids.map((i) => maybe(i, categories[Math.floor(rand() * (i < n / 2 ? categories.length - 1 : categories.length))]!))),
     column(new Bool(), ids.map((i) => maybe(i, rand() < 0.3))),
   ];
-  return new Table([new RecordBatch(new Schema(fields), makeData({ type: new Struct(fields), length: n, nullCount: 0, children: columns }))]);
+  return new Table([batchOf(fields, columns, n)]);
 }
 
 const ALL_EDGE = ["i64", "i64_wide", "i32", "i32_wide", "i16", "i8", "u32", "f64", "f32", "s", "low_card", "categories", "flag"];

@@ -4,7 +4,7 @@
  * Per-file byte sources, footers and parquet-wasm handles are cached here for one read.
  */
 import { type DataType, Field, Int64, Schema, tableFromIPC, Utf8 } from "apache-arrow";
-import { StowageError } from "../../errors.js";
+import { isStowageError, StowageError } from "../../errors.js";
 import type { System } from "../../systems/contract.js";
 import { type Footer, readFooter } from "./footer.js";
 import { decodeSchema, joinPath, MANIFEST_NAME, type Manifest, readManifest } from "./manifest.js";
@@ -22,6 +22,14 @@ export interface DataFile {
 }
 
 type WasmParquetFile = Awaited<ReturnType<Awaited<ReturnType<typeof parquetWasm>>["ParquetFile"]["fromFile"]>>;
+
+/**
+ * A data file the read planned on is gone: an overwrite replaced the table and removed the old
+ * version's files meanwhile.
+ */
+export function isReplacedDataFile(error: unknown): error is StowageError {
+  return isStowageError(error, "NotFound") && error.path?.endsWith(".parquet") === true;
+}
 
 export class Dataset {
   readonly #sources = new Map<string, RangeSource>();

@@ -3,13 +3,13 @@
  * parquet-wasm. Every read opens the dataset afresh, so it sees the table as of that moment.
  */
 import { RecordBatch, type Schema, Table as ArrowTable, tableToIPC } from "apache-arrow";
-import { isStowageError, StowageError } from "../../errors.js";
+import { StowageError } from "../../errors.js";
 import { transfer } from "../../transfer/engine.js";
 import { toDuckDB } from "./adapters/duckdb.js";
 import { toPolars } from "./adapters/polars.js";
 import { toRows } from "./adapters/rows.js";
 import { selectFields } from "./columns.js";
-import { Dataset } from "./dataset.js";
+import { Dataset, isReplacedDataFile } from "./dataset.js";
 import { compileFilter, filterColumns } from "./filter.js";
 import type { ResolvedLocation } from "./location.js";
 import { encodeSchema, joinPath, MANIFEST_NAME, type Manifest, newGeneration, readManifest, writeManifest } from "./manifest.js";
@@ -29,8 +29,7 @@ async function withReplaceRetry<T>(run: () => Promise<T>): Promise<T> {
     try {
       return await run();
     } catch (error) {
-      const replaced = isStowageError(error, "NotFound") && error.path?.endsWith(".parquet") === true;
-      if (!replaced || attempt >= 4) throw error;
+      if (!isReplacedDataFile(error) || attempt >= 4) throw error;
     }
   }
 }

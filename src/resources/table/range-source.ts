@@ -35,9 +35,9 @@ export class RangeSource {
     if (end <= start) return new Uint8Array(0);
     const tail = await this.tail();
     if (start >= tail.start) return tail.bytes.subarray(start - tail.start, end - tail.start);
-    const options = { ...(this.signal ? { signal: this.signal } : {}), ...(into ? { into } : {}) };
-    if (this.system.readBytes) return this.system.readBytes(this.path, { offset: start, length: end - start }, options);
-    const stream = await this.system.read(this.path, { range: { offset: start, length: end - start }, ...(this.signal ? { signal: this.signal } : {}) });
+    const signal = this.signal ? { signal: this.signal } : {};
+    if (this.system.readBytes) return this.system.readBytes(this.path, { offset: start, length: end - start }, { ...signal, ...(into ? { into } : {}) });
+    const stream = await this.system.read(this.path, { range: { offset: start, length: end - start }, ...signal });
     return collect(stream, end - start, into);
   }
 

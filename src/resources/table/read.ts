@@ -158,13 +158,9 @@ function countOnly(unit: Unit, batchSize: number): RecordBatch[] {
  */
 export async function arenaFor(dataset: Dataset, units: readonly Unit[], projection: Projection): Promise<Arena | undefined> {
   if (projection.predicate.length > 0) return undefined;
-  let bytesPerRow = 0;
-  const strings: string[] = [];
-  for (const name of projection.fileColumns) {
-    const type = dataset.schema.fields.find((f) => f.name === name)!.type;
-    if (DataType.isUtf8(type) || DataType.isBinary(type)) strings.push(name);
-    bytesPerRow += DataType.isInt(type) || DataType.isDate(type) ? Math.max(4, type.ArrayType.BYTES_PER_ELEMENT) : DataType.isFloat(type) || DataType.isTimestamp(type) ? type.ArrayType.BYTES_PER_ELEMENT : strings.at(-1) === name ? 4 : 0;
-  }
+  const types = projection.fileColumns.map((name) => dataset.schema.fields.find((f) => f.name === name)!.type);
+  const bytesPerRow = types.reduce((sum, type) => sum + arenaBytesPerRow(type), 0);
+  const strings = projection.fileColumns.filter((_, i) => isByteArray(types[i]!));
   const groups = new Map(units.map((u) => [`${u.file.relative}#${u.rowGroup}`, u]));
   let bytes = 0;
   for (const unit of groups.values()) {
@@ -176,6 +172,15 @@ export async function arenaFor(dataset: Dataset, units: readonly Unit[], project
     }
   }
   return bytes >= MIN_ARENA ? new Arena(bytes) : undefined;
+}
+
+const isByteArray = (type: DataType) => DataType.isUtf8(type) || DataType.isBinary(type);
+
+/** What a row of a column takes in the arena: its value (8- and 16-bit integers decode as 32-bit words), or a string's offset. */
+function arenaBytesPerRow(type: DataType): number {
+  if (DataType.isInt(type) || DataType.isDate(type)) return Math.max(4, type.ArrayType.BYTES_PER_ELEMENT);
+  if (DataType.isFloat(type) || DataType.isTimestamp(type)) return type.ArrayType.BYTES_PER_ELEMENT;
+  return isByteArray(type) ? 4 : 0;
 }
 
 /** Below this, allocating results one by one costs nothing worth saving. */

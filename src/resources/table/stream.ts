@@ -13,8 +13,8 @@
 import { createHash } from "node:crypto";
 import type { RecordBatch } from "apache-arrow";
 import { RecordBatch as Batch } from "apache-arrow";
-import { isStowageError, StowageError } from "../../errors.js";
-import type { Dataset } from "./dataset.js";
+import { StowageError } from "../../errors.js";
+import { type Dataset, isReplacedDataFile } from "./dataset.js";
 import type { Unit } from "./plan.js";
 import { type Projection, readUnit } from "./read.js";
 import { permutation, random, shuffleInPlace } from "./shuffle.js";
@@ -221,12 +221,12 @@ export class TableStream implements AsyncIterable<RecordBatch> {
 }
 
 /**
- * A data file the stream planned on is gone: an overwrite replaced the table and removed the old
- * version's files. The rows already delivered came from the old version and the rest exist only
- * in the new one, so the stream cannot go on without mixing them: it fails with `Conflict`.
+ * A data file the stream planned on is gone (a replace). The rows already delivered came from the
+ * old version and the rest exist only in the new one, so the stream cannot go on without mixing
+ * them: it fails with `Conflict`.
  */
 function replacedWhileStreaming(error: unknown, dataset: Dataset): StowageError | undefined {
-  if (!isStowageError(error, "NotFound") || error.path?.endsWith(".parquet") !== true) return undefined;
+  if (!isReplacedDataFile(error)) return undefined;
   return new StowageError({
     code: "Conflict",
     operation: "stream",
