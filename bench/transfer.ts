@@ -4,6 +4,7 @@
  *
  *   npx tsx bench/transfer.ts [--quick] [--rounds N] [--paths local-ssh,s3-s3] …   (see --help)
  */
+import { spawnSync } from "node:child_process";
 import { appendFile, mkdir, rm } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,8 +21,13 @@ import { sampleServers, serverCpuSince, startServers, type Servers } from "./tra
 import { createWorkloads, FULL, QUICK } from "./transfer/workload.js";
 
 const REPO = fileURLToPath(new URL("..", import.meta.url));
-const WORKER = join(REPO, "bench/transfer/stowage-run.ts");
-const TS_NODE = [process.execPath, "--import", join(REPO, "node_modules/tsx/dist/loader.mjs")];
+const WORKER = join(REPO, "bench/transfer/stowage-run.mjs");
+
+/** Stowage is measured as shipped: this checkout compiled to dist/, run by plain Node (see stowage-run.mjs). */
+function buildPackage(): void {
+  const result = spawnSync(process.execPath, [join(REPO, "node_modules/typescript/bin/tsc"), "-p", join(REPO, "tsconfig.build.json")], { stdio: "inherit" });
+  if (result.status !== 0) throw new Error(`the build (tsc -p tsconfig.build.json) failed with status ${result.status}`);
+}
 
 /** mulberry32: a small seeded PRNG, so a round's order can be reproduced. */
 function random(seed: number): () => number {
@@ -78,6 +84,8 @@ async function main(): Promise<void> {
   });
 
   try {
+    log("building the package (dist/)");
+    buildPackage();
     log(`workloads (${options.quick ? "quick" : "full"}) in ${root}`);
     const workloads = await createWorkloads(join(root, "data"), scale);
     const chosen = options.workloads.map((name) => workloads[name]);
@@ -92,14 +100,14 @@ async function main(): Promise<void> {
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       // Stowage on the SSH host (this machine) runs this checkout's CLI.
-      STOWAGE_REMOTE_COMMAND: [...TS_NODE, join(REPO, "src/cli/main.ts")].join(" "),
+      STOWAGE_REMOTE_COMMAND: [process.execPath, join(REPO, "dist/cli/main.js")].join(" "),
       // Transfer journals of the runs stay in the benchmark's temp dir.
       XDG_CACHE_HOME: join(root, "cache"),
     };
     // rclone 1.60's s3 backend refuses to start when AWS_CA_BUNDLE is set (research A.3).
     const rcloneEnv = { ...env };
     delete rcloneEnv.AWS_CA_BUNDLE;
-    const ctx: CommandContext = { places, sshConfig: servers.env.STOWAGE_SSH_CONFIG ?? "", rcloneConfig, tsNode: TS_NODE, worker: WORKER };
+    const ctx: CommandContext = { places, sshConfig: servers.env.STOWAGE_SSH_CONFIG ?? "", rcloneConfig, node: process.execPath, worker: WORKER };
 
     if (options.paths.some((p) => p.source === "s3")) {
       for (const workload of chosen) {

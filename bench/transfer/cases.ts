@@ -92,7 +92,8 @@ export interface CommandContext {
   sshConfig: string;
   rcloneConfig: string;
   /** argv prefix that runs a TypeScript file with this checkout's tsx. */
-  tsNode: readonly string[];
+  /** Node, which runs the worker (plain JS over the built package). */
+  node: string;
   worker: string;
 }
 
@@ -129,7 +130,7 @@ export function commandFor(c: Case, name: string, ctx: CommandContext): string[]
   const destination = c.path.destination;
   switch (c.tool) {
     case "stowage":
-      return [...ctx.tsNode, ctx.worker, stowageSource(c, ctx), ctx.places.stowage(destination, name)];
+      return [ctx.node, ctx.worker, stowageSource(c, ctx), ctx.places.stowage(destination, name)];
     case "rclone":
       return ["rclone", "--config", ctx.rcloneConfig, "copy", rcloneSource(c), ctx.places.rclone(destination, name), ...RCLONE_FLAGS];
     case "scp":

@@ -151,7 +151,7 @@ export function renderSection(paths: readonly PathSpec[], workloads: readonly Wo
   lines.push(
     "How it was measured: every case runs once per round in a seeded shuffled order, each into a fresh destination (new bucket/container, or new directory on the SSH host); " +
       "after each run the destination's file count and bytes are verified (a mismatch counts as a failed run) and the destination is removed (small-file S3 buckets are kept until the server stops: Swift deletes objects one at a time). " +
-      "Stowage runs `copy(source, destination)` in a fresh Node process, timed from before any system is opened to the end of the copy (Node startup and imports excluded), CPU from `process.cpuUsage()`. " +
+      "Stowage runs `copy(source, destination)` in a fresh Node process from the built package (dist/, compiled by the bench first; the CLI the SSH host runs for ssh→s3 too), timed from before any system is opened to the end of the copy (Node startup and imports excluded), CPU from `process.cpuUsage()`. " +
       "Reference tools are timed as whole processes (startup and SSH handshake included), CPU of the process tree from the shell's `times`. " +
       "\"server CPU-s\" is the CPU the test servers (and, for ssh→s3, everything the SSH host ran, including Stowage's remote CLI) used during the run. " +
       "rclone: `--transfers 16 --checkers 16`, 16 MiB chunks and 16 parts in flight for s3/azureblob/gcs, `--sftp-disable-hashcheck`; scp and rsync use the generated ssh config (rsync with OpenSSH's default cipher). " +
