@@ -174,6 +174,35 @@ export interface BatchReads {
   readMany(paths: readonly string[], options?: { signal?: AbortSignal }): Promise<Array<Buffer | Error>>;
 }
 
+/** Range writers take offsets that are multiples of this (so an SSH host can seek with `dd bs=1M`). */
+export const RANGE_WRITE_ALIGN = 1 << 20;
+
+/**
+ * One file written as several byte ranges at once, for destinations where a single stream is bound
+ * by its window or round trips rather than by bandwidth (an SSH channel carries at most the host's
+ * 2 MiB window per round trip). Ranges go into a hidden part file; nothing appears under the name
+ * until `commit`.
+ */
+export interface RangeWriter {
+  /**
+   * Writes bytes [offset, offset + length) from `body`, which must hold exactly `length` bytes;
+   * `offset` is a multiple of RANGE_WRITE_ALIGN. Ranges may be written concurrently.
+   */
+  write(offset: number, length: number, body: AsyncIterable<Uint8Array>, options?: { signal?: AbortSignal }): Promise<void>;
+  /** Publishes the file once every range is written, atomically, after checking its size. */
+  commit(): Promise<WriteResult>;
+  /** Removes what was written; settles once no range writes any more. */
+  abort(): Promise<void>;
+}
+
+export interface RangeWriterOptions {
+  /** The file's final size. */
+  size: number;
+  /** As for `write`: with `false`, an existing file gives `AlreadyExists`. Default true. */
+  overwrite?: boolean;
+  signal?: AbortSignal;
+}
+
 export interface WriteResult {
   path: string;
   size: number;
@@ -229,6 +258,11 @@ export interface System {
    * of it is returned. Same errors as `read`. Table reads use it for column chunks.
    */
   readBytes?(path: string, range: { offset: number; length: number }, options?: { signal?: AbortSignal; into?: Uint8Array }): Promise<Uint8Array>;
+  /**
+   * Optional: a writer that takes the file as several ranges at once (see RangeWriter). Transfers
+   * use it for large files whose source serves ranges, as rclone's multi-thread streams do.
+   */
+  openRangeWriter?(path: string, options: RangeWriterOptions): Promise<RangeWriter>;
   /** Server-side copy inside this system; rejects `Unsupported` unless `capabilities.serverSideCopy`. */
   copy(from: string, to: string, options?: CopyOptions): Promise<void>;
   /** Creates a directory and its parents; a no-op where directories are prefixes. */

@@ -30,6 +30,8 @@ import type {
   DeleteOptions,
   Entry,
   ListOptions,
+  RangeWriter,
+  RangeWriterOptions,
   ReadOptions,
   ResumableUploads,
   Stat,
@@ -99,8 +101,8 @@ const fdStat = promisify(fdStatCallback);
 const fdRead = (fd: number, buffer: Buffer, offset: number, length: number, position: number) =>
   new Promise<number>((resolve, reject) => fdReadCallback(fd, buffer, offset, length, position, (error, bytesRead) => (error ? reject(error) : resolve(bytesRead))));
 const fdClose = promisify(fdCloseCallback);
-const fdWrite = (fd: number, buffer: Buffer, offset: number, length: number) =>
-  new Promise<number>((resolve, reject) => fdWriteCallback(fd, buffer, offset, length, null, (error, written) => (error ? reject(error) : resolve(written))));
+const fdWrite = (fd: number, buffer: Uint8Array, offset: number, length: number, position: number | null = null) =>
+  new Promise<number>((resolve, reject) => fdWriteCallback(fd, buffer, offset, length, position, (error, written) => (error ? reject(error) : resolve(written))));
 const CREATE_EXCLUSIVE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL;
 
 /** Writes `bytes` to a new file, failing if it exists; plain descriptors, as for small reads. */
@@ -343,6 +345,56 @@ export class FileSystem implements System {
     }
     await link(part, target);
     await unlink(part);
+  }
+
+  openRangeWriter(path: string, options: RangeWriterOptions): Promise<RangeWriter> {
+    const target = normalizePath(path);
+    return guard("write", target, async () => {
+      options.signal?.throwIfAborted();
+      const overwrite = options.overwrite ?? true;
+      if (!overwrite && (await stat(target).then(() => true, () => false))) throw new StowageError({ code: "AlreadyExists", system: "file", operation: "write", path: target });
+      const part = partPathFor(target);
+      const fd = await inParentDirectory(part, () => fdOpen(part, CREATE_EXCLUSIVE, 0o666));
+      void sweepOrphans(dirname(target));
+      let closed = false;
+      const close = async () => {
+        if (closed) return;
+        closed = true;
+        await fdClose(fd);
+      };
+      const writing = new Set<Promise<void>>();
+      return {
+        write: (offset, length, body, writeOptions = {}) => {
+          // Positioned writes: ranges share the descriptor without sharing a file offset.
+          const run = guard("write", target, async () => {
+            let position = offset;
+            for await (const chunk of body) {
+              writeOptions.signal?.throwIfAborted();
+              if (position + chunk.length > offset + length) throw new StowageError({ code: "InvalidInput", system: "file", operation: "write", path: target, message: `range at ${offset} got more than ${length} bytes` });
+              for (let done = 0; done < chunk.length; ) done += await fdWrite(fd, chunk, done, chunk.length - done, position + done);
+              position += chunk.length;
+            }
+            if (position !== offset + length) throw new StowageError({ code: "Conflict", retryable: true, system: "file", operation: "write", path: target, message: `range at ${offset} got ${position - offset} of ${length} bytes` });
+          });
+          writing.add(run);
+          void run.finally(() => writing.delete(run)).catch(() => {});
+          return run;
+        },
+        commit: () =>
+          guard("write", target, async () => {
+            await close();
+            const size = (await stat(part)).size;
+            if (size !== options.size) throw new StowageError({ code: "Conflict", retryable: true, system: "file", operation: "write", path: target, message: `the part file holds ${size} bytes, not ${options.size}` });
+            await this.#publish(part, target, overwrite);
+            return { path: target, size };
+          }),
+        abort: async () => {
+          await Promise.allSettled([...writing]);
+          await close().catch(() => {});
+          await unlink(part).catch(() => {});
+        },
+      };
+    });
   }
 
   delete(paths: readonly string[], options: DeleteOptions = {}): Promise<void> {

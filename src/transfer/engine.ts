@@ -8,6 +8,7 @@ import type { Stat, UploadState, WriteResult } from "../systems/contract.js";
 import { baseName, relativePath } from "../systems/paths.js";
 import { batchLimits, readBatch, splitForBatches, writeEach } from "./batch-copy.js";
 import { Journal } from "./journal.js";
+import { DEFAULT_STREAMS, MULTI_STREAM_MIN } from "./multi-stream.js";
 import { planTransfer, type Endpoint, type PlannedCopy } from "./plan.js";
 import { runPool } from "./pool.js";
 import { ProgressMeter } from "./progress.js";
@@ -92,6 +93,9 @@ export async function transfer(source: TransferEndpoint, destination: TransferEn
   const started = Date.now();
   const concurrency = Math.max(1, positive("concurrency", options.concurrency, 16));
   const retries = positive("retries", options.retries, 3);
+  // Checked before any byte moves; the values go to each file's copy as given.
+  positive("streams", options.streams, DEFAULT_STREAMS);
+  positive("multiStreamCutoff", options.multiStreamCutoff, MULTI_STREAM_MIN);
   const signal = options.signal;
   const sourceStat = await source.system.stat(source.path);
   await checkDestination(source, sourceStat, destination);
@@ -216,6 +220,8 @@ async function copyAll(source: TransferEndpoint, destination: TransferEndpoint, 
               verify,
               partSize: options.partSize,
               partConcurrency: options.partConcurrency,
+              streams: options.streams,
+              multiStreamCutoff: options.multiStreamCutoff,
               signal,
               upload,
               onBytes: (n) => {

@@ -15,6 +15,7 @@ import { Transform, pipeline } from "node:stream";
 import { StowageError } from "../errors.js";
 import { readAll } from "../systems/body.js";
 import type { Stat, System, UploadState, WriteBody, WriteOptions } from "../systems/contract.js";
+import { canMultiStream, DEFAULT_STREAMS, MULTI_STREAM_MIN, multiStreamCopy } from "./multi-stream.js";
 
 /** Files up to this size are buffered whole (see above). */
 export const WHOLE_FILE_LIMIT = 1 << 20;
@@ -24,6 +25,9 @@ export interface StreamCopyOptions {
   verify: boolean;
   partSize?: number | undefined;
   partConcurrency?: number | undefined;
+  /** Ranges copied at once for a large file where both ends allow it (./multi-stream.ts). */
+  streams?: number | undefined;
+  multiStreamCutoff?: number | undefined;
   signal?: AbortSignal | undefined;
   onBytes(count: number): void;
   /** The destination's unfinished upload of this file from an earlier attempt, and where to save a new one's. */
@@ -49,6 +53,18 @@ export async function streamCopy(
 ): Promise<{ bytes: number; resumedBytes: number }> {
   const resumable = from.size > WHOLE_FILE_LIMIT && destination.uploads !== undefined && options.upload !== undefined;
   const offset = resumable ? await resumeOffset(source, from, destination, to, options) : 0;
+  const md5Needed = options.verify && (from.md5 !== undefined || destination.capabilities.checksums);
+  // An upload an earlier attempt left unfinished is continued as one stream rather than restarted.
+  if (offset === 0 && canMultiStream(source, from, destination, { streams: options.streams ?? DEFAULT_STREAMS, cutoff: options.multiStreamCutoff ?? MULTI_STREAM_MIN, md5Needed })) {
+    const { bytes, written } = await multiStreamCopy(source, from, destination, to, {
+      streams: options.streams ?? DEFAULT_STREAMS,
+      overwrite: options.overwrite,
+      signal: options.signal,
+      onBytes: options.onBytes,
+    });
+    if (options.verify) verify(from, to, destination, bytes, written, undefined);
+    return { bytes, resumedBytes: 0 };
+  }
   const input = await source.read(from.path, {
     ...(offset > 0 ? { range: { offset } } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
@@ -56,7 +72,7 @@ export async function streamCopy(
   options.onBytes(offset);
   // MD5 costs CPU on every byte: compute it only when the source or the destination can check it
   // (and only over a whole file: a resumed upload reads the rest).
-  const md5 = offset === 0 && options.verify && (from.md5 !== undefined || destination.capabilities.checksums) ? createHash("md5") : undefined;
+  const md5 = offset === 0 && md5Needed ? createHash("md5") : undefined;
   let bytes = 0;
   let body: WriteBody;
   let wholeMd5: string | undefined;

@@ -32,6 +32,14 @@ export interface TransferOptions {
   /** Multipart part size and parts in flight, passed to the destination system. */
   partSize?: number;
   partConcurrency?: number;
+  /**
+   * Ranges of one large file (256 MiB and up) copied at once where the source serves ranges and the
+   * destination writes them (local disk, SSH hosts), as rclone's multi-thread streams. Default 4;
+   * 1 keeps one stream per file.
+   */
+  streams?: number;
+  /** The size from which a file goes as several streams, in bytes. Default 256 MiB (rclone's --multi-thread-cutoff). */
+  multiStreamCutoff?: number;
   /** Attempts after the first for retryable errors (with exponential backoff). Default 3. */
   retries?: number;
   /** Check size and checksum of every copied file. Default true. */

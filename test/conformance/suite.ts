@@ -227,6 +227,10 @@ export function defineConformanceSuite(fixture: SystemFixture): void {
         expect(system.uploads !== undefined).toBe(fixture.resumableUploads ?? false);
       });
 
+      it("offers range writers exactly when the fixture says so", () => {
+        expect(system.openRangeWriter !== undefined).toBe(fixture.rangeWrites ?? false);
+      });
+
       it("declares write exactly when the fixture offers a writable root", () => {
         expect(system.capabilities.write).toBe(writableFixture);
       });
@@ -331,6 +335,48 @@ export function defineConformanceSuite(fixture: SystemFixture): void {
         }
         await system.write(`${root}/made/deep/er/f.txt`, "f");
         expect((await system.stat(`${root}/made/deep`)).type).toBe("directory");
+      });
+    });
+
+    if (writableFixture && fixture.rangeWrites) describe("range writes", () => {
+      // Three ranges, the last short, written out of order and at once.
+      const content = seededBytes(5 * MiB + 12_345, 91);
+      const ranges = [
+        { offset: 4 * MiB, length: MiB + 12_345 },
+        { offset: 0, length: 2 * MiB },
+        { offset: 2 * MiB, length: 2 * MiB },
+      ];
+      const chunks = (offset: number, length: number) => Readable.from(Array.from({ length: Math.ceil(length / 300_000) }, (_, i) => content.subarray(offset + i * 300_000, offset + Math.min(length, (i + 1) * 300_000))));
+
+      it("writes a file as ranges at once, visible only once committed", async () => {
+        const path = `${root}/ranges/whole.bin`;
+        const writer = await system.openRangeWriter!(path, { size: content.length });
+        await Promise.all(ranges.map(({ offset, length }) => writer.write(offset, length, chunks(offset, length))));
+        await expectCode(system.stat(path), "NotFound", fixture.name);
+        expect(await writer.commit()).toMatchObject({ path, size: content.length });
+        expect(sha256(await readAll(await system.read(path)))).toBe(sha256(content));
+        // No part file is left beside it.
+        expect((await collect(system.list(`${root}/ranges`))).map((entry) => entry.path)).toEqual([path]);
+      });
+
+      it("leaves nothing when a range comes up short or the writer is aborted", async () => {
+        const path = `${root}/ranges-short/short.bin`;
+        const writer = await system.openRangeWriter!(path, { size: content.length });
+        await writer.write(0, 2 * MiB, chunks(0, 2 * MiB));
+        const short = await writer.write(2 * MiB, 2 * MiB, chunks(2 * MiB, MiB)).then(() => undefined, (error: unknown) => error);
+        expect(isStowageError(short) && short.code).toBe("Conflict");
+        // A commit before every range arrived is refused as well.
+        await expectCode(writer.commit(), "Conflict", fixture.name);
+        await writer.abort();
+        await expectCode(system.stat(path), "NotFound", fixture.name);
+        expect(await collect(system.list(`${root}/ranges-short`, { recursive: true }))).toEqual([]);
+      });
+
+      it("refuses to replace an existing file without overwrite", async () => {
+        const path = `${root}/ranges-kept/kept.txt`;
+        await system.write(path, "kept");
+        await expectCode(system.openRangeWriter!(path, { size: content.length, overwrite: false }), "AlreadyExists", fixture.name);
+        expect(await text(system, path)).toBe("kept");
       });
     });
 

@@ -12,6 +12,8 @@ export interface SystemFixture {
   writableRoot?(): Promise<string>;
   /** The system offers `uploads` (resumable large writes); the suite checks the claim both ways. */
   resumableUploads?: boolean;
+  /** The system offers `openRangeWriter` (a file written as several ranges at once); checked both ways. */
+  rangeWrites?: boolean;
   /** Read-only systems: the path where the seed tree (test/support/seed.ts) is served. */
   seededRoot?(): Promise<string>;
   /** Called once after the suite, e.g. to close connections. */

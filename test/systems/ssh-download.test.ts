@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { parseAddress } from "../../src/address.js";
 import { isStowageError } from "../../src/errors.js";
 import { pack, PACK_LOOP } from "../../src/systems/ssh/batch-read.js";
@@ -147,6 +147,24 @@ describe("ssh reads of large files through cat", () => {
     expect((await readAll(await system.read(path))).equals(big)).toBe(true);
     const range = await readAll(await system.read(path, { range: { offset: 5 << 20, length: 3 } }));
     expect(range.equals(big.subarray(5 << 20, (5 << 20) + 3))).toBe(true);
+  });
+
+  it("reads large ranges from a whole MiB through dd, byte for byte", async () => {
+    const path = bigFile();
+    const { client } = await system.connection.session();
+    // The range starts on a MiB and ends inside one: dd sends whole blocks, the reader stops at the length.
+    const middle = await readAll(catReader(await startCatDownload(client, path, { offset: 2 << 20, length: (5 << 20) + 123 }), (5 << 20) + 123, path));
+    expect(middle.equals(big.subarray(2 << 20, (7 << 20) + 123))).toBe(true);
+    // Through read(): a range of 8 MiB or more from a whole MiB on, to the end of the file, goes through dd.
+    const exec = vi.spyOn(client, "exec");
+    try {
+      const tail = await readAll(await system.read(path, { range: { offset: 3 << 20 } }));
+      expect(tail.equals(big.subarray(3 << 20))).toBe(true);
+      expect(exec.mock.calls.map(([command]) => command).filter((command) => command.includes("exec dd if="))).toHaveLength(1);
+    } finally {
+      exec.mockRestore();
+    }
+    await expect(startCatDownload(client, path, { offset: 1000, length: 10 })).rejects.toMatchObject({ code: "InvalidInput" });
   });
 
   it("drops whatever the login shell prints before the marker", async () => {

@@ -13,7 +13,7 @@ import { ARCHIVE_NAME, unpack, UNPACK_LOOP } from "../../src/systems/ssh/batch.j
 import { CommandLoop, CommandLoops } from "../../src/systems/ssh/command-loop.js";
 import { tarArchive } from "../../src/systems/ssh/tar.js";
 import { SystemRegistry } from "../../src/systems/registry.js";
-import { catInto, CatFailedError, hostHasCat, startCat } from "../../src/systems/ssh/exec-upload.js";
+import { catInto, CatFailedError, hostHasCat, hostTools, startCat, startRangeWrite } from "../../src/systems/ssh/exec-upload.js";
 import type { SshSystem } from "../../src/systems/ssh/index.js";
 import { seededBytes, seededStream } from "../support/seed.js";
 import { codeOf, freshDir, serverEnv } from "./ssh-helpers.js";
@@ -43,9 +43,24 @@ beforeAll(async () => {
 afterAll(() => registry.closeAll());
 
 describe("large streams through cat", () => {
-  it("the test host runs commands in a POSIX shell with cat", async () => {
+  it("the test host runs commands in a POSIX shell with cat and dd", async () => {
     const { client } = await system.connection.session();
     expect(await hostHasCat(client)).toBe(true);
+    expect(await hostTools(client)).toEqual({ cat: true, dd: true });
+  });
+
+  it("startRangeWrite writes a range at its offset without touching the rest", async () => {
+    const dir = freshDir();
+    await system.mkdir(dir);
+    const before = Buffer.alloc(3 << 20, 7);
+    writeFileSync(`${dir}/ranged.bin`, before);
+    const { client } = await system.connection.session();
+    const range = Buffer.alloc(1 << 20, 9);
+    const sent = await catInto(await startRangeWrite(client, `${dir}/ranged.bin`, 1 << 20), Readable.from([range.subarray(0, 1000), range.subarray(1000)]), undefined);
+    expect(sent).toBe(range.length);
+    const after = readFileSync(`${dir}/ranged.bin`);
+    expect(Buffer.compare(after, Buffer.concat([before.subarray(0, 1 << 20), range, before.subarray(2 << 20)]))).toBe(0);
+    await expect(startRangeWrite(client, `${dir}/ranged.bin`, 1000)).rejects.toMatchObject({ code: "InvalidInput" });
   });
 
   it("catInto writes the stream byte-exact over an existing file", async () => {

@@ -17,6 +17,7 @@ export const usage = `stowage cp|sync SRC DEST [options]
   --delete-extras        also delete destination files the source lacks (what sync does)
   --no-overwrite         fail on files that exist at the destination
   --concurrency N        files in flight (default 16)
+  --streams N            ranges of one large file (256 MiB+) in flight, where both ends allow (default 4)
   --remote MODE          auto | never | require: run copies out of an SSH host on that host
   --json                 print the report as JSON
   --events               print progress events and the report as JSON lines`;
@@ -37,6 +38,7 @@ export async function run(argv: string[], mode: "cp" | "sync", extra: Pick<Trans
       "no-overwrite": { type: "boolean" },
       "delete-extras": { type: "boolean" },
       concurrency: { type: "string" },
+      streams: { type: "string" },
       remote: { type: "string" },
       json: { type: "boolean" },
       events: { type: "boolean" },
@@ -66,6 +68,7 @@ export async function run(argv: string[], mode: "cp" | "sync", extra: Pick<Trans
     ...(values["no-overwrite"] ? { overwrite: false } : {}),
     ...(values["delete-extras"] ? { deleteExtras: true } : {}),
     ...(values.concurrency ? { concurrency: Number(values.concurrency) } : {}),
+    ...(values.streams ? { streams: Number(values.streams) } : {}),
     ...(remote ? { remote } : {}),
   };
   const report = await (mode === "sync" ? sync : copy)(source, destination, options);

@@ -7,23 +7,38 @@
 import { once } from "node:events";
 import type { Client, ClientChannel } from "ssh2";
 import { StowageError } from "../../errors.js";
-import { runCommand, sendKill, shellQuote } from "./exec.js";
+import { DD_BLOCK, runCommand, sendKill, shellQuote } from "./exec.js";
 
-/** Prints `posix-42` only where commands run in a POSIX shell that has `cat`. */
-const PROBE = `command -v cat >/dev/null && printf 'posix-%s' "$((6*7))"`;
+/** Prints `posix-42` only where commands run in a POSIX shell that has `cat`, then ` dd` if it has dd. */
+const PROBE = `command -v cat >/dev/null && printf 'posix-%s' "$((6*7))" && if command -v dd >/dev/null; then printf ' dd'; fi`;
+
+/** The host's tools for streaming files over exec channels. */
+export interface HostTools {
+  /** A POSIX shell with `cat`: whole files stream through it. */
+  cat: boolean;
+  /** `dd` too: ranges of a file can be written at their offsets. */
+  dd: boolean;
+}
 
 /**
- * Whether the host runs commands in a POSIX shell with `cat`. cmd.exe, PowerShell, fish or an
- * sftp-only account (ForceCommand internal-sftp) print something else or fail, and keep SFTP.
+ * Whether the host runs commands in a POSIX shell with `cat` (and `dd`). cmd.exe, PowerShell, fish
+ * or an sftp-only account (ForceCommand internal-sftp) print something else or fail, and keep SFTP.
  * Whatever a shell rc file prints comes first, so only the end of the output counts.
  */
-export async function hostHasCat(client: Client): Promise<boolean> {
+export async function hostTools(client: Client): Promise<HostTools> {
   try {
     const result = await runCommand(client, PROBE);
-    return result.code === 0 && result.stdout.toString("utf8").endsWith("posix-42");
+    const output = result.stdout.toString("utf8");
+    const dd = result.code === 0 && output.endsWith("posix-42 dd");
+    return { cat: dd || (result.code === 0 && output.endsWith("posix-42")), dd };
   } catch {
-    return false;
+    return { cat: false, dd: false };
   }
+}
+
+/** Whether the host runs commands in a POSIX shell with `cat`. */
+export async function hostHasCat(client: Client): Promise<boolean> {
+  return (await hostTools(client)).cat;
 }
 
 /** `cat` exited with a failure or was killed: the host could not take the bytes. */
@@ -43,7 +58,18 @@ export function startCat(client: Client, remote: string): Promise<ClientChannel>
 }
 
 /**
- * Sends `body` into a channel from `startCat`; resolves with the bytes sent once `cat` has exited 0.
+ * Starts `dd` writing its input into the existing file `remote` from byte `offset` on (a multiple of
+ * DD_BLOCK) without truncating it, so several ranges of one file can be written at once. From a
+ * pipe dd writes each short read as it comes, so the output stays contiguous.
+ */
+export function startRangeWrite(client: Client, remote: string, offset: number): Promise<ClientChannel> {
+  if (offset % DD_BLOCK !== 0) return Promise.reject(new StowageError({ code: "InvalidInput", message: `range offset ${offset} is not a multiple of ${DD_BLOCK}` }));
+  const command = `dd of=${shellQuote(remote)} bs=${DD_BLOCK} seek=${offset / DD_BLOCK} conv=notrunc`;
+  return new Promise((resolve, reject) => client.exec(command, (error, channel) => (error ? reject(error) : resolve(channel))));
+}
+
+/**
+ * Sends `body` into a channel from `startCat` or `startRangeWrite`; resolves with the bytes sent once `cat` has exited 0.
  * On failure or abort it settles only after the channel has closed, and sshd holds the close until
  * the command has exited, so nothing writes to the file after this settles.
  */

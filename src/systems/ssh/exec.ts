@@ -64,3 +64,6 @@ export function sendKill(channel: ClientChannel): void {
   };
   if (internal.outgoing.state === "open" || internal.outgoing.state === "eof") internal._client._protocol.signal(internal.outgoing.id, "KILL");
 }
+
+/** One MiB: `dd` seeks and skips in blocks of this size, so range offsets are multiples of it. */
+export const DD_BLOCK = 1 << 20;

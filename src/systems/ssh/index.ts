@@ -23,6 +23,8 @@ import type {
   ExecOptions,
   ExecResult,
   ListOptions,
+  RangeWriter,
+  RangeWriterOptions,
   ReadOptions,
   ResumableUploads,
   Stat,
@@ -42,8 +44,8 @@ import { ARCHIVE_NAME, stagedName, stagingPath, unpack, UNPACK_LOOP } from "./ba
 import { pack, PACK_LOOP } from "./batch-read.js";
 import { CommandLoop, CommandLoops } from "./command-loop.js";
 import { OrphanSweeper } from "./leftovers.js";
-import { runCommand, shellQuote } from "./exec.js";
-import { catInto, hostHasCat, startCat } from "./exec-upload.js";
+import { DD_BLOCK, runCommand, shellQuote } from "./exec.js";
+import { catInto, hostTools, startCat, startRangeWrite, type HostTools } from "./exec-upload.js";
 import { catReader, startCatDownload } from "./exec-download.js";
 import { resolveSettings } from "./settings.js";
 import { isStatus, pipelinedReader, pipelinedWrite, type SftpClient } from "./sftp-io.js";
@@ -132,7 +134,7 @@ export class SshSystem implements System {
     maxBytes: 16 << 20,
     readMany: (paths, options) => this.#readMany(paths, options),
   };
-  readonly #catProbes = new WeakMap<Client, Promise<boolean>>();
+  readonly #toolProbes = new WeakMap<Client, Promise<HostTools>>();
   #catChannels = 0;
   readonly #unpackers = new CommandLoops(UNPACK_LOOP, LOOPS_PER_CONNECTION);
   readonly #copiers = new CommandLoops(COPY_LOOP, LOOPS_PER_CONNECTION);
@@ -190,8 +192,9 @@ export class SshSystem implements System {
         const stats = await sftp.fstat(handle);
         if (stats.isDirectory()) throw new StowageError({ code: "IsADirectory", system: "ssh", operation: "read", path: target });
         const { start, end } = resolveRange(options.range, stats.size);
-        const whole = start === 0 && end === stats.size && end >= CAT_DOWNLOAD_MIN_BYTES;
-        const catStream = whole ? await this.#catDownload(session, remote, end, target) : undefined;
+        const whole = start === 0 && end === stats.size;
+        // Large ranges stream through cat (the whole file) or dd (a range from a whole MiB on).
+        const catStream = end - start >= CAT_DOWNLOAD_MIN_BYTES && (whole || start % DD_BLOCK === 0) ? await this.#catDownload(session, remote, { start, end }, whole, target) : undefined;
         if (catStream) await sftp.close(handle).catch(() => {});
         const stream = catStream ?? pipelinedReader(sftp, handle, start, end, READ_CONCURRENCY);
         if (options.signal) addAbortSignal(options.signal, stream);
@@ -382,10 +385,13 @@ export class SshSystem implements System {
    * POSIX shell with cat, this connection already runs CAT_CHANNELS_PER_CONNECTION, or the host
    * refuses another channel.
    */
-  async #catDownload(session: Session, remote: string, size: number, target: string): Promise<Readable | undefined> {
-    if (this.#catChannels >= CAT_CHANNELS_PER_CONNECTION || !(await this.#hostHasCat(session))) return undefined;
+  async #catDownload(session: Session, remote: string, range: { start: number; end: number }, whole: boolean, target: string): Promise<Readable | undefined> {
+    if (this.#catChannels >= CAT_CHANNELS_PER_CONNECTION) return undefined;
+    const tools = await this.#hostTools(session);
+    if (!(whole ? tools.cat : tools.dd)) return undefined;
     this.#catChannels++;
-    const channel = await startCatDownload(session.client, remote).catch(() => undefined);
+    const size = range.end - range.start;
+    const channel = await startCatDownload(session.client, remote, whole ? undefined : { offset: range.start, length: size }).catch(() => undefined);
     if (!channel) {
       this.#catChannels--;
       return undefined;
@@ -395,10 +401,75 @@ export class SshSystem implements System {
   }
 
   /** Whether large writes can go through `cat` on this connection's host (asked once per connection). */
-  #hostHasCat(session: Session): Promise<boolean> {
-    let answer = this.#catProbes.get(session.client);
-    if (!answer) this.#catProbes.set(session.client, (answer = hostHasCat(session.client)));
+  async #hostHasCat(session: Session): Promise<boolean> {
+    return (await this.#hostTools(session)).cat;
+  }
+
+  /** What the host offers for streaming over exec channels (asked once per connection). */
+  #hostTools(session: Session): Promise<HostTools> {
+    let answer = this.#toolProbes.get(session.client);
+    if (!answer) this.#toolProbes.set(session.client, (answer = hostTools(session.client)));
     return answer;
+  }
+
+  openRangeWriter(path: string, options: RangeWriterOptions): Promise<RangeWriter> {
+    const target = normalizePath(path);
+    return guard("write", target, async () => {
+      options.signal?.throwIfAborted();
+      const { session, sftp, remote } = await this.#resolve(target);
+      const overwrite = options.overwrite ?? true;
+      if (!overwrite && (await sftp.statOrUndefined(remote))) throw alreadyExists("write", target);
+      const part = partPathFor(remote);
+      await sftp.close(await this.#createPart(sftp, part));
+      void this.#orphans.sweep(session.client, session.pool.pick(), parentPath(part), part).catch(() => {});
+      const writing = new Set<Promise<void>>();
+      return {
+        write: (offset, length, body, writeOptions = {}) => {
+          const run = guard("write", target, async () => {
+            const sent = await this.#writeRange(session, part, offset, body, writeOptions.signal);
+            if (sent !== length) throw new StowageError({ code: "Conflict", retryable: true, system: "ssh", operation: "write", path: target, message: `range at ${offset} got ${sent} of ${length} bytes` });
+          });
+          writing.add(run);
+          void run.finally(() => writing.delete(run)).catch(() => {});
+          return run;
+        },
+        commit: () =>
+          guard("write", target, async () => {
+            const landed = (await sftp.stat(part)).size;
+            if (landed !== options.size) throw new StowageError({ code: "Conflict", retryable: true, system: "ssh", operation: "write", path: target, message: `the part file holds ${landed} bytes, not ${options.size}` });
+            await this.#publish(sftp, part, remote, target, overwrite, "write");
+            return { path: target, size: landed };
+          }),
+        abort: async () => {
+          await Promise.allSettled([...writing]);
+          await sftp.unlink(part).catch(() => {});
+        },
+      };
+    });
+  }
+
+  /**
+   * Writes one range of a part file: through `dd` on its own exec channel (each range then has its
+   * own 2 MiB window), or over SFTP at the range's offset where the host has no dd, this connection
+   * already runs CAT_CHANNELS_PER_CONNECTION, or the host refuses another channel.
+   */
+  async #writeRange(session: Session, part: string, offset: number, body: AsyncIterable<Uint8Array>, signal: AbortSignal | undefined): Promise<number> {
+    if (this.#catChannels < CAT_CHANNELS_PER_CONNECTION && (await this.#hostTools(session)).dd) {
+      this.#catChannels++;
+      try {
+        const channel = await startRangeWrite(session.client, part, offset).catch(() => undefined);
+        if (channel) return await catInto(channel, body, signal);
+      } finally {
+        this.#catChannels--;
+      }
+    }
+    const sftp = session.pool.pick();
+    const handle = await sftp.open(part, "r+");
+    try {
+      return await pipelinedWrite(sftp, handle, writeSource(body, signal), WRITE_CONCURRENCY, signal, offset);
+    } finally {
+      await sftp.close(handle).catch(() => {});
+    }
   }
 
   /**

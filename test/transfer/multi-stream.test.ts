@@ -1,0 +1,169 @@
+/**
+ * Large files copied as several ranges at once (multi-stream), between the local disk and the SSH
+ * host both ways: through the public `copy`, byte for byte; through the engine with the source's
+ * reads counted, so the test knows the ranges were used; and with a range that fails mid-way,
+ * which must leave neither the file nor a part file behind.
+ */
+import { randomUUID } from "node:crypto";
+import { readdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { pipeline, Readable, Transform } from "node:stream";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { closeSystems, copy, folder, isStowageError, openSystem } from "../../src/index.js";
+import type { ReadOptions, System } from "../../src/systems/contract.js";
+import { RANGE_WRITE_ALIGN } from "../../src/systems/contract.js";
+import { splitRanges } from "../../src/transfer/multi-stream.js";
+import { streamCopy } from "../../src/transfer/stream-copy.js";
+import { sha256 } from "../support/measure.js";
+import { tempDir } from "../support/process.js";
+import { seededBytes } from "../support/seed.js";
+
+const MiB = 1 << 20;
+const content = seededBytes(9 * MiB + 777, 42);
+const MULTI = { streams: 3, multiStreamCutoff: 2 * MiB };
+
+/** `system` with its reads recorded; with `failRange`, the read of that range fails after 1 MiB. */
+function watched(system: System, failRange?: number): { system: System; reads: Array<ReadOptions["range"]> } {
+  const reads: Array<ReadOptions["range"]> = [];
+  const read = async (path: string, options: ReadOptions = {}): Promise<Readable> => {
+    reads.push(options.range);
+    const stream = await system.read(path, options);
+    const range = options.range;
+    if (failRange === undefined || !range || !("offset" in range) || range.offset !== failRange) return stream;
+    let passed = 0;
+    const failing = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        passed += chunk.length;
+        callback(passed > MiB ? Object.assign(new Error("source went away"), { code: "ECONNRESET" }) : null, chunk);
+      },
+    });
+    pipeline(stream, failing, () => {});
+    return failing;
+  };
+  // Every other member is the system's own, bound to it (its methods use private fields).
+  const proxy = new Proxy(system, {
+    get: (target, key) => {
+      if (key === "read") return read;
+      const value: unknown = Reflect.get(target, key, target);
+      return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+  return { system: proxy, reads };
+}
+
+describe("multi-stream copies", () => {
+  let localDir: string;
+  let sshDir: string;
+  let ssh: System;
+  let file: System;
+
+  beforeAll(async () => {
+    localDir = tempDir("multi-stream");
+    await folder(join(localDir, "src")).put({ "big.bin": content });
+    sshDir = join(process.env.STOWAGE_TEST_SSH_DIR!, `multi-${randomUUID()}`);
+    ssh = await openSystem(`ssh://${process.env.STOWAGE_TEST_SSH_HOST}/`);
+    file = await openSystem(localDir);
+    await ssh.write(`${sshDir}/src/big.bin`, content);
+  });
+
+  afterAll(async () => {
+    await closeSystems();
+  });
+
+  it("cuts a file into at most `streams` contiguous ranges on whole MiB", () => {
+    const ranges = splitRanges(content.length, 4);
+    expect(ranges).toHaveLength(4);
+    let next = 0;
+    for (const range of ranges) {
+      expect(range.offset).toBe(next);
+      expect(range.offset % RANGE_WRITE_ALIGN).toBe(0);
+      next = range.offset + range.length;
+    }
+    expect(next).toBe(content.length);
+    expect(splitRanges(3 * MiB, 8)).toHaveLength(3);
+    expect(splitRanges(MiB - 1, 4)).toEqual([{ offset: 0, length: MiB - 1 }]);
+  });
+
+  it("copies local → ssh and ssh → local byte for byte through copy()", async () => {
+    const up = `${sshDir}/up`;
+    const upReport = await copy(join(localDir, "src"), `ssh://${process.env.STOWAGE_TEST_SSH_HOST}${up}`, MULTI);
+    expect(upReport.copied).toEqual([{ path: "big.bin", bytes: content.length }]);
+    // The host is this machine: what landed is read straight from its disk.
+    expect(sha256(await readFile(join(up, "big.bin")))).toBe(sha256(content));
+    expect(await readdir(up)).toEqual(["big.bin"]);
+
+    const down = join(localDir, "down");
+    await copy(`ssh://${process.env.STOWAGE_TEST_SSH_HOST}${sshDir}/src`, down, MULTI);
+    expect(sha256(await readFile(join(down, "big.bin")))).toBe(sha256(content));
+    expect(await readdir(down)).toEqual(["big.bin"]);
+  });
+
+  for (const direction of ["local → ssh", "ssh → local"] as const) {
+    it(`reads the source as ranges, ${direction}`, async () => {
+      const [from, to, fromPath, toPath] =
+        direction === "local → ssh"
+          ? [file, ssh, join(localDir, "src", "big.bin"), `${sshDir}/engine/big.bin`]
+          : [ssh, file, `${sshDir}/src/big.bin`, join(localDir, "engine", "big.bin")];
+      const source = watched(from);
+      const counted: number[] = [];
+      const result = await streamCopy(source.system, await from.stat(fromPath), to, toPath, { overwrite: true, verify: true, ...MULTI, onBytes: (n) => counted.push(n) });
+      expect(result.bytes).toBe(content.length);
+      expect(counted.reduce((sum, n) => sum + n, 0)).toBe(content.length);
+      expect(source.reads).toEqual(splitRanges(content.length, 3));
+      // Both ends are this machine's disk.
+      expect(sha256(await readFile(toPath))).toBe(sha256(content));
+    });
+
+    it(`leaves no file and no part file when a range fails, ${direction}`, async () => {
+      const [from, to, fromPath, toDir] =
+        direction === "local → ssh"
+          ? [file, ssh, join(localDir, "src", "big.bin"), `${sshDir}/failed-${randomUUID()}`]
+          : [ssh, file, `${sshDir}/src/big.bin`, join(localDir, `failed-${randomUUID()}`)];
+      const source = watched(from, splitRanges(content.length, 3)[1]!.offset);
+      const error = await streamCopy(source.system, await from.stat(fromPath), to, `${toDir}/big.bin`, { overwrite: true, verify: true, ...MULTI, onBytes: () => {} }).catch((e: unknown) => e);
+      expect(isStowageError(error) && error.code).toBe("Unavailable");
+      // Both ends are this machine's disk: nothing of the copy may remain in the directory.
+      expect(await readdir(toDir)).toEqual([]);
+    });
+  }
+
+  // Objects uploaded in parts carry no whole-file MD5, so their downloads can go as ranges too.
+  for (const [name, address] of [
+    ["s3", "s3://stowage-test"],
+    ["azure", "az://stowage-test"],
+  ] as const) {
+    it(`downloads a multipart ${name} object to the local disk as ranges`, async () => {
+      const store = await openSystem(address);
+      const key = `/stowage-test/multi-stream-${randomUUID()}/big.bin`;
+      await store.write(key, Readable.from([content.subarray(0, 6 * MiB), content.subarray(6 * MiB)]), { partSize: 5 * MiB, size: content.length });
+      const stat = await store.stat(key);
+      expect(stat.md5).toBeUndefined();
+      const source = watched(store);
+      const toPath = join(localDir, `from-${name}`, "big.bin");
+      await streamCopy(source.system, stat, file, toPath, { overwrite: true, verify: true, ...MULTI, onBytes: () => {} });
+      expect(source.reads).toEqual(splitRanges(content.length, 3));
+      expect(sha256(await readFile(toPath))).toBe(sha256(content));
+      await store.delete([key]);
+    });
+  }
+
+  it("refuses a streams count that is not a non-negative integer, before copying", async () => {
+    const destination = join(localDir, "refused");
+    const error = await copy(join(localDir, "src"), destination, { streams: 1.5 }).catch((e: unknown) => e);
+    expect(isStowageError(error) && error.code).toBe("InvalidInput");
+    await expect(readdir(destination)).rejects.toMatchObject({ code: "ENOENT" });
+  });
+
+  it("keeps one stream with streams: 1", async () => {
+    const source = watched(file);
+    await streamCopy(source.system, await file.stat(join(localDir, "src", "big.bin")), ssh, `${sshDir}/single/big.bin`, {
+      overwrite: true,
+      verify: true,
+      streams: 1,
+      multiStreamCutoff: 2 * MiB,
+      onBytes: () => {},
+    });
+    expect(source.reads).toEqual([undefined]);
+    expect(sha256(await readFile(`${sshDir}/single/big.bin`))).toBe(sha256(content));
+  });
+});
