@@ -193,6 +193,10 @@ export interface RangeWriter {
   commit(): Promise<WriteResult>;
   /** Removes what was written; settles once no range writes any more. */
   abort(): Promise<void>;
+  /** Stops, keeping what was written for a later writer to `resume` (settles once no range writes). */
+  keep(): Promise<void>;
+  /** Finds the part file again (opaque, JSON-serialisable), for `resume` and `uploads.discard`. */
+  readonly state: UploadState;
 }
 
 export interface RangeWriterOptions {
@@ -200,6 +204,11 @@ export interface RangeWriterOptions {
   size: number;
   /** As for `write`: with `false`, an existing file gives `AlreadyExists`. Default true. */
   overwrite?: boolean;
+  /**
+   * Continue the part file an earlier writer kept (its `state`): ranges are written into it as they
+   * are. Rejects `Conflict` (retryable) when that part file is gone.
+   */
+  resume?: UploadState;
   signal?: AbortSignal;
 }
 

@@ -41,7 +41,7 @@ import type {
   WriteOptions,
   WriteResult,
 } from "./contract.js";
-import { isPartFile, PART_SUFFIX, partialState, partOf, resumableBytes } from "./partial.js";
+import { anyPartOf, isPartFile, PART_SUFFIX, partialState, partOf, resumableBytes } from "./partial.js";
 import { createGuard, worthKeeping } from "./guard.js";
 import { baseName, normalizePath } from "./paths.js";
 
@@ -162,7 +162,7 @@ export class FileSystem implements System {
     discard: (path: string, state: UploadState) => {
       const target = normalizePath(path);
       return guard("discard", target, async () => {
-        const part = partOf(target, state);
+        const part = anyPartOf(target, state);
         if (part) await rm(part, { force: true });
       });
     },
@@ -353,8 +353,15 @@ export class FileSystem implements System {
       options.signal?.throwIfAborted();
       const overwrite = options.overwrite ?? true;
       if (!overwrite && (await stat(target).then(() => true, () => false))) throw new StowageError({ code: "AlreadyExists", system: "file", operation: "write", path: target });
-      const part = partPathFor(target);
-      const fd = await inParentDirectory(part, () => fdOpen(part, CREATE_EXCLUSIVE, 0o666));
+      const kept = options.resume ? partOf(target, options.resume, target, "partial-ranges") : undefined;
+      if (options.resume && !kept) throw new StowageError({ code: "InvalidInput", system: "file", operation: "write", path: target, message: "the range write to resume is not a part file of this target" });
+      const part = kept ?? partPathFor(target);
+      const fd = kept
+        ? await fdOpen(part, constants.O_WRONLY).catch((error: NodeJS.ErrnoException) => {
+            if (error.code !== "ENOENT") throw error;
+            throw new StowageError({ code: "Conflict", retryable: true, system: "file", operation: "write", path: target, message: "the partial file to resume is gone", cause: error });
+          })
+        : await inParentDirectory(part, () => fdOpen(part, CREATE_EXCLUSIVE, 0o666));
       void sweepOrphans(dirname(target));
       let closed = false;
       const close = async () => {
@@ -363,7 +370,12 @@ export class FileSystem implements System {
         await fdClose(fd);
       };
       const writing = new Set<Promise<void>>();
+      const settled = async () => {
+        await Promise.allSettled([...writing]);
+        await close().catch(() => {});
+      };
       return {
+        state: partialState(target, part, "partial-ranges"),
         write: (offset, length, body, writeOptions = {}) => {
           // Positioned writes: ranges share the descriptor without sharing a file offset.
           const run = guard("write", target, async () => {
@@ -389,10 +401,10 @@ export class FileSystem implements System {
             return { path: target, size };
           }),
         abort: async () => {
-          await Promise.allSettled([...writing]);
-          await close().catch(() => {});
+          await settled();
           await unlink(part).catch(() => {});
         },
+        keep: settled,
       };
     });
   }

@@ -15,7 +15,7 @@ import { Transform, pipeline } from "node:stream";
 import { StowageError } from "../errors.js";
 import { readAll } from "../systems/body.js";
 import type { Stat, System, UploadState, WriteBody, WriteOptions } from "../systems/contract.js";
-import { canMultiStream, DEFAULT_STREAMS, MULTI_STREAM_MIN, multiStreamCopy } from "./multi-stream.js";
+import { canMultiStream, DEFAULT_STREAMS, isMultiStreamState, MULTI_STREAM_MIN, multiStreamCopy } from "./multi-stream.js";
 
 /** Files up to this size are buffered whole (see above). */
 export const WHOLE_FILE_LIMIT = 1 << 20;
@@ -39,6 +39,11 @@ async function resumeOffset(source: System, from: Stat, destination: System, to:
   const state = options.upload?.state;
   const uploads = destination.uploads;
   if (!state || !uploads) return 0;
+  // Ranges written by an earlier multi-stream attempt are no prefix to append after.
+  if (isMultiStreamState(state)) {
+    await uploads.discard(to, state).catch(() => undefined);
+    return 0;
+  }
   const offset = source.capabilities.rangeRead ? await uploads.offset(to, state, { size: from.size, ...(options.signal ? { signal: options.signal } : {}) }) : 0;
   if (offset === 0) await uploads.discard(to, state).catch(() => undefined);
   return offset;
@@ -52,19 +57,24 @@ export async function streamCopy(
   options: StreamCopyOptions,
 ): Promise<{ bytes: number; resumedBytes: number }> {
   const resumable = from.size > WHOLE_FILE_LIMIT && destination.uploads !== undefined && options.upload !== undefined;
-  const offset = resumable ? await resumeOffset(source, from, destination, to, options) : 0;
   const md5Needed = options.verify && (from.md5 !== undefined || destination.capabilities.checksums);
-  // An upload an earlier attempt left unfinished is continued as one stream rather than restarted.
-  if (offset === 0 && canMultiStream(source, from, destination, { streams: options.streams ?? DEFAULT_STREAMS, cutoff: options.multiStreamCutoff ?? MULTI_STREAM_MIN, md5Needed })) {
-    const { bytes, written } = await multiStreamCopy(source, from, destination, to, {
-      streams: options.streams ?? DEFAULT_STREAMS,
+  const streams = options.streams ?? DEFAULT_STREAMS;
+  const multiStream = canMultiStream(source, from, destination, { streams, cutoff: options.multiStreamCutoff ?? MULTI_STREAM_MIN, md5Needed });
+  const saved = options.upload?.state;
+  // An earlier attempt's upload continues the way it was written: ranges as ranges, a single
+  // stream as a single stream (a part file written as ranges may have holes to append after).
+  if (multiStream && (!saved || isMultiStreamState(saved))) {
+    const { bytes, written, resumedBytes } = await multiStreamCopy(source, from, destination, to, {
+      streams,
       overwrite: options.overwrite,
       signal: options.signal,
       onBytes: options.onBytes,
+      upload: resumable ? options.upload : undefined,
     });
-    if (options.verify) verify(from, to, destination, bytes, written, undefined);
-    return { bytes, resumedBytes: 0 };
+    if (options.verify) verify(from, to, destination, bytes + resumedBytes, written, undefined);
+    return { bytes, resumedBytes };
   }
+  const offset = resumable ? await resumeOffset(source, from, destination, to, options) : 0;
   const input = await source.read(from.path, {
     ...(offset > 0 ? { range: { offset } } : {}),
     ...(options.signal ? { signal: options.signal } : {}),

@@ -372,6 +372,20 @@ export function defineConformanceSuite(fixture: SystemFixture): void {
         expect(await collect(system.list(`${root}/ranges-short`, { recursive: true }))).toEqual([]);
       });
 
+      it("keeps written ranges for a later writer to resume, and refuses a state whose part is gone", async () => {
+        const path = `${root}/ranges-resumed/file.bin`;
+        const first = await system.openRangeWriter!(path, { size: content.length });
+        await first.write(ranges[1]!.offset, ranges[1]!.length, chunks(ranges[1]!.offset, ranges[1]!.length));
+        await first.keep();
+        const state = JSON.parse(JSON.stringify(first.state)) as UploadState;
+        const second = await system.openRangeWriter!(path, { size: content.length, resume: state });
+        await Promise.all([ranges[0]!, ranges[2]!].map(({ offset, length }) => second.write(offset, length, chunks(offset, length))));
+        await second.commit();
+        expect(sha256(await readAll(await system.read(path)))).toBe(sha256(content));
+        // Committed: the part file is gone, so the same state can no longer be resumed.
+        await expectCode(system.openRangeWriter!(path, { size: content.length, resume: state }), "Conflict", fixture.name);
+      });
+
       it("refuses to replace an existing file without overwrite", async () => {
         const path = `${root}/ranges-kept/kept.txt`;
         await system.write(path, "kept");

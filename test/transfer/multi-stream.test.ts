@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { pipeline, Readable, Transform } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { closeSystems, copy, folder, isStowageError, openSystem } from "../../src/index.js";
-import type { ReadOptions, System } from "../../src/systems/contract.js";
+import type { ReadOptions, System, UploadState } from "../../src/systems/contract.js";
 import { RANGE_WRITE_ALIGN } from "../../src/systems/contract.js";
 import { splitRanges } from "../../src/transfer/multi-stream.js";
 import { streamCopy } from "../../src/transfer/stream-copy.js";
@@ -22,8 +22,11 @@ const MiB = 1 << 20;
 const content = seededBytes(9 * MiB + 777, 42);
 const MULTI = { streams: 3, multiStreamCutoff: 2 * MiB };
 
-/** `system` with its reads recorded; with `failRange`, the read of that range fails after 1 MiB. */
-function watched(system: System, failRange?: number): { system: System; reads: Array<ReadOptions["range"]> } {
+/**
+ * `system` with its reads recorded; with `failRange`, the read of that range fails after 1 MiB (once
+ * `failAfter` has resolved, when given).
+ */
+function watched(system: System, failRange?: number, failAfter?: Promise<void>): { system: System; reads: Array<ReadOptions["range"]> } {
   const reads: Array<ReadOptions["range"]> = [];
   const read = async (path: string, options: ReadOptions = {}): Promise<Readable> => {
     reads.push(options.range);
@@ -34,7 +37,8 @@ function watched(system: System, failRange?: number): { system: System; reads: A
     const failing = new Transform({
       transform(chunk: Buffer, _encoding, callback) {
         passed += chunk.length;
-        callback(passed > MiB ? Object.assign(new Error("source went away"), { code: "ECONNRESET" }) : null, chunk);
+        if (passed <= MiB) return callback(null, chunk);
+        void (failAfter ?? Promise.resolve()).then(() => callback(Object.assign(new Error("source went away"), { code: "ECONNRESET" })));
       },
     });
     pipeline(stream, failing, () => {});
@@ -152,6 +156,66 @@ describe("multi-stream copies", () => {
     const error = await copy(join(localDir, "src"), destination, { streams: 1.5 }).catch((e: unknown) => e);
     expect(isStowageError(error) && error.code).toBe("InvalidInput");
     await expect(readdir(destination)).rejects.toMatchObject({ code: "ENOENT" });
+  });
+
+  for (const direction of ["local → ssh", "ssh → local"] as const) {
+    it(`keeps the finished ranges when a range fails, and the next attempt copies only the missing one, ${direction}`, async () => {
+      const [from, to, fromPath, toDir] =
+        direction === "local → ssh"
+          ? [file, ssh, join(localDir, "src", "big.bin"), `${sshDir}/resumed-${randomUUID()}`]
+          : [ssh, file, `${sshDir}/src/big.bin`, join(localDir, `resumed-${randomUUID()}`)];
+      const ranges = splitRanges(content.length, 3);
+      // Range 1 fails only once ranges 0 and 2 are recorded as finished.
+      let othersFinished!: () => void;
+      const finished = new Promise<void>((resolve) => (othersFinished = resolve));
+      const upload = {
+        state: undefined as UploadState | undefined,
+        save(state: UploadState) {
+          upload.state = state;
+          if ((Number(state.multiStreamDone) & 0b101) === 0b101) othersFinished();
+        },
+      };
+      const stat = await from.stat(fromPath);
+      const failing = watched(from, ranges[1]!.offset, finished);
+      const error = await streamCopy(failing.system, stat, to, `${toDir}/big.bin`, { overwrite: true, verify: true, ...MULTI, upload, onBytes: () => {} }).catch((e: unknown) => e);
+      expect(isStowageError(error) && error.code).toBe("Unavailable");
+      expect(Number(upload.state?.multiStreamDone)).toBe(0b101);
+      // The part file stays for the next attempt; nothing is under the name yet.
+      const kept = await readdir(toDir);
+      expect(kept).toHaveLength(1);
+      expect(kept[0]).toMatch(/\.stowage-part$/);
+
+      const again = watched(from);
+      const result = await streamCopy(again.system, stat, to, `${toDir}/big.bin`, { overwrite: true, verify: true, ...MULTI, upload, onBytes: () => {} });
+      expect(again.reads).toEqual([ranges[1]]);
+      expect(result).toEqual({ bytes: ranges[1]!.length, resumedBytes: ranges[0]!.length + ranges[2]!.length });
+      expect(sha256(await readFile(`${toDir}/big.bin`))).toBe(sha256(content));
+      expect(await readdir(toDir)).toEqual(["big.bin"]);
+    });
+  }
+
+  it("a single-stream copy never appends to a part file written as ranges", async () => {
+    const toDir = join(localDir, `switched-${randomUUID()}`);
+    const ranges = splitRanges(content.length, 3);
+    let othersFinished!: () => void;
+    const finished = new Promise<void>((resolve) => (othersFinished = resolve));
+    const upload = {
+      state: undefined as UploadState | undefined,
+      save(state: UploadState) {
+        upload.state = state;
+        if ((Number(state.multiStreamDone) & 0b101) === 0b101) othersFinished();
+      },
+    };
+    const stat = await file.stat(join(localDir, "src", "big.bin"));
+    await streamCopy(watched(file, ranges[1]!.offset, finished).system, stat, file, `${toDir}/big.bin`, { overwrite: true, verify: true, ...MULTI, upload, onBytes: () => {} }).catch(() => undefined);
+    expect(await readdir(toDir)).toHaveLength(1);
+    // The same file again as one stream: the holed part file is discarded, not continued.
+    const single = watched(file);
+    const result = await streamCopy(single.system, stat, file, `${toDir}/big.bin`, { overwrite: true, verify: true, streams: 1, upload, onBytes: () => {} });
+    expect(single.reads).toEqual([undefined]);
+    expect(result.resumedBytes).toBe(0);
+    expect(sha256(await readFile(`${toDir}/big.bin`))).toBe(sha256(content));
+    expect(await readdir(toDir)).toEqual(["big.bin"]);
   });
 
   it("keeps one stream with streams: 1", async () => {

@@ -36,7 +36,7 @@ import type {
   WriteResult,
 } from "../contract.js";
 import { createGuard, worthKeeping } from "../guard.js";
-import { PART_SUFFIX, partialState, partOf, resumableBytes } from "../partial.js";
+import { anyPartOf, PART_SUFFIX, partialState, partOf, resumableBytes } from "../partial.js";
 import { baseName, normalizePath, parentPath, relativePath } from "../paths.js";
 import { SshConnection, type Session } from "./connect.js";
 import { mapSshError, SFTP_STATUS } from "./errors.js";
@@ -117,7 +117,7 @@ export class SshSystem implements System {
       const target = normalizePath(path);
       return guard("discard", target, async () => {
         const { sftp, remote } = await this.#resolve(target);
-        const part = partOf(target, state, remote);
+        const part = anyPartOf(target, state, remote);
         if (part) await ignoreMissing(sftp.unlink(part));
       });
     },
@@ -419,11 +419,20 @@ export class SshSystem implements System {
       const { session, sftp, remote } = await this.#resolve(target);
       const overwrite = options.overwrite ?? true;
       if (!overwrite && (await sftp.statOrUndefined(remote))) throw alreadyExists("write", target);
-      const part = partPathFor(remote);
-      await sftp.close(await this.#createPart(sftp, part));
+      const kept = options.resume ? partOf(target, options.resume, remote, "partial-ranges") : undefined;
+      if (options.resume && !kept) throw new StowageError({ code: "InvalidInput", system: "ssh", operation: "write", path: target, message: "the range write to resume is not a part file of this target" });
+      if (kept && !(await sftp.statOrUndefined(kept))) {
+        throw new StowageError({ code: "Conflict", retryable: true, system: "ssh", operation: "write", path: target, message: "the partial file to resume is gone" });
+      }
+      const part = kept ?? partPathFor(remote);
+      if (!kept) await sftp.close(await this.#createPart(sftp, part));
       void this.#orphans.sweep(session.client, session.pool.pick(), parentPath(part), part).catch(() => {});
       const writing = new Set<Promise<void>>();
+      const settled = async () => {
+        await Promise.allSettled([...writing]);
+      };
       return {
+        state: partialState(target, part, "partial-ranges"),
         write: (offset, length, body, writeOptions = {}) => {
           const run = guard("write", target, async () => {
             const sent = await this.#writeRange(session, part, offset, body, writeOptions.signal);
@@ -441,9 +450,10 @@ export class SshSystem implements System {
             return { path: target, size: landed };
           }),
         abort: async () => {
-          await Promise.allSettled([...writing]);
+          await settled();
           await sftp.unlink(part).catch(() => {});
         },
+        keep: settled,
       };
     });
   }
