@@ -115,6 +115,23 @@ async function writeNewFile(path: string, bytes: Buffer): Promise<void> {
   }
 }
 
+/**
+ * Writes `body` at `offset` of `fd`, each chunk with a positioned write as it comes (ranges share
+ * the descriptor, not a file offset). Stops taking bytes past `length` (more is the caller's
+ * error); answers how many arrived. Gathering chunks into 1 MiB writes was tried: with four ranges
+ * at once the kernel spent two to three times the system time on the same bytes.
+ */
+async function writeRangeAt(fd: number, offset: number, length: number, body: AsyncIterable<Uint8Array>, signal: AbortSignal | undefined): Promise<number> {
+  let received = 0;
+  for await (const chunk of body) {
+    signal?.throwIfAborted();
+    if (received + chunk.length > length) return received + chunk.length;
+    for (let done = 0; done < chunk.length; ) done += await fdWrite(fd, chunk, done, chunk.length - done, offset + received + done);
+    received += chunk.length;
+  }
+  return received;
+}
+
 /** Runs `create`, making the parent directories first only if it fails for want of them. */
 async function inParentDirectory<T>(path: string, create: () => Promise<T>): Promise<T> {
   try {
@@ -377,16 +394,10 @@ export class FileSystem implements System {
       return {
         state: partialState(target, part, "partial-ranges"),
         write: (offset, length, body, writeOptions = {}) => {
-          // Positioned writes: ranges share the descriptor without sharing a file offset.
           const run = guard("write", target, async () => {
-            let position = offset;
-            for await (const chunk of body) {
-              writeOptions.signal?.throwIfAborted();
-              if (position + chunk.length > offset + length) throw new StowageError({ code: "InvalidInput", system: "file", operation: "write", path: target, message: `range at ${offset} got more than ${length} bytes` });
-              for (let done = 0; done < chunk.length; ) done += await fdWrite(fd, chunk, done, chunk.length - done, position + done);
-              position += chunk.length;
-            }
-            if (position !== offset + length) throw new StowageError({ code: "Conflict", retryable: true, system: "file", operation: "write", path: target, message: `range at ${offset} got ${position - offset} of ${length} bytes` });
+            const received = await writeRangeAt(fd, offset, length, body, writeOptions.signal);
+            if (received > length) throw new StowageError({ code: "InvalidInput", system: "file", operation: "write", path: target, message: `range at ${offset} got more than ${length} bytes` });
+            if (received !== length) throw new StowageError({ code: "Conflict", retryable: true, system: "file", operation: "write", path: target, message: `range at ${offset} got ${received} of ${length} bytes` });
           });
           writing.add(run);
           void run.finally(() => writing.delete(run)).catch(() => {});
