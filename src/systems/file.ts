@@ -41,7 +41,7 @@ import type {
   WriteOptions,
   WriteResult,
 } from "./contract.js";
-import { anyPartOf, isPartFile, PART_SUFFIX, partialState, partOf, resumableBytes } from "./partial.js";
+import { anyPartOf, isPartFile, PART_SUFFIX, partialState, partOf, partRangeWriter, resumableBytes } from "./partial.js";
 import { createGuard, worthKeeping } from "./guard.js";
 import { baseName, normalizePath } from "./paths.js";
 
@@ -117,9 +117,10 @@ async function writeNewFile(path: string, bytes: Buffer): Promise<void> {
 
 /**
  * Writes `body` at `offset` of `fd`, each chunk with a positioned write as it comes (ranges share
- * the descriptor, not a file offset). Stops taking bytes past `length` (more is the caller's
- * error); answers how many arrived. Gathering chunks into 1 MiB writes was tried: with four ranges
- * at once the kernel spent two to three times the system time on the same bytes.
+ * the descriptor, not a file offset); answers how many bytes it took, stopping before a chunk that
+ * would go past `length` (so a wrong body never overwrites the next range). Gathering chunks into 1 MiB
+ * writes was tried: with four ranges at once the kernel spent two to three times the system time
+ * on the same bytes.
  */
 async function writeRangeAt(fd: number, offset: number, length: number, body: AsyncIterable<Uint8Array>, signal: AbortSignal | undefined): Promise<number> {
   let received = 0;
@@ -380,43 +381,18 @@ export class FileSystem implements System {
           })
         : await inParentDirectory(part, () => fdOpen(part, CREATE_EXCLUSIVE, 0o666));
       void sweepOrphans(dirname(target));
-      let closed = false;
-      const close = async () => {
-        if (closed) return;
-        closed = true;
-        await fdClose(fd);
-      };
-      const writing = new Set<Promise<void>>();
-      const settled = async () => {
-        await Promise.allSettled([...writing]);
-        await close().catch(() => {});
-      };
-      return {
-        state: partialState(target, part, "partial-ranges"),
-        write: (offset, length, body, writeOptions = {}) => {
-          const run = guard("write", target, async () => {
-            const received = await writeRangeAt(fd, offset, length, body, writeOptions.signal);
-            if (received > length) throw new StowageError({ code: "InvalidInput", system: "file", operation: "write", path: target, message: `range at ${offset} got more than ${length} bytes` });
-            if (received !== length) throw new StowageError({ code: "Conflict", retryable: true, system: "file", operation: "write", path: target, message: `range at ${offset} got ${received} of ${length} bytes` });
-          });
-          writing.add(run);
-          void run.finally(() => writing.delete(run)).catch(() => {});
-          return run;
-        },
-        commit: () =>
-          guard("write", target, async () => {
-            await close();
-            const size = (await stat(part)).size;
-            if (size !== options.size) throw new StowageError({ code: "Conflict", retryable: true, system: "file", operation: "write", path: target, message: `the part file holds ${size} bytes, not ${options.size}` });
-            await this.#publish(part, target, overwrite);
-            return { path: target, size };
-          }),
-        abort: async () => {
-          await settled();
-          await unlink(part).catch(() => {});
-        },
-        keep: settled,
-      };
+      return partRangeWriter({
+        system: "file",
+        target,
+        part,
+        size: options.size,
+        writeRange: (offset, length, body, signal) => writeRangeAt(fd, offset, length, body, signal),
+        partSize: async () => (await stat(part)).size,
+        publish: () => this.#publish(part, target, overwrite),
+        remove: () => unlink(part),
+        release: () => fdClose(fd),
+        guard: (run) => guard("write", target, run),
+      });
     });
   }
 

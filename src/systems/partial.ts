@@ -3,7 +3,8 @@
  * beside its target and is renamed into place. A stream write cut by a failure that may pass keeps
  * its part file (as rsync's --partial) and a later attempt appends the rest to it.
  */
-import type { UploadState } from "./contract.js";
+import { StowageError } from "../errors.js";
+import type { RangeWriter, SystemName, UploadState, WriteResult } from "./contract.js";
 import { baseName, parentPath } from "./paths.js";
 
 /** Files being written are named like this beside their target; listings hide them. */
@@ -41,4 +42,72 @@ export function anyPartOf(path: string, state: UploadState, where = path): strin
 /** The bytes to resume after, given what the part file holds: always short of the whole `size`. */
 export function resumableBytes(held: number, size: number): number {
   return Math.max(0, Math.min(held, size - 1));
+}
+
+/** What a system does for a range writer over one of its part files (see partRangeWriter). */
+export interface PartRanges {
+  system: SystemName;
+  /** The system path being written, and its part file (as the system's host sees it). */
+  target: string;
+  part: string;
+  /** The file's final size. */
+  size: number;
+  /**
+   * Writes `body` at `offset` of the part file; answers how many bytes it took (more than `length`
+   * only where the system cannot stop short, and then the range fails).
+   */
+  writeRange(offset: number, length: number, body: AsyncIterable<Uint8Array>, signal: AbortSignal | undefined): Promise<number>;
+  /** Bytes the part file holds now (after everything written to it is flushed). */
+  partSize(): Promise<number>;
+  /** Moves the finished part file onto the target. */
+  publish(): Promise<void>;
+  /** Removes the part file. */
+  remove(): Promise<void>;
+  /** Releases what the writer holds open, once no range writes any more; called at most once. */
+  release?(): Promise<void>;
+  /** Errors become StowageErrors of this system, operation "write". */
+  guard<T>(run: () => Promise<T>): Promise<T>;
+}
+
+/**
+ * A RangeWriter over a part file, the same for every system that writes part files: it checks each
+ * range's length and the whole size before publishing, and `abort`/`keep` wait for the ranges
+ * still writing so nothing writes to the part file after they settle.
+ */
+export function partRangeWriter(ranges: PartRanges): RangeWriter {
+  const { system, target } = ranges;
+  const failure = (code: "Conflict" | "InvalidInput", message: string) =>
+    new StowageError({ code, retryable: code === "Conflict", system, operation: "write", path: target, message });
+  const writing = new Set<Promise<void>>();
+  let released: Promise<void> | undefined;
+  const settle = async () => {
+    await Promise.allSettled([...writing]);
+    await (released ??= ranges.release?.() ?? Promise.resolve()).catch(() => {});
+  };
+  return {
+    state: partialState(target, ranges.part, "partial-ranges"),
+    write: (offset, length, body, options = {}) => {
+      const run = ranges.guard(async () => {
+        const received = await ranges.writeRange(offset, length, body, options.signal);
+        if (received > length) throw failure("InvalidInput", `range at ${offset} got more than ${length} bytes`);
+        if (received !== length) throw failure("Conflict", `range at ${offset} got ${received} of ${length} bytes`);
+      });
+      writing.add(run);
+      void run.finally(() => writing.delete(run)).catch(() => {});
+      return run;
+    },
+    commit: () =>
+      ranges.guard(async (): Promise<WriteResult> => {
+        await (released ??= ranges.release?.() ?? Promise.resolve());
+        const held = await ranges.partSize();
+        if (held !== ranges.size) throw failure("Conflict", `the part file holds ${held} bytes, not ${ranges.size}`);
+        await ranges.publish();
+        return { path: target, size: held };
+      }),
+    abort: async () => {
+      await settle();
+      await ranges.remove().catch(() => {});
+    },
+    keep: settle,
+  };
 }

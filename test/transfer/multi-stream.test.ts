@@ -55,6 +55,20 @@ function watched(system: System, failRange?: number, failAfter?: Promise<void>):
   return { system: proxy, reads };
 }
 
+/** An upload checkpoint for three ranges, and a promise that resolves once ranges 0 and 2 are saved as finished. */
+function checkpointAwaitingOuterRanges(): { upload: { state: UploadState | undefined; save(state: UploadState): void }; finished: Promise<void> } {
+  let othersFinished!: () => void;
+  const finished = new Promise<void>((resolve) => (othersFinished = resolve));
+  const upload = {
+    state: undefined as UploadState | undefined,
+    save(state: UploadState) {
+      upload.state = state;
+      if ((Number(state.multiStreamDone) & 0b101) === 0b101) othersFinished();
+    },
+  };
+  return { upload, finished };
+}
+
 describe("multi-stream copies", () => {
   let localDir: string;
   let sshDir: string;
@@ -166,15 +180,7 @@ describe("multi-stream copies", () => {
           : [ssh, file, `${sshDir}/src/big.bin`, join(localDir, `resumed-${randomUUID()}`)];
       const ranges = splitRanges(content.length, 3);
       // Range 1 fails only once ranges 0 and 2 are recorded as finished.
-      let othersFinished!: () => void;
-      const finished = new Promise<void>((resolve) => (othersFinished = resolve));
-      const upload = {
-        state: undefined as UploadState | undefined,
-        save(state: UploadState) {
-          upload.state = state;
-          if ((Number(state.multiStreamDone) & 0b101) === 0b101) othersFinished();
-        },
-      };
+      const { upload, finished } = checkpointAwaitingOuterRanges();
       const stat = await from.stat(fromPath);
       const failing = watched(from, ranges[1]!.offset, finished);
       const error = await streamCopy(failing.system, stat, to, `${toDir}/big.bin`, { overwrite: true, verify: true, ...MULTI, upload, onBytes: () => {} }).catch((e: unknown) => e);
@@ -197,15 +203,7 @@ describe("multi-stream copies", () => {
   it("a single-stream copy never appends to a part file written as ranges", async () => {
     const toDir = join(localDir, `switched-${randomUUID()}`);
     const ranges = splitRanges(content.length, 3);
-    let othersFinished!: () => void;
-    const finished = new Promise<void>((resolve) => (othersFinished = resolve));
-    const upload = {
-      state: undefined as UploadState | undefined,
-      save(state: UploadState) {
-        upload.state = state;
-        if ((Number(state.multiStreamDone) & 0b101) === 0b101) othersFinished();
-      },
-    };
+    const { upload, finished } = checkpointAwaitingOuterRanges();
     const stat = await file.stat(join(localDir, "src", "big.bin"));
     await streamCopy(watched(file, ranges[1]!.offset, finished).system, stat, file, `${toDir}/big.bin`, { overwrite: true, verify: true, ...MULTI, upload, onBytes: () => {} }).catch(() => undefined);
     expect(await readdir(toDir)).toHaveLength(1);

@@ -36,10 +36,6 @@ export async function hostTools(client: Client): Promise<HostTools> {
   }
 }
 
-/** Whether the host runs commands in a POSIX shell with `cat`. */
-export async function hostHasCat(client: Client): Promise<boolean> {
-  return (await hostTools(client)).cat;
-}
 
 /** `cat` exited with a failure or was killed: the host could not take the bytes. */
 export class CatFailedError extends Error {

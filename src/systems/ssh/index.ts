@@ -36,7 +36,7 @@ import type {
   WriteResult,
 } from "../contract.js";
 import { createGuard, worthKeeping } from "../guard.js";
-import { anyPartOf, PART_SUFFIX, partialState, partOf, resumableBytes } from "../partial.js";
+import { anyPartOf, PART_SUFFIX, partialState, partOf, partRangeWriter, resumableBytes } from "../partial.js";
 import { baseName, normalizePath, parentPath, relativePath } from "../paths.js";
 import { SshConnection, type Session } from "./connect.js";
 import { mapSshError, SFTP_STATUS } from "./errors.js";
@@ -224,7 +224,7 @@ export class SshSystem implements System {
       const sweeping = this.#orphans.sweep(session.client, session.pool.pick(), parentPath(part), part);
       try {
         let size: number | undefined;
-        if (!Buffer.isBuffer(source) && (options.size ?? Infinity) >= CAT_UPLOAD_MIN_BYTES && (await this.#hostHasCat(session))) {
+        if (!Buffer.isBuffer(source) && (options.size ?? Infinity) >= CAT_UPLOAD_MIN_BYTES && (await this.#hostTools(session)).cat) {
           await sftp.close(handle);
           handle = undefined;
           size = await this.#catUpload(session, sftp, part, source, target, options.signal);
@@ -400,11 +400,6 @@ export class SshSystem implements System {
     return catReader(channel, size, target);
   }
 
-  /** Whether large writes can go through `cat` on this connection's host (asked once per connection). */
-  async #hostHasCat(session: Session): Promise<boolean> {
-    return (await this.#hostTools(session)).cat;
-  }
-
   /** What the host offers for streaming over exec channels (asked once per connection). */
   #hostTools(session: Session): Promise<HostTools> {
     let answer = this.#toolProbes.get(session.client);
@@ -427,34 +422,17 @@ export class SshSystem implements System {
       const part = kept ?? partPathFor(remote);
       if (!kept) await sftp.close(await this.#createPart(sftp, part));
       void this.#orphans.sweep(session.client, session.pool.pick(), parentPath(part), part).catch(() => {});
-      const writing = new Set<Promise<void>>();
-      const settled = async () => {
-        await Promise.allSettled([...writing]);
-      };
-      return {
-        state: partialState(target, part, "partial-ranges"),
-        write: (offset, length, body, writeOptions = {}) => {
-          const run = guard("write", target, async () => {
-            const sent = await this.#writeRange(session, part, offset, body, writeOptions.signal);
-            if (sent !== length) throw new StowageError({ code: "Conflict", retryable: true, system: "ssh", operation: "write", path: target, message: `range at ${offset} got ${sent} of ${length} bytes` });
-          });
-          writing.add(run);
-          void run.finally(() => writing.delete(run)).catch(() => {});
-          return run;
-        },
-        commit: () =>
-          guard("write", target, async () => {
-            const landed = (await sftp.stat(part)).size;
-            if (landed !== options.size) throw new StowageError({ code: "Conflict", retryable: true, system: "ssh", operation: "write", path: target, message: `the part file holds ${landed} bytes, not ${options.size}` });
-            await this.#publish(sftp, part, remote, target, overwrite, "write");
-            return { path: target, size: landed };
-          }),
-        abort: async () => {
-          await settled();
-          await sftp.unlink(part).catch(() => {});
-        },
-        keep: settled,
-      };
+      return partRangeWriter({
+        system: "ssh",
+        target,
+        part,
+        size: options.size,
+        writeRange: (offset, _length, body, signal) => this.#writeRange(session, part, offset, body, signal),
+        partSize: async () => (await sftp.stat(part)).size,
+        publish: () => this.#publish(sftp, part, remote, target, overwrite, "write"),
+        remove: () => sftp.unlink(part),
+        guard: (run) => guard("write", target, run),
+      });
     });
   }
 
