@@ -11,13 +11,14 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { closeSystems } from "../src/index.js";
 import { tempDir } from "../test/support/process.js";
-import { buildCases, commandFor, S3_SOURCE_BUCKET, serversFor, type Case, type CommandContext } from "./transfer/cases.js";
+import { againstScp, buildCases, commandFor, S3_SOURCE_BUCKET, serversFor, type Case, type CommandContext } from "./transfer/cases.js";
 import { parseOptions } from "./transfer/options.js";
 import { Places, type Tally } from "./transfer/places.js";
 import { RCLONE_FLAGS, RCLONE_REMOTE, writeRcloneConfig } from "./transfer/rclone.js";
 import { renderSection, summarize, writeSection, type RunResult } from "./transfer/report.js";
 import { killRunning, runCommand } from "./transfer/run-command.js";
 import { sampleServers, serverCpuSince, startServers, type Servers } from "./transfer/servers.js";
+import { settle } from "./transfer/settle.js";
 import { createWorkloads, FULL, QUICK } from "./transfer/workload.js";
 
 const REPO = fileURLToPath(new URL("..", import.meta.url));
@@ -122,19 +123,24 @@ async function main(): Promise<void> {
     for (const c of cases.filter((c) => c.unavailable)) log(`not run: ${c.key}: ${c.unavailable}`);
     const timeoutMs = (options.quick ? 3 : 20) * 60_000;
     const results: RunResult[] = [];
+    // The scp cases take seconds each and swing the most, so they get more rounds (--scp-rounds).
+    const roundsOf = (c: Case) => (againstScp(c.path, c.workload.name) ? Math.max(options.rounds, options.scpRounds) : options.rounds);
+    const totalRuns = runnable.reduce((sum, c) => sum + roundsOf(c), 0);
+    const lastRound = Math.max(...runnable.map(roundsOf));
     let done = 0;
-    for (let round = 1; round <= options.rounds; round++) {
-      for (const c of shuffled(runnable, options.seed * 1000 + round)) {
+    for (let round = 1; round <= lastRound; round++) {
+      for (const c of shuffled(runnable, options.seed * 1000 + round).filter((c) => roundsOf(c) >= round)) {
         done++;
         const name = runName(c, round);
         const destination = c.path.destination;
         await places.prepare(destination, name);
+        const { seconds: settleSeconds, quiet } = await settle();
         const load1 = loadavg()[0]!;
         const serverBefore = sampleServers();
         const command = commandFor(c, name, ctx);
         const outcome = await runCommand(command, c.tool === "rclone" ? rcloneEnv : env, timeoutMs);
         const serverCpu = await serverCpuSince(serverBefore);
-        const result: RunResult = { key: c.key, round, ok: outcome.code === 0, seconds: outcome.seconds, cpuSeconds: outcome.cpuSeconds, serverCpuSeconds: serverCpu, load1 };
+        const result: RunResult = { key: c.key, round, ok: outcome.code === 0, seconds: outcome.seconds, cpuSeconds: outcome.cpuSeconds, serverCpuSeconds: serverCpu, load1, settleSeconds, quiet };
         if (c.tool === "stowage" && result.ok) {
           // The worker's own timing and CPU replace the process's (Node startup and imports excluded).
           const line = outcome.stdout.trim().split("\n").at(-1) ?? "{}";
@@ -165,8 +171,8 @@ async function main(): Promise<void> {
         await appendFile(rawFile, `${JSON.stringify(result)}\n`);
         const rate = c.workload.name === "big" ? `${(c.workload.bytes / (1 << 20) / result.seconds).toFixed(0)} MiB/s` : `${(c.workload.files / result.seconds).toFixed(0)} files/s`;
         log(
-          `[round ${round}, ${done}/${runnable.length * options.rounds}] ${c.key}: ` +
-            (result.ok ? `${result.seconds.toFixed(2)} s, ${rate}, CPU ${result.cpuSeconds.toFixed(1)} s, servers ${serverCpu.toFixed(1)} s, load ${load1.toFixed(1)}` : `FAILED ${result.error}`) +
+          `[round ${round}, ${done}/${totalRuns}] ${c.key}: ` +
+            (result.ok ? `${result.seconds.toFixed(2)} s, ${rate}, CPU ${result.cpuSeconds.toFixed(1)} s, servers ${serverCpu.toFixed(1)} s, load ${load1.toFixed(1)}, settled ${settleSeconds.toFixed(1)} s${quiet ? "" : " (not quiet)"}` : `FAILED ${result.error}`) +
             ` (cleanup ${removeSeconds.toFixed(1)} s)`,
         );
       }
@@ -175,7 +181,7 @@ async function main(): Promise<void> {
     const wallSeconds = (Date.now() - started.getTime()) / 1000;
     const summaries = summarize(cases, results);
     const command = `npx tsx bench/transfer.ts ${process.argv.slice(2).join(" ")}`.trim();
-    const section = renderSection(options.paths, chosen, summaries, results, { mode: options.quick ? "quick" : "full", rounds: options.rounds, seed: options.seed, started, wallSeconds, command, rawFile });
+    const section = renderSection(options.paths, chosen, summaries, results, { mode: options.quick ? "quick" : "full", rounds: options.rounds, scpRounds: options.scpRounds, seed: options.seed, started, wallSeconds, command, rawFile });
     log(`\n${section}`);
     if (options.write) {
       await writeSection(join(REPO, "bench/RESULTS.md"), section);

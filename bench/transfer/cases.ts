@@ -54,9 +54,14 @@ export interface Case {
   unavailable?: string;
 }
 
+/** Whether scp is a reference for this path and workload: the big file between here and the SSH host. */
+export function againstScp(path: PathSpec, workload: WorkloadName): boolean {
+  return (path.id === "local-ssh" || path.id === "ssh-local") && workload === "big";
+}
+
 /** Which tools are references on a path, and for which workloads (per the benchmark). */
 function toolsFor(path: PathSpec, workload: WorkloadName): Tool[] {
-  if (path.id === "local-ssh" || path.id === "ssh-local") return workload === "big" ? ["stowage", "rclone", "scp", "rsync"] : ["stowage", "rclone", "rsync"];
+  if (path.id === "local-ssh" || path.id === "ssh-local") return againstScp(path, workload) ? ["stowage", "rclone", "scp", "rsync"] : ["stowage", "rclone", "rsync"];
   return ["stowage", "rclone"];
 }
 

@@ -6,6 +6,8 @@ import type { WorkloadName } from "./workload.js";
 export interface BenchOptions {
   quick: boolean;
   rounds: number;
+  /** Rounds of the cases measured against scp (the 1 GiB file over SSH), when more than --rounds. */
+  scpRounds: number;
   seed: number;
   paths: PathSpec[];
   workloads: WorkloadName[];
@@ -16,6 +18,8 @@ export interface BenchOptions {
 export const USAGE = `usage: npx tsx bench/transfer.ts [options]
   --quick              64 MiB and 1,000 files instead of 1 GiB and 10,000 (BENCH_QUICK=1)
   --rounds N           interleaved rounds, default 3, or 1 with --quick (BENCH_ROUNDS)
+  --scp-rounds N       rounds of the 1 GiB file over SSH (the scp cases, a few seconds each),
+                       default 5, or 1 with --quick; never fewer than --rounds (BENCH_SCP_ROUNDS)
   --paths a,b          of ${PATHS.map((p) => p.id).join(", ")} (BENCH_PATHS; default all)
   --workloads a,b      big, small (BENCH_WORKLOADS; default both)
   --tools a,b          of ${TOOLS.join(", ")} (BENCH_TOOLS; default all)
@@ -42,6 +46,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
     options: {
       quick: { type: "boolean" },
       rounds: { type: "string" },
+      "scp-rounds": { type: "string" },
       paths: { type: "string" },
       workloads: { type: "string" },
       tools: { type: "string" },
@@ -60,6 +65,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
     quick,
     // One quick round validates the whole matrix in a few minutes; medians need the full run.
     rounds: count(values.rounds ?? env.BENCH_ROUNDS, quick ? 1 : 3, "--rounds"),
+    scpRounds: count(values["scp-rounds"] ?? env.BENCH_SCP_ROUNDS, quick ? 1 : 5, "--scp-rounds"),
     seed: count(values.seed ?? env.BENCH_SEED, 1, "--seed"),
     paths: pathIds ? PATHS.filter((p) => pathIds.includes(p.id)) : [...PATHS],
     workloads: list<WorkloadName>(values.workloads ?? env.BENCH_WORKLOADS, ["big", "small"], "workload") ?? ["big", "small"],

@@ -15,6 +15,9 @@ export interface RunResult {
   cpuSeconds: number;
   serverCpuSeconds: number;
   load1: number;
+  /** Seconds spent waiting for a quiet machine before the run, and whether it became quiet. */
+  settleSeconds: number;
+  quiet: boolean;
   error?: string;
   /** Stowage only: seconds spent importing the provider modules before the clock started. */
   importSeconds?: number;
@@ -25,6 +28,8 @@ export interface RunResult {
 export interface RunInfo {
   mode: "quick" | "full";
   rounds: number;
+  /** Rounds of the cases against scp. */
+  scpRounds: number;
   seed: number;
   started: Date;
   wallSeconds: number;
@@ -112,7 +117,7 @@ export function renderSection(paths: readonly PathSpec[], workloads: readonly Wo
   lines.push("## Transfers", "");
   if (info.mode === "quick") lines.push("**Quick validation run (`--quick`: small workloads), not the benchmark.** The full run replaces this section.", "");
   lines.push(
-    `Run ${info.started.toISOString()} (${info.mode}, ${info.rounds} interleaved round${info.rounds === 1 ? "" : "s"}, seed ${info.seed}, ${fmt(info.wallSeconds / 60, 1)} min in all). ` +
+    `Run ${info.started.toISOString()} (${info.mode}, ${info.rounds} interleaved round${info.rounds === 1 ? "" : "s"}${info.scpRounds > info.rounds ? `, ${info.scpRounds} for the cases against scp` : ""}, seed ${info.seed}, ${fmt(info.wallSeconds / 60, 1)} min in all). ` +
       `Workloads: ${workloads.map((w) => w.label).join(" and ")}. 1-minute load average at the start of each run: median ${fmt(median(loads), 1)} (${fmt(Math.min(...loads), 1)}–${fmt(Math.max(...loads), 1)}) on ${availableParallelism()} cores.`,
     "",
     "Throughput is the median of the rounds (min–max in brackets): MiB/s for the big file, files/s for the small files. " +
@@ -149,7 +154,8 @@ export function renderSection(paths: readonly PathSpec[], workloads: readonly Wo
     if (s.failures.length > 0) notes.push(`\`${s.c.key}\` failed ${s.failures.length} of ${s.runs} runs: ${[...new Set(s.failures)].map((f) => f.replace(/\s+/g, " ").slice(0, 300)).join(" / ")}`);
   }
   lines.push(
-    "How it was measured: every case runs once per round in a seeded shuffled order, each into a fresh destination (new bucket/container, or new directory on the SSH host); " +
+    "How it was measured: every case runs once per round in a seeded shuffled order, each into a fresh destination (new bucket/container, or new directory on the SSH host), " +
+      `after \`sync\` and a wait until the machine's CPU is at least 90% idle over a quarter second (median wait ${fmt(median(results.map((r) => r.settleSeconds)), 1)} s; ${results.filter((r) => !r.quiet).length} runs started without a quiet machine after 20 s); ` +
       "after each run the destination's file count and bytes are verified (a mismatch counts as a failed run) and the destination is removed (small-file S3 buckets are kept until the server stops: Swift deletes objects one at a time). " +
       "Stowage runs `copy(source, destination)` in a fresh Node process from the built package (dist/, compiled by the bench first; the CLI the SSH host runs for ssh→s3 too), timed from before any system is opened to the end of the copy (Node startup and imports excluded), CPU from `process.cpuUsage()`. " +
       "Reference tools are timed as whole processes (startup and SSH handshake included), CPU of the process tree from the shell's `times`. " +
@@ -164,7 +170,7 @@ export function renderSection(paths: readonly PathSpec[], workloads: readonly Wo
   }
   if (notes.length > 0) lines.push(...notes.map((n) => `- ${n}`), "");
   lines.push(
-    "Rerun: `npm run bench:transfer` (or `npx tsx bench/transfer.ts`); `--quick` for 64 MiB and 1,000 files; `--rounds N`, `--paths local-ssh,s3-s3`, `--workloads big|small`, `--tools stowage,rclone`, `--seed N`, `--no-write` (print only). " +
+    "Rerun: `npm run bench:transfer` (or `npx tsx bench/transfer.ts`); `--quick` for 64 MiB and 1,000 files; `--rounds N`, `--scp-rounds N`, `--paths local-ssh,s3-s3`, `--workloads big|small`, `--tools stowage,rclone`, `--seed N`, `--no-write` (print only). " +
       `This run: \`${info.command}\`; raw runs in \`${info.rawFile}\` (one JSON line per run).`,
     "",
   );

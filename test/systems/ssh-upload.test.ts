@@ -13,7 +13,8 @@ import { ARCHIVE_NAME, unpack, UNPACK_LOOP } from "../../src/systems/ssh/batch.j
 import { CommandLoop, CommandLoops } from "../../src/systems/ssh/command-loop.js";
 import { tarArchive } from "../../src/systems/ssh/tar.js";
 import { SystemRegistry } from "../../src/systems/registry.js";
-import { catInto, CatFailedError, hostTools, startCat, startRangeWrite } from "../../src/systems/ssh/exec-upload.js";
+import { catInto, CatFailedError, startCat, startRangeWrite } from "../../src/systems/ssh/exec-upload.js";
+import { hostTools } from "../../src/systems/ssh/host-tools.js";
 import type { SshSystem } from "../../src/systems/ssh/index.js";
 import { seededBytes, seededStream } from "../support/seed.js";
 import { codeOf, freshDir, serverEnv } from "./ssh-helpers.js";

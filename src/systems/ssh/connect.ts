@@ -8,6 +8,7 @@ import { Client, type CipherAlgorithm, type NegotiatedAlgorithms, type ServerHos
 import { planAuth } from "./auth.js";
 import { AuthError, ClosedError, HostKeyError } from "./errors.js";
 import { appendKnownHost, keyTypeOf, KnownHosts, knownHostsName } from "./known-hosts.js";
+import { hostTools, type HostTools } from "./host-tools.js";
 import type { SshSettings } from "./settings.js";
 import type { SftpClient } from "./sftp-io.js";
 import { openSftp, SftpPool } from "./sftp-pool.js";
@@ -34,6 +35,8 @@ export interface Session {
   home: string;
   /** What the handshake agreed on (cipher, key exchange…). */
   negotiated: NegotiatedAlgorithms;
+  /** What the host offers for exec-channel transfers, asked while the first SFTP channel opens. */
+  tools: Promise<HostTools>;
 }
 
 export class SshConnection {
@@ -75,10 +78,11 @@ async function connect(settings: SshSettings, onDrop: () => void): Promise<Sessi
   const { client, negotiated } = await connectClient(settings);
   client.once("close", onDrop);
   try {
+    const tools = hostTools(client);
     const sftp = await openSftp(client);
     sftp.sftp.once("close", onDrop);
     const home = await sftp.realpath(".");
-    return { client, sftp, pool: new SftpPool(client, sftp), home, negotiated };
+    return { client, sftp, pool: new SftpPool(client, sftp), home, negotiated, tools };
   } catch (error) {
     client.end();
     throw error;

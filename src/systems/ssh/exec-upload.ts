@@ -7,35 +7,7 @@
 import { once } from "node:events";
 import type { Client, ClientChannel } from "ssh2";
 import { StowageError } from "../../errors.js";
-import { DD_BLOCK, runCommand, sendKill, shellQuote } from "./exec.js";
-
-/** Prints `posix-42` only where commands run in a POSIX shell that has `cat`, then ` dd` if it has dd. */
-const PROBE = `command -v cat >/dev/null && printf 'posix-%s' "$((6*7))" && if command -v dd >/dev/null; then printf ' dd'; fi`;
-
-/** The host's tools for streaming files over exec channels. */
-export interface HostTools {
-  /** A POSIX shell with `cat`: whole files stream through it. */
-  cat: boolean;
-  /** `dd` too: ranges of a file can be written at their offsets. */
-  dd: boolean;
-}
-
-/**
- * Whether the host runs commands in a POSIX shell with `cat` (and `dd`). cmd.exe, PowerShell, fish
- * or an sftp-only account (ForceCommand internal-sftp) print something else or fail, and keep SFTP.
- * Whatever a shell rc file prints comes first, so only the end of the output counts.
- */
-export async function hostTools(client: Client): Promise<HostTools> {
-  try {
-    const result = await runCommand(client, PROBE);
-    const output = result.stdout.toString("utf8");
-    const dd = result.code === 0 && output.endsWith("posix-42 dd");
-    return { cat: dd || (result.code === 0 && output.endsWith("posix-42")), dd };
-  } catch {
-    return { cat: false, dd: false };
-  }
-}
-
+import { DD_BLOCK, sendKill, shellQuote } from "./exec.js";
 
 /** `cat` exited with a failure or was killed: the host could not take the bytes. */
 export class CatFailedError extends Error {

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { addAbortSignal, Readable } from "node:stream";
-import type { Client, Stats } from "ssh2";
+import type { Stats } from "ssh2";
 import type { Address } from "../../address.js";
 import type { StowageConfig } from "../../config.js";
 import { StowageError } from "../../errors.js";
@@ -45,7 +45,7 @@ import { pack, PACK_LOOP } from "./batch-read.js";
 import { CommandLoop, CommandLoops } from "./command-loop.js";
 import { OrphanSweeper } from "./leftovers.js";
 import { DD_BLOCK, runCommand, shellQuote } from "./exec.js";
-import { catInto, hostTools, startCat, startRangeWrite, type HostTools } from "./exec-upload.js";
+import { catInto, startCat, startRangeWrite } from "./exec-upload.js";
 import { catReader, startCatDownload } from "./exec-download.js";
 import { resolveSettings } from "./settings.js";
 import { isStatus, pipelinedReader, pipelinedWrite, type SftpClient } from "./sftp-io.js";
@@ -134,7 +134,6 @@ export class SshSystem implements System {
     maxBytes: 16 << 20,
     readMany: (paths, options) => this.#readMany(paths, options),
   };
-  readonly #toolProbes = new WeakMap<Client, Promise<HostTools>>();
   #catChannels = 0;
   readonly #unpackers = new CommandLoops(UNPACK_LOOP, LOOPS_PER_CONNECTION);
   readonly #copiers = new CommandLoops(COPY_LOOP, LOOPS_PER_CONNECTION);
@@ -224,7 +223,7 @@ export class SshSystem implements System {
       const sweeping = this.#orphans.sweep(session.client, session.pool.pick(), parentPath(part), part);
       try {
         let size: number | undefined;
-        if (!Buffer.isBuffer(source) && (options.size ?? Infinity) >= CAT_UPLOAD_MIN_BYTES && (await this.#hostTools(session)).cat) {
+        if (!Buffer.isBuffer(source) && (options.size ?? Infinity) >= CAT_UPLOAD_MIN_BYTES && (await session.tools).cat) {
           await sftp.close(handle);
           handle = undefined;
           size = await this.#catUpload(session, sftp, part, source, target, options.signal);
@@ -387,7 +386,7 @@ export class SshSystem implements System {
    */
   async #catDownload(session: Session, remote: string, range: { start: number; end: number }, whole: boolean, target: string): Promise<Readable | undefined> {
     if (this.#catChannels >= CAT_CHANNELS_PER_CONNECTION) return undefined;
-    const tools = await this.#hostTools(session);
+    const tools = await session.tools;
     if (!(whole ? tools.cat : tools.dd)) return undefined;
     this.#catChannels++;
     const size = range.end - range.start;
@@ -398,13 +397,6 @@ export class SshSystem implements System {
     }
     channel.once("close", () => this.#catChannels--);
     return catReader(channel, size, target);
-  }
-
-  /** What the host offers for streaming over exec channels (asked once per connection). */
-  #hostTools(session: Session): Promise<HostTools> {
-    let answer = this.#toolProbes.get(session.client);
-    if (!answer) this.#toolProbes.set(session.client, (answer = hostTools(session.client)));
-    return answer;
   }
 
   openRangeWriter(path: string, options: RangeWriterOptions): Promise<RangeWriter> {
@@ -442,7 +434,7 @@ export class SshSystem implements System {
    * already runs CAT_CHANNELS_PER_CONNECTION, or the host refuses another channel.
    */
   async #writeRange(session: Session, part: string, offset: number, body: AsyncIterable<Uint8Array>, signal: AbortSignal | undefined): Promise<number> {
-    if (this.#catChannels < CAT_CHANNELS_PER_CONNECTION && (await this.#hostTools(session)).dd) {
+    if (this.#catChannels < CAT_CHANNELS_PER_CONNECTION && (await session.tools).dd) {
       this.#catChannels++;
       try {
         const channel = await startRangeWrite(session.client, part, offset).catch(() => undefined);
