@@ -4,9 +4,11 @@
  * with a retryable `Unavailable`.
  */
 import { createHash } from "node:crypto";
+import { createConnection } from "node:net";
 import { Client, type CipherAlgorithm, type NegotiatedAlgorithms, type ServerHostKeyAlgorithm } from "ssh2";
 import { planAuth } from "./auth.js";
 import { AuthError, ClosedError, HostKeyError } from "./errors.js";
+import { coalesceWrites } from "./coalesce-writes.js";
 import { appendKnownHost, keyTypeOf, KnownHosts, knownHostsName } from "./known-hosts.js";
 import { hostTools, type HostTools } from "./host-tools.js";
 import type { SshSettings } from "./settings.js";
@@ -144,6 +146,9 @@ async function connectClient(settings: SshSettings): Promise<{ client: Client; n
   const knownAlgorithms = knownHosts.keyTypesFor(hostName).flatMap((type) => HOST_KEY_ALGORITHMS[type] ?? []);
 
   const client = new Client();
+  // The socket is this module's own (not ssh2's) so that its writes can be coalesced.
+  const sock = proxy ? proxy.sock : createConnection({ host: settings.hostName, port: settings.port });
+  coalesceWrites(sock);
   return new Promise((resolve, reject) => {
     let negotiated: NegotiatedAlgorithms | undefined;
     let settled = false;
@@ -180,7 +185,7 @@ async function connectClient(settings: SshSettings): Promise<{ client: Client; n
       resolve({ client, negotiated: negotiated! });
     });
     client.connect({
-      ...(proxy ? { sock: proxy.sock } : { host: settings.hostName, port: settings.port }),
+      sock,
       username: settings.user,
       authHandler: auth.methods,
       hostVerifier: verifyHostKey,
