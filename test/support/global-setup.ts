@@ -7,7 +7,7 @@
  */
 import type { TestProject } from "vitest/node";
 import { SYSTEM_NAMES, type SystemName } from "../../src/systems/contract.js";
-import type { RunningServer } from "./process.js";
+import { removeTempDirs, type RunningServer } from "./process.js";
 
 const SERVERS: Partial<Record<SystemName, () => Promise<RunningServer>>> = {
   ssh: async () => (await import("../servers/sshd.js")).startSshd(),
@@ -42,6 +42,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   );
   const stopAll = async () => {
     await Promise.allSettled(started.map((server) => server.stop()));
+    await removeTempDirs();
   };
   const failures = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
   if (failures.length > 0) {

@@ -1,6 +1,7 @@
 /** Helpers for starting real servers on 127.0.0.1: free ports, readiness checks, logs, cleanup. */
 import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
 import { createWriteStream, mkdtempSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,8 +13,19 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
+/** Every directory tempDir made in this process, for removeTempDirs. */
+const madeDirs: string[] = [];
+
+/** A new, empty directory under the system temp dir, removed by removeTempDirs. */
 export function tempDir(prefix: string): string {
-  return mkdtempSync(join(tmpdir(), `stowage-${prefix}-`));
+  const dir = mkdtempSync(join(tmpdir(), `stowage-${prefix}-`));
+  madeDirs.push(dir);
+  return dir;
+}
+
+/** Removes every directory tempDir made in this process (each test file's last hook; the run's teardown). */
+export async function removeTempDirs(): Promise<void> {
+  await Promise.all(madeDirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
 }
 
 /** A port on 127.0.0.1 that nothing listens on right now. */
