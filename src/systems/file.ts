@@ -41,7 +41,7 @@ import type {
   WriteOptions,
   WriteResult,
 } from "./contract.js";
-import { anyPartOf, isPartFile, PART_SUFFIX, partialState, partOf, partRangeWriter, resumableBytes } from "./partial.js";
+import { anyPartOf, isPartFile, PART_SUFFIX, partialState, partOf, partRangeWriter, resumableBytes, resumedRangesPart } from "./partial.js";
 import { createGuard, worthKeeping } from "./guard.js";
 import { baseName, normalizePath } from "./paths.js";
 
@@ -371,8 +371,7 @@ export class FileSystem implements System {
       options.signal?.throwIfAborted();
       const overwrite = options.overwrite ?? true;
       if (!overwrite && (await stat(target).then(() => true, () => false))) throw new StowageError({ code: "AlreadyExists", system: "file", operation: "write", path: target });
-      const kept = options.resume ? partOf(target, options.resume, target, "partial-ranges") : undefined;
-      if (options.resume && !kept) throw new StowageError({ code: "InvalidInput", system: "file", operation: "write", path: target, message: "the range write to resume is not a part file of this target" });
+      const kept = resumedRangesPart("file", target, options.resume);
       const part = kept ?? partPathFor(target);
       const fd = kept
         ? await fdOpen(part, constants.O_WRONLY).catch((error: NodeJS.ErrnoException) => {

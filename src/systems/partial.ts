@@ -34,6 +34,17 @@ export function partOf(path: string, state: UploadState, where = path, kind: Par
   return parentPath(part) === parentPath(where) && isPartFile(baseName(part)) ? part : undefined;
 }
 
+/**
+ * The part file a range writer is asked to `resume` (a "partial-ranges" state of `path`), or
+ * undefined when there is nothing to resume; InvalidInput when the state is not one of this target.
+ */
+export function resumedRangesPart(system: SystemName, path: string, resume: UploadState | undefined, where = path): string | undefined {
+  if (!resume) return undefined;
+  const part = partOf(path, resume, where, "partial-ranges");
+  if (!part) throw new StowageError({ code: "InvalidInput", system, operation: "write", path, message: "the range write to resume is not a part file of this target" });
+  return part;
+}
+
 /** The part file of either kind of state, for discarding it. */
 export function anyPartOf(path: string, state: UploadState, where = path): string | undefined {
   return partOf(path, state, where) ?? partOf(path, state, where, "partial-ranges");

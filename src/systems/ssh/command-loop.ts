@@ -6,6 +6,7 @@
  */
 import type { Client, ClientChannel } from "ssh2";
 import { StowageError } from "../../errors.js";
+import { openExec } from "./exec.js";
 
 /** A loop with nothing to do for this long ends. */
 const IDLE_CLOSE_MS = 2000;
@@ -39,7 +40,7 @@ export class CommandLoop {
 
   /** Starts `script` on a new exec channel; rejects when the host refuses one (MaxSessions). */
   static start(client: Client, script: string): Promise<CommandLoop> {
-    return new Promise((resolve, reject) => client.exec(script, (error, channel) => (error ? reject(error) : resolve(new CommandLoop(channel)))));
+    return openExec(client, script).then((channel) => new CommandLoop(channel));
   }
 
   /** Lines can carry any path but one with a newline: callers run such jobs another way. */

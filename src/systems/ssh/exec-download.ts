@@ -10,7 +10,7 @@
 import { Readable } from "node:stream";
 import type { Client, ClientChannel } from "ssh2";
 import { StowageError } from "../../errors.js";
-import { DD_BLOCK, sendKill, shellQuote } from "./exec.js";
+import { DD_BLOCK, ddBlocks, openExec, sendKill, shellQuote } from "./exec.js";
 
 /** The line `cat` output starts after. */
 export const CAT_MARKER = Buffer.from("stowage-cat-start-4f1d\n");
@@ -21,13 +21,11 @@ const MAX_PREAMBLE = 64 * 1024;
  * Starts `cat` of `remote` on a new exec channel, or `dd` from `offset` (a multiple of DD_BLOCK) for
  * `length` bytes; rejects when the host refuses a channel (MaxSessions).
  */
-export function startCatDownload(client: Client, remote: string, range?: { offset: number; length: number }): Promise<ClientChannel> {
-  if (range && range.offset % DD_BLOCK !== 0) return Promise.reject(new StowageError({ code: "InvalidInput", message: `range offset ${range.offset} is not a multiple of ${DD_BLOCK}` }));
+export async function startCatDownload(client: Client, remote: string, range?: { offset: number; length: number }): Promise<ClientChannel> {
   const copy = range
-    ? `exec dd if=${shellQuote(remote)} bs=${DD_BLOCK} skip=${range.offset / DD_BLOCK} count=${Math.ceil(range.length / DD_BLOCK)}`
+    ? `exec dd if=${shellQuote(remote)} bs=${DD_BLOCK} skip=${ddBlocks(range.offset)} count=${Math.ceil(range.length / DD_BLOCK)}`
     : `exec cat -- ${shellQuote(remote)}`;
-  const command = `printf '%s\\n' ${shellQuote(CAT_MARKER.toString("latin1").trim())} && ${copy}`;
-  return new Promise((resolve, reject) => client.exec(command, (error, channel) => (error ? reject(error) : resolve(channel))));
+  return openExec(client, `printf '%s\\n' ${shellQuote(CAT_MARKER.toString("latin1").trim())} && ${copy}`);
 }
 
 /**

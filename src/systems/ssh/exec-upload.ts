@@ -7,7 +7,7 @@
 import { once } from "node:events";
 import type { Client, ClientChannel } from "ssh2";
 import { StowageError } from "../../errors.js";
-import { DD_BLOCK, sendKill, shellQuote } from "./exec.js";
+import { DD_BLOCK, ddBlocks, openExec, sendKill, shellQuote } from "./exec.js";
 
 /** `cat` exited with a failure or was killed: the host could not take the bytes. */
 export class CatFailedError extends Error {
@@ -22,7 +22,7 @@ export class CatFailedError extends Error {
 
 /** Starts `cat > remote` on a new exec channel; rejects when the host refuses one (MaxSessions). */
 export function startCat(client: Client, remote: string): Promise<ClientChannel> {
-  return new Promise((resolve, reject) => client.exec(`cat > ${shellQuote(remote)}`, (error, channel) => (error ? reject(error) : resolve(channel))));
+  return openExec(client, `cat > ${shellQuote(remote)}`);
 }
 
 /**
@@ -30,10 +30,8 @@ export function startCat(client: Client, remote: string): Promise<ClientChannel>
  * DD_BLOCK) without truncating it, so several ranges of one file can be written at once. From a
  * pipe dd writes each short read as it comes, so the output stays contiguous.
  */
-export function startRangeWrite(client: Client, remote: string, offset: number): Promise<ClientChannel> {
-  if (offset % DD_BLOCK !== 0) return Promise.reject(new StowageError({ code: "InvalidInput", message: `range offset ${offset} is not a multiple of ${DD_BLOCK}` }));
-  const command = `dd of=${shellQuote(remote)} bs=${DD_BLOCK} seek=${offset / DD_BLOCK} conv=notrunc`;
-  return new Promise((resolve, reject) => client.exec(command, (error, channel) => (error ? reject(error) : resolve(channel))));
+export async function startRangeWrite(client: Client, remote: string, offset: number): Promise<ClientChannel> {
+  return openExec(client, `dd of=${shellQuote(remote)} bs=${DD_BLOCK} seek=${ddBlocks(offset)} conv=notrunc`);
 }
 
 /**

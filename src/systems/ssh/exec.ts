@@ -1,6 +1,7 @@
 /** Running commands on the host over an SSH exec channel, and quoting arguments for its shell. */
 import { constants } from "node:os";
 import type { Client, ClientChannel } from "ssh2";
+import { StowageError } from "../../errors.js";
 import type { ExecOptions, ExecResult } from "../contract.js";
 
 /**
@@ -65,5 +66,16 @@ export function sendKill(channel: ClientChannel): void {
   if (internal.outgoing.state === "open" || internal.outgoing.state === "eof") internal._client._protocol.signal(internal.outgoing.id, "KILL");
 }
 
+/** Starts `command` on a new exec channel; rejects when the host refuses one (MaxSessions). */
+export function openExec(client: Client, command: string): Promise<ClientChannel> {
+  return new Promise((resolve, reject) => client.exec(command, (error, channel) => (error ? reject(error) : resolve(channel))));
+}
+
 /** One MiB: `dd` seeks and skips in blocks of this size, so range offsets are multiples of it. */
 export const DD_BLOCK = 1 << 20;
+
+/** `offset` in DD_BLOCKs; InvalidInput when it does not start a block. */
+export function ddBlocks(offset: number): number {
+  if (offset % DD_BLOCK !== 0) throw new StowageError({ code: "InvalidInput", message: `range offset ${offset} is not a multiple of ${DD_BLOCK}` });
+  return offset / DD_BLOCK;
+}

@@ -36,7 +36,7 @@ import type {
   WriteResult,
 } from "../contract.js";
 import { createGuard, worthKeeping } from "../guard.js";
-import { anyPartOf, PART_SUFFIX, partialState, partOf, partRangeWriter, resumableBytes } from "../partial.js";
+import { anyPartOf, PART_SUFFIX, partialState, partOf, partRangeWriter, resumableBytes, resumedRangesPart } from "../partial.js";
 import { baseName, normalizePath, parentPath, relativePath } from "../paths.js";
 import { SshConnection, type Session } from "./connect.js";
 import { mapSshError, SFTP_STATUS } from "./errors.js";
@@ -205,14 +205,23 @@ export class SshSystem implements System {
     });
   }
 
+  /**
+   * The session and host path for a write of `target`, refusing early (AlreadyExists) when the
+   * target exists and overwriting is off, rather than upload for nothing: the final rename is what
+   * enforces it.
+   */
+  async #startWrite(target: string, options: { overwrite?: boolean | undefined; signal?: AbortSignal | undefined }): Promise<{ session: Session; sftp: SftpClient; remote: string; overwrite: boolean }> {
+    options.signal?.throwIfAborted();
+    const { session, sftp, remote } = await this.#resolve(target);
+    const overwrite = options.overwrite ?? true;
+    if (!overwrite && (await sftp.statOrUndefined(remote))) throw alreadyExists("write", target);
+    return { session, sftp, remote, overwrite };
+  }
+
   write(path: string, body: WriteBody, options: WriteOptions = {}): Promise<WriteResult> {
     const target = normalizePath(path);
     return guard("write", target, async () => {
-      options.signal?.throwIfAborted();
-      const { session, sftp, remote } = await this.#resolve(target);
-      const overwrite = options.overwrite ?? true;
-      // Refuse early rather than upload for nothing; the final rename is what enforces it.
-      if (!overwrite && (await sftp.statOrUndefined(remote))) throw alreadyExists("write", target);
+      const { session, sftp, remote, overwrite } = await this.#startWrite(target, options);
       const { checkpoint, signal } = options;
       const resume = checkpoint?.resume;
       const source = writeSource(resume && isBytes(body) ? Readable.from([bytesOf(body)]) : body, signal);
@@ -402,12 +411,8 @@ export class SshSystem implements System {
   openRangeWriter(path: string, options: RangeWriterOptions): Promise<RangeWriter> {
     const target = normalizePath(path);
     return guard("write", target, async () => {
-      options.signal?.throwIfAborted();
-      const { session, sftp, remote } = await this.#resolve(target);
-      const overwrite = options.overwrite ?? true;
-      if (!overwrite && (await sftp.statOrUndefined(remote))) throw alreadyExists("write", target);
-      const kept = options.resume ? partOf(target, options.resume, remote, "partial-ranges") : undefined;
-      if (options.resume && !kept) throw new StowageError({ code: "InvalidInput", system: "ssh", operation: "write", path: target, message: "the range write to resume is not a part file of this target" });
+      const { session, sftp, remote, overwrite } = await this.#startWrite(target, options);
+      const kept = resumedRangesPart("ssh", target, options.resume, remote);
       if (kept && !(await sftp.statOrUndefined(kept))) {
         throw new StowageError({ code: "Conflict", retryable: true, system: "ssh", operation: "write", path: target, message: "the partial file to resume is gone" });
       }
