@@ -9,6 +9,7 @@
 import { homedir } from "node:os";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { Credentials } from "./credentials.js";
 import { StowageError } from "./errors.js";
 import { normalizePath } from "./systems/paths.js";
 import { SYSTEM_NAMES, type SystemName } from "./systems/contract.js";
@@ -27,6 +28,8 @@ export interface Address {
   account?: string;
   /** github: server base URL, e.g. "https://github.example.com". */
   server?: string;
+  /** Explicit credentials, in memory only (see credentials.ts): never formatted, printed or saved. */
+  credentials?: Credentials;
 }
 
 /** What callers may pass wherever an address is expected. */
@@ -64,6 +67,7 @@ export function parseAddress(input: AddressInput, cwd: string = process.cwd()): 
   }
   const system = systemNameOf(input.system);
   const path = input.path ?? "/";
+  if (system === "file" && typeof path === "string") refuseMalformedUrl(path);
   const address: Address = {
     ...input,
     system,
@@ -86,7 +90,10 @@ const SCHEME = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\/(.*)$/s;
 function parseUrl(text: string, cwd: string): Address {
   if (text === "") throw new StowageError({ code: "InvalidInput", message: "an address may not be empty" });
   const match = SCHEME.exec(text);
-  if (!match) return { system: "file", path: normalizePath(resolveLocal(text, cwd)) };
+  if (!match) {
+    refuseMalformedUrl(text);
+    return { system: "file", path: normalizePath(resolveLocal(text, cwd)) };
+  }
   const scheme = match[1]!.toLowerCase();
   const rest = match[2]!;
   if (scheme === "https" || scheme === "http") return parseGithubWebUrl(text);
@@ -98,9 +105,32 @@ function parseUrl(text: string, cwd: string): Address {
       return parseSshUrl(rest, text);
     case "github":
       return { system, path: normalizePath(rest) };
-    default:
-      return { system, path: normalizePath(rest) };
+    default: {
+      const path = normalizePath(rest);
+      if (path === "/") {
+        const what = system === "azure" ? "container" : "bucket";
+        throw new StowageError({ code: "InvalidInput", system, message: `"${text}" names no ${what}: write ${scheme}://<${what}>/<key>` });
+      }
+      return { system, path };
+    }
   }
+}
+
+const ALMOST_URL = /^([a-zA-Z][a-zA-Z0-9+.-]*):(\/?)(?!\/)/;
+
+/**
+ * "s3:/bucket/x" or "gs:bucket" is a mistyped URL, not a local directory named "s3:": taking it as
+ * one would write the data where nobody looks for it.
+ */
+function refuseMalformedUrl(text: string): void {
+  const match = ALMOST_URL.exec(text);
+  if (!match) return;
+  const scheme = match[1]!.toLowerCase();
+  if (!(scheme in SCHEME_ALIASES) && scheme !== "http" && scheme !== "https") return;
+  throw new StowageError({
+    code: "InvalidInput",
+    message: `"${text}" is not a valid address: a URL needs "${scheme}://" (two slashes); write ./${text} for a local path`,
+  });
 }
 
 /** ssh://[user@]host[:port]/path; "/~/x" (or "~/x") is relative to the login directory. */

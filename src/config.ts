@@ -33,6 +33,11 @@ export interface StowageConfig {
     configFile?: string;
   };
   github?: { server?: string };
+  /** Where named resources are recorded (see docs/architecture.md, "Names"). */
+  registry?: {
+    /** The team registry, `@/name`: a folder URL on any system, e.g. "s3://team-bucket/stowage-registry". */
+    team?: string;
+  };
   /**
    * Network timeouts in seconds, like rclone's --contimeout and --timeout: a connection attempt, and
    * a connection that moves no byte either way for this long, fail with a retryable `Timeout`
@@ -46,6 +51,16 @@ export const DEFAULT_TIMEOUTS = { connectSeconds: 60, idleSeconds: 300 } as cons
 /** Stowage's cache directory on this machine: default locations, transfer journals. */
 export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
   const base = env.XDG_CACHE_HOME || join(env.HOME || homedir(), ".cache");
+  return join(base, "stowage");
+}
+
+/**
+ * Stowage's data directory: the local name registry lives here. `STOWAGE_HOME`, else
+ * `$XDG_DATA_HOME/stowage`, else `~/.local/share/stowage`.
+ */
+export function dataDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.STOWAGE_HOME) return env.STOWAGE_HOME;
+  const base = env.XDG_DATA_HOME || join(env.HOME || homedir(), ".local", "share");
   return join(base, "stowage");
 }
 
@@ -105,6 +120,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): StowageConfig 
       }),
     },
     github: { ...file.github },
+    registry: { ...file.registry, ...defined({ team: env.STOWAGE_TEAM_REGISTRY }) },
     timeouts: {
       ...file.timeouts,
       ...defined({ connectSeconds: seconds(env, "STOWAGE_CONNECT_TIMEOUT"), idleSeconds: seconds(env, "STOWAGE_IDLE_TIMEOUT") }),

@@ -41,11 +41,13 @@ export function closeSystems(): Promise<void> {
   return systems.closeAll();
 }
 
-export { folder, Folder, type FolderEntry, type LsOptions, type ToOptions } from "./resources/folder.js";
+export { folder, Folder, type FolderEntry, type FolderInit, type LsOptions, type ToOptions } from "./resources/folder.js";
 export { blob, Blob, type BlobInit } from "./resources/blob.js";
 export { cluster, Cluster, type ClusterInit } from "./resources/cluster.js";
 export { copy, sync } from "./resources/transfer.js";
-export type { Place, PlaceInit } from "./resources/location.js";
+export { load, list, remove, type HistoryEntry, type ListOptions as NameListOptions, type NameEntry, type NamedResource, type RemoveOptions, type SaveOptions } from "./resources/named.js";
+export type { Place, PlaceInit, ResourceInit } from "./resources/location.js";
+export type { AzureCredentials, CredentialsInput, GsCredentials, S3Credentials, SshCredentials } from "./credentials.js";
 export type { OpenOptions } from "./resources/ranges.js";
 export { TransferError } from "./transfer/engine.js";
 export type { FileResult, FileStatus, ProgressEvent, SkipMode, TransferOptions, TransferReport, WhereRan } from "./transfer/types.js";

@@ -2,35 +2,60 @@
 import type { Readable } from "node:stream";
 import type { Address } from "../address.js";
 import { StowageError, isStowageError } from "../errors.js";
+import { savedAddress, type RecordBody } from "../registry/index.js";
+import { parentPath } from "../systems/paths.js";
 import { readAll } from "../systems/body.js";
 import type { Stat, WriteBody } from "../systems/contract.js";
 import type { TransferOptions, TransferReport } from "../transfer/types.js";
-import { Resource } from "./resource.js";
-import { resolvePlace, type Place, type PlaceInit } from "./location.js";
+import { Resource, type ResourceOptions } from "./resource.js";
+import { RESOURCE_OPTIONS, addressFromInit, checkOptions, resolvePlace, type Place, type ResourceInit } from "./location.js";
+import { loadAs } from "./named.js";
 import { toByteRange, type OpenOptions } from "./ranges.js";
 import { transferBetween } from "./transfer.js";
 
-export interface BlobInit extends PlaceInit {
-  /** Content to store with `write()`. */
+export interface BlobInit extends ResourceInit {
+  /** Content to store with `write()` (or `save()`). */
   data?: WriteBody;
 }
 
+const BLOB_OPTIONS = [...RESOURCE_OPTIONS, "data"];
+
 export class Blob extends Resource {
+  readonly resourceType = "blob" as const;
   data: WriteBody | undefined;
   readonly report: TransferReport | undefined;
+  /** Whether `data` is stored (written here, or the blob was loaded from where it is). */
+  #written: boolean;
 
-  constructor(address: Address, data?: WriteBody, report?: TransferReport) {
-    super(address);
+  constructor(address: Address, data?: WriteBody, report?: TransferReport, options: ResourceOptions = {}) {
+    super(address, options);
     this.data = data;
     this.report = report;
+    this.#written = data === undefined;
+  }
+
+  /** The blob saved under `name` (`"my_blob"`, `"@/models/bert@2"`). */
+  static fromName(name: string): Promise<Blob> {
+    return loadAs<Blob>(name, "blob");
   }
 
   /** Stores `data` (or the blob's own data); replaces what was there unless `overwrite: false`. */
   async write(data: WriteBody | undefined = this.data, options: { overwrite?: boolean; signal?: AbortSignal } = {}): Promise<this> {
     if (data === undefined) throw new StowageError({ code: "InvalidInput", path: this.path, message: "the blob has no data to write" });
-    await (await this.system()).write(this.path, data, options);
+    const system = await this.system();
+    if (this.createFolder) await system.mkdir(parentPath(this.path));
+    await system.write(this.path, data, options);
     this.data = data;
+    this.#written = true;
     return this;
+  }
+
+  async writePending(): Promise<void> {
+    if (!this.#written) await this.write();
+  }
+
+  async recordBody(): Promise<RecordBody> {
+    return { type: "blob", address: savedAddress(this.address), url: this.url };
   }
 
   /** The stored content as a Buffer, or a string with an encoding. */
@@ -65,9 +90,9 @@ export class Blob extends Resource {
   }
 
   /** Copies the blob to another file path (a cluster or bare system name gets a default path). */
-  async to(destination: Place | PlaceInit, options: TransferOptions & { path?: string } = {}): Promise<Blob> {
+  async to(destination: Place, options: TransferOptions & { path?: string } = {}): Promise<Blob> {
     const { path, ...transferOptions } = options;
-    const target = resolvePlace(destination, { path, kind: "blobs", name: this.name });
+    const target = resolvePlace(destination, { path, kind: "blobs", name: this.baseName });
     const report = await transferBetween(this.address, target, transferOptions);
     return new Blob(target, undefined, report);
   }
@@ -77,11 +102,15 @@ export class Blob extends Resource {
   }
 }
 
-/** A blob at a place, optionally with data to `write()`; without a path, a default location. */
-export function blob(init: BlobInit | Place = {}): Blob {
-  if (typeof init === "object" && init !== null && !(init instanceof URL) && "data" in init) {
-    const { data, ...place } = init;
-    return new Blob(resolvePlace(place, { kind: "blobs" }), data);
-  }
-  return new Blob(resolvePlace(init as Place, { kind: "blobs" }));
+/**
+ * A blob at a URL or path, or from options: `{ data, path: "az://models/model.bin" }`,
+ * `{ data, name: "my_blob" }`, `{ system: "s3", path: "/bucket/key" }`. Without a path, a default
+ * location (named after `name` when given).
+ */
+export function blob(init: BlobInit | string | URL = {}): Blob {
+  if (typeof init === "string" || init instanceof URL) return new Blob(resolvePlace(init, { kind: "blobs" }));
+  if (typeof init !== "object" || init === null) throw new StowageError({ code: "InvalidInput", message: `blob() takes a URL, a path or options, not ${String(init)}` });
+  checkOptions(init, BLOB_OPTIONS, "blob()");
+  const { data, name, mkdir } = init;
+  return new Blob(addressFromInit(init, "blobs"), data, undefined, { name, mkdir });
 }

@@ -5,14 +5,16 @@
 import type { Readable } from "node:stream";
 import type { Address } from "../address.js";
 import { StowageError, isStowageError } from "../errors.js";
+import { savedAddress, type RecordBody } from "../registry/index.js";
 import { readAll } from "../systems/body.js";
 import type { Entry, System, WriteBody } from "../systems/contract.js";
 import { relativePath } from "../systems/paths.js";
 import type { TransferOptions, TransferReport } from "../transfer/types.js";
 import { Blob } from "./blob.js";
-import { Resource } from "./resource.js";
-import { resolvePlace, type Place, type PlaceInit } from "./location.js";
+import { Resource, type ResourceOptions } from "./resource.js";
+import { RESOURCE_OPTIONS, addressFromInit, checkOptions, resolvePlace, type Place, type ResourceInit } from "./location.js";
 import { childPath } from "./names.js";
+import { loadAs, resourcesBelow, type NameEntry } from "./named.js";
 import { toByteRange, type OpenOptions } from "./ranges.js";
 import { transferBetween } from "./transfer.js";
 
@@ -36,13 +38,45 @@ export interface ToOptions extends TransferOptions {
   path?: string;
 }
 
+export type FolderInit = ResourceInit;
+
 export class Folder extends Resource {
+  readonly resourceType = "folder" as const;
   /** The report of the transfer that created this folder, when it came from `to()`. */
   readonly report: TransferReport | undefined;
+  #made = false;
 
-  constructor(address: Address, report?: TransferReport) {
-    super(address);
+  constructor(address: Address, report?: TransferReport, options: ResourceOptions = {}) {
+    super(address, options);
     this.report = report;
+  }
+
+  /** The folder saved under `name`. */
+  static fromName(name: string): Promise<Folder> {
+    return loadAs<Folder>(name, "folder");
+  }
+
+  /** With `mkdir: true`, creates the folder once, before its first write. */
+  async #prepare(system: System): Promise<void> {
+    if (!this.createFolder || this.#made) return;
+    await system.mkdir(this.path);
+    this.#made = true;
+  }
+
+  async writePending(): Promise<void> {
+    await this.#prepare(await this.system());
+  }
+
+  async recordBody(): Promise<RecordBody> {
+    return { type: "folder", address: savedAddress(this.address), url: this.url };
+  }
+
+  /**
+   * The named resources (local registry, and the team registry when configured) whose data lives in
+   * this folder or below it: what it holds symbolically, beside what `ls` shows it holds physically.
+   */
+  resources(): Promise<NameEntry[]> {
+    return resourcesBelow(this.address);
   }
 
   /** A folder below this one. */
@@ -98,6 +132,7 @@ export class Folder extends Resource {
       ([name, body]) => [childPath(this.path, name), body] as const,
     );
     const overwrite = options.overwrite ?? true;
+    await this.#prepare(system);
     if (!overwrite) {
       const existing = await Promise.all(files.map(([path]) => system.stat(path).then(() => path, () => undefined)));
       const first = existing.find((path) => path !== undefined);
@@ -164,15 +199,15 @@ export class Folder extends Resource {
    * Copies the folder to another place: a URL, `{ system, path }`, a cluster, or a system name with
    * `{ path }`. Returns the folder at the destination, with the transfer report on `.report`.
    */
-  async to(destination: Place | PlaceInit, options: ToOptions = {}): Promise<Folder> {
+  async to(destination: Place, options: ToOptions = {}): Promise<Folder> {
     const { path, ...transferOptions } = options;
-    const target = resolvePlace(destination, { path, kind: "folders", name: this.name });
+    const target = resolvePlace(destination, { path, kind: "folders", name: this.baseName });
     const report = await transferBetween(this.address, target, transferOptions);
     return new Folder(target, report);
   }
 
   /** Moves the folder: copies it, then removes the source once every file arrived. */
-  async mv(destination: Place | PlaceInit, options: ToOptions = {}): Promise<Folder> {
+  async mv(destination: Place, options: ToOptions = {}): Promise<Folder> {
     const moved = await this.to(destination, options);
     if (!options.dryRun) await this.rm();
     return moved;
@@ -183,7 +218,13 @@ export class Folder extends Resource {
   }
 }
 
-/** A folder at a URL, a local path (relative to the working directory), or `{ system, path }`. */
-export function folder(place?: Place | PlaceInit): Folder {
-  return new Folder(resolvePlace(place, { kind: "folders" }));
+/**
+ * A folder at a URL or local path (relative to the working directory), or from options:
+ * `{ system: "s3", path: "/bucket/x" }`, `{ path: "ssh://host/data", name: "@/ckpts", mkdir: true }`.
+ */
+export function folder(init: FolderInit | string | URL = {}): Folder {
+  if (typeof init === "string" || init instanceof URL) return new Folder(resolvePlace(init, { kind: "folders" }));
+  if (typeof init !== "object" || init === null) throw new StowageError({ code: "InvalidInput", message: `folder() takes a URL, a path or options, not ${String(init)}` });
+  checkOptions(init, RESOURCE_OPTIONS, "folder()");
+  return new Folder(addressFromInit(init, "folders"), undefined, { name: init.name, mkdir: init.mkdir });
 }

@@ -31,6 +31,11 @@ const PACKAGES: Record<SystemName, string> = {
 
 /** The part of an address that selects a connection; the path is not part of it. */
 export function connectionKey(address: Address): string {
+  const base = systemKey(address);
+  return address.credentials ? `${base}#${address.credentials.key}` : base;
+}
+
+function systemKey(address: Address): string {
   switch (address.system) {
     case "ssh":
       return `ssh:${address.user ?? ""}@${address.host}:${address.port ?? ""}`;

@@ -1,6 +1,7 @@
 /**
  * The layering rules of docs/architecture.md, enforced on the import statements of src/:
- * systems never import resources, the transfer engine or the CLI; resources never import the CLI;
+ * systems never import the registry, resources, the transfer engine or the CLI; the registry never
+ * imports resources, transfers or the CLI; resources never import the CLI;
  * the CLI imports only the public API (src/index.ts) and packages.
  */
 import { readdirSync, readFileSync } from "node:fs";
@@ -39,7 +40,16 @@ describe("architecture", () => {
   it("systems never import resources, transfers or the CLI", () => {
     const offending = files
       .filter((f) => layerOf(f.file) === "systems")
-      .flatMap((f) => f.imports.filter((i) => ["resources", "transfer", "cli", "index.ts"].includes(layerOf(i))).map((i) => `${f.file} → ${i}`));
+      .flatMap((f) => f.imports.filter((i) => ["resources", "transfer", "registry", "cli", "index.ts"].includes(layerOf(i))).map((i) => `${f.file} → ${i}`));
+    expect(offending).toEqual([]);
+  });
+
+  it("the registry is built on systems alone: never resources, transfers or the CLI", () => {
+    const registry = files.filter((f) => layerOf(f.file) === "registry");
+    expect(registry.length).toBeGreaterThan(0);
+    const offending = registry.flatMap((f) =>
+      f.imports.filter((i) => ["resources", "transfer", "cli", "index.ts"].includes(layerOf(i))).map((i) => `${f.file} → ${i}`),
+    );
     expect(offending).toEqual([]);
   });
 

@@ -27,6 +27,8 @@ const BINARIES = [
 ];
 
 const STORAGE_SERVERS = ["account", "container", "object"] as const;
+/** The secret of the second tempauth user, long and unlike any path, so a search for it finds only leaks. */
+const EXPLICIT_SECRET = "x7Kq9vR2mZ4tW8pL3nB6cF1hJ5dG0sY";
 type StorageServer = (typeof STORAGE_SERVERS)[number];
 
 async function checkBinaries(): Promise<void> {
@@ -96,6 +98,7 @@ max_multi_delete_objects = 1000
 use = egg:swift#tempauth
 user_admin_admin = admin .admin .reseller_admin
 user_test_tester = testing .admin
+user_test_explicit = ${EXPLICIT_SECRET} .admin
 
 [filter:cache]
 use = egg:swift#memcache
@@ -190,6 +193,9 @@ export async function startSwift(): Promise<RunningServer> {
       AWS_ENDPOINT_URL: `http://127.0.0.1:${proxyPort}`,
       AWS_ACCESS_KEY_ID: "test:tester",
       AWS_SECRET_ACCESS_KEY: "testing",
+      // A second user of the same account, for resources built with explicit credentials.
+      STOWAGE_TEST_S3_EXPLICIT_KEY_ID: "test:explicit",
+      STOWAGE_TEST_S3_EXPLICIT_SECRET: EXPLICIT_SECRET,
       AWS_REGION: "us-east-1",
     },
     stop,

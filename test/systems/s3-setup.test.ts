@@ -69,7 +69,7 @@ describe("s3 settings", () => {
 
   it("works against the test server through a localhost endpoint (virtual-host URLs would not resolve)", async () => {
     const port = new URL(process.env.AWS_ENDPOINT_URL!).port;
-    const system = await createS3System(parseAddress("s3://"), withS3({ endpoint: `http://localhost:${port}` }));
+    const system = await createS3System(parseAddress({ system: "s3", path: "/" }), withS3({ endpoint: `http://localhost:${port}` }));
     const bucket = uniqueBucket("localhost");
     try {
       await system.write(`/${bucket}/x.txt`, "via localhost");
@@ -103,7 +103,7 @@ describe("s3 settings", () => {
 describe("s3 credentials", () => {
   it("gives PermissionDenied for a wrong secret, not a raw SDK error", async () => {
     process.env.AWS_SECRET_ACCESS_KEY = "not-the-secret";
-    const system = await createS3System(parseAddress("s3://"), loadConfig());
+    const system = await createS3System(parseAddress({ system: "s3", path: "/" }), loadConfig());
     try {
       expect(await codeOf(system.stat("/any-bucket/key"))).toBe("PermissionDenied");
       expect(await codeOf(system.write(`/${uniqueBucket("denied")}/x.txt`, "x"))).toBe("PermissionDenied");
@@ -116,7 +116,7 @@ describe("s3 credentials", () => {
 
   it("gives PermissionDenied for an unknown access key", async () => {
     process.env.AWS_ACCESS_KEY_ID = "nobody:nobody";
-    const system = await createS3System(parseAddress("s3://"), loadConfig());
+    const system = await createS3System(parseAddress({ system: "s3", path: "/" }), loadConfig());
     try {
       expect(await codeOf(system.stat("/any-bucket"))).toBe("PermissionDenied");
     } finally {
@@ -129,7 +129,7 @@ describe("s3 credentials", () => {
     delete process.env.AWS_ACCESS_KEY_ID;
     delete process.env.AWS_SECRET_ACCESS_KEY;
     delete process.env.AWS_SESSION_TOKEN;
-    const system = await createS3System(parseAddress("s3://"), loadConfig());
+    const system = await createS3System(parseAddress({ system: "s3", path: "/" }), loadConfig());
     try {
       expect(await codeOf(system.stat("/any-bucket/key"))).toBe("PermissionDenied");
     } finally {

@@ -3,7 +3,12 @@
  * parquet-wasm) load on first use.
  */
 import type { Schema, Table as ArrowTable, RecordBatch } from "apache-arrow";
+import { formatAddress, parseAddress, type Address } from "../../address.js";
 import { StowageError } from "../../errors.js";
+import { savedAddress, type RecordBody } from "../../registry/index.js";
+import type { System } from "../../systems/contract.js";
+import { RESOURCE_OPTIONS, addressFromInit, checkOptions, type ResourceInit } from "../location.js";
+import { historyOf, loadAs, saveResource, type HistoryEntry, type Nameable, type SaveOptions } from "../named.js";
 import type { ResolvedLocation } from "./location.js";
 import type { TableStream } from "./stream.js";
 import type { FetchOptions, Filter, OutputFormat, ReadOptions, Row, StreamOptions, TableData, TableLocation, TableOptions, TableWriteOptions } from "./types.js";
@@ -28,20 +33,62 @@ export interface StreamItem {
   polars: unknown;
 }
 
-export class Table {
+const TABLE_OPTIONS = [...RESOURCE_OPTIONS, "data", "partitionCols", "metadata", "schema"];
+
+function isOpenSystem(location: unknown): location is { system: System; path: string } {
+  return typeof location === "object" && location !== null && typeof (location as { system?: unknown }).system === "object" && !(location instanceof URL);
+}
+
+/** A table's address from its options; `path` may also be an address object. */
+function tableAddress(options: TableOptions): Address {
+  const { path } = options;
+  if (typeof path === "object" && path !== null && !(path instanceof URL)) {
+    const given = path as Partial<Address> & { system: string };
+    if (options.system !== undefined && typeof options.system === "string" && options.system !== given.system) {
+      const url = formatAddress(parseAddress(given));
+      throw new StowageError({ code: "InvalidInput", message: `system "${options.system}" contradicts the path's address ${url}` });
+    }
+    const { system, path: inner, ...fields } = given;
+    return addressFromInit({ ...(options as ResourceInit), ...fields, system, path: formatAddress(parseAddress({ ...fields, system, path: inner ?? "/" })) }, "tables");
+  }
+  return addressFromInit(options as ResourceInit, "tables");
+}
+
+export class Table implements Nameable {
+  readonly resourceType = "table" as const;
   readonly #options: TableOptions;
-  readonly #location: TableLocation;
+  /** Where the table lives; undefined only for a table on an already open system. */
+  readonly address: Address | undefined;
+  readonly #openLocation: { system: System; path: string } | undefined;
   #resolved: Promise<ResolvedLocation> | undefined;
+  #written = false;
+  name: string | undefined;
+  version: number | undefined;
 
   constructor(options: TableOptions = {}) {
+    if (typeof options !== "object" || options === null) throw new StowageError({ code: "InvalidInput", message: "table() takes options: { data, path, name, ... }" });
+    checkOptions(options, TABLE_OPTIONS, "table()");
     this.#options = options;
-    this.#location = options.path ?? "";
+    this.name = options.name;
+    if (isOpenSystem(options.path)) {
+      if (options.system !== undefined) throw new StowageError({ code: "InvalidInput", message: "system cannot be given with an open system as the path" });
+      this.#openLocation = options.path;
+      this.address = undefined;
+    } else {
+      this.#openLocation = undefined;
+      this.address = tableAddress(options);
+    }
+  }
+
+  /** The table saved under `name` (`"@/bert_tokenized"`, `"~/ds/x@3"`). */
+  static fromName(name: string): Promise<Table> {
+    return loadAs<Table>(name, "table");
   }
 
   async #where(): Promise<ResolvedLocation> {
     if (!this.#resolved) {
-      const [{ resolveLocation }, { defaultPath }] = await Promise.all([import("./location.js"), import("../location.js")]);
-      this.#resolved = resolveLocation(this.#location === "" ? defaultPath("file", "tables") : this.#location);
+      const { resolveLocation } = await import("./location.js");
+      this.#resolved = resolveLocation(this.#openLocation ?? this.address!);
       this.#resolved.catch(() => (this.#resolved = undefined));
     }
     return this.#resolved;
@@ -49,7 +96,42 @@ export class Table {
 
   /** The table's address, e.g. "s3://bucket/ds/bert_preproc". */
   async url(): Promise<string> {
-    return (await this.#where()).url;
+    return this.address ? formatAddress(this.address) : (await this.#where()).url;
+  }
+
+  /**
+   * Records the table under `name` (default: its own) as a new version, with its schema, row count
+   * and metadata, after writing `data` if it was given and never written.
+   */
+  async save(name?: string, options: SaveOptions = {}): Promise<this> {
+    if (!this.address) throw new StowageError({ code: "Unsupported", operation: "save", message: "a table on an already open system has no address to save; give it a URL or { system, path }" });
+    await saveResource(this, name, options);
+    return this;
+  }
+
+  /** Every saved version of the table's name, oldest first. */
+  history(): Promise<HistoryEntry[]> {
+    return historyOf(this);
+  }
+
+  async writePending(): Promise<void> {
+    if (this.#options.data !== undefined && !this.#written) await this.write();
+  }
+
+  async recordBody(): Promise<RecordBody> {
+    const [schema, rows, metadata] = await Promise.all([this.schema(), this.count(), this.metadata()]);
+    const partitionCols = this.#options.partitionCols;
+    return {
+      type: "table",
+      address: savedAddress(this.address!),
+      url: formatAddress(this.address!),
+      ...(partitionCols && partitionCols.length > 0 ? { options: { partitionCols: [...partitionCols] } } : {}),
+      table: {
+        schema: schema.fields.map((field) => ({ name: field.name, type: String(field.type), nullable: field.nullable })),
+        rows,
+        metadata,
+      },
+    };
   }
 
   /**
@@ -61,6 +143,7 @@ export class Table {
       throw new StowageError({ code: "InvalidInput", operation: "write", message: "nothing to write: pass `data` to table({ data, path })" });
     }
     const [{ writeTable }, where] = await Promise.all([loadEngine(), this.#where()]);
+    if (this.#options.mkdir) await where.system.mkdir(where.root);
     await writeTable(where, {
       data: this.#options.data as TableData,
       partitionCols: this.#options.partitionCols,
@@ -68,6 +151,7 @@ export class Table {
       schema: this.#options.schema,
       options,
     });
+    this.#written = true;
     return this;
   }
 

@@ -1,7 +1,9 @@
 /** The public option and filter types of the Table resource. */
 import type { RecordBatch, Schema, Table as ArrowTable } from "apache-arrow";
 import type { AddressInput } from "../../address.js";
+import type { CredentialsInput } from "../../credentials.js";
 import type { System } from "../../systems/contract.js";
+import type { Cluster } from "../cluster.js";
 
 /** A plain row: column name → value. */
 export type Row = Record<string, unknown>;
@@ -25,10 +27,27 @@ export type TableData =
 export type TableLocation = AddressInput | { system: System; path: string };
 
 export interface TableOptions {
-  /** The data `write()` stores. Not needed to read an existing table. */
+  /** The data `write()` (or `save()`) stores. Not needed to read an existing table. */
   data?: TableData;
-  /** Where the table lives. Default: a fresh directory under `$XDG_CACHE_HOME/stowage/tables/`. */
+  /**
+   * Where the table lives: a URL ("s3://bucket/ds/x"), a path on `system`, or an address object.
+   * Default: a directory under `$XDG_CACHE_HOME/stowage/tables/` (named after `name` when given).
+   */
   path?: TableLocation;
+  /** The name `save()` records it under: "~/x" or "x" (local registry), "@/x" (team registry). */
+  name?: string;
+  /** A system name ("s3", "ssh", ...), or a saved cluster's name, for a `path` that is not a URL. */
+  system?: string | Cluster;
+  /** Create the table's folder before the first write. */
+  mkdir?: boolean;
+  /** ssh: host, user and port; azure: account; github: server (as for folders and blobs). */
+  host?: string;
+  user?: string;
+  port?: number;
+  account?: string;
+  server?: string;
+  /** Explicit credentials for the table's system, used in memory and never saved. */
+  credentials?: CredentialsInput;
   /** Columns whose values name Hive directories (`split=train/`); their values leave the files. */
   partitionCols?: readonly string[];
   /** Free-form JSON metadata stored with the table (manifest and Parquet key-value metadata). */

@@ -6,6 +6,7 @@
 import { AnonymousCredential, BlobServiceClient, StorageSharedKeyCredential, type StoragePipelineOptions } from "@azure/storage-blob";
 import type { Address } from "../../address.js";
 import type { StowageConfig } from "../../config.js";
+import { credential, type Credentials } from "../../credentials.js";
 import { StowageError } from "../../errors.js";
 
 /** How requests are signed; decides how a copy source can be authorized. */
@@ -21,7 +22,8 @@ const PIPELINE_OPTIONS: StoragePipelineOptions = {
   userAgentOptions: { userAgentPrefix: "stowage" },
 };
 
-export async function connectAzure(address: Address, config: StowageConfig, env: NodeJS.ProcessEnv = process.env): Promise<AzureConnection> {
+export async function connectAzure(address: Address, config: StowageConfig, processEnv: NodeJS.ProcessEnv = process.env): Promise<AzureConnection> {
+  const env = address.credentials ? explicitEnv(address.credentials, processEnv) : processEnv;
   const requested = address.account ?? config.azure?.account ?? env.STOWAGE_AZURE_ACCOUNT;
   const connectionString = env.AZURE_STORAGE_CONNECTION_STRING;
   if (connectionString) {
@@ -54,4 +56,15 @@ export async function connectAzure(address: Address, config: StowageConfig, env:
   // Loaded only here: @azure/identity is large and most users of a key never need it.
   const { DefaultAzureCredential } = await import("@azure/identity");
   return { service: new BlobServiceClient(endpoint, new DefaultAzureCredential(), PIPELINE_OPTIONS), account, auth: "token" };
+}
+
+/** Explicit credentials take the place of every credential variable (never mixed with them). */
+function explicitEnv(credentials: Credentials, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const view: NodeJS.ProcessEnv = {};
+  if (env.AZURE_STORAGE_ACCOUNT) view.AZURE_STORAGE_ACCOUNT = env.AZURE_STORAGE_ACCOUNT;
+  if (env.STOWAGE_AZURE_ACCOUNT) view.STOWAGE_AZURE_ACCOUNT = env.STOWAGE_AZURE_ACCOUNT;
+  view.AZURE_STORAGE_CONNECTION_STRING = credential(credentials, "connectionString");
+  view.AZURE_STORAGE_KEY = credential(credentials, "accountKey");
+  view.AZURE_STORAGE_SAS_TOKEN = credential(credentials, "sasToken");
+  return view;
 }

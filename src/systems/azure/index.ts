@@ -5,5 +5,5 @@ import { connectAzure } from "./credentials.js";
 import { AzureSystem } from "./system.js";
 
 export async function createAzureSystem(address: Address, config: StowageConfig): Promise<AzureSystem> {
-  return new AzureSystem(await connectAzure(address, config));
+  return new AzureSystem(await connectAzure(address, config), address.credentials?.key);
 }

@@ -91,10 +91,11 @@ export class AzureSystem implements System {
     discard: async () => undefined,
   };
 
-  constructor(connection: AzureConnection) {
+  /** `credentialsKey` tells apart connections made with different explicit credentials. */
+  constructor(connection: AzureConnection, credentialsKey?: string) {
     this.#service = connection.service;
     this.#auth = connection.auth;
-    this.id = `azure:${connection.account}@${new URL(connection.service.url).host}`;
+    this.id = `azure:${connection.account}@${new URL(connection.service.url).host}${credentialsKey ? `#${credentialsKey}` : ""}`;
   }
 
   stat(path: string, options: { signal?: AbortSignal } = {}): Promise<Stat> {

@@ -7,6 +7,7 @@
 import { IdempotencyStrategy, Storage, type StorageOptions } from "@google-cloud/storage";
 import { OAuth2Client } from "google-auth-library";
 import type { StowageConfig } from "../../config.js";
+import { credential, type Credentials } from "../../credentials.js";
 
 export interface GsConnection {
   storage: Storage;
@@ -17,7 +18,7 @@ export interface GsConnection {
   project: string | undefined;
 }
 
-export function connect(config: StowageConfig, env: NodeJS.ProcessEnv = process.env): GsConnection {
+export function connect(config: StowageConfig, env: NodeJS.ProcessEnv = process.env, credentials?: Credentials): GsConnection {
   const emulatorHost = env.STORAGE_EMULATOR_HOST || undefined;
   const options: StorageOptions = {
     // With the default (RetryConditional) strategy, SDK 7.22 switches retries off client-wide while
@@ -31,6 +32,9 @@ export function connect(config: StowageConfig, env: NodeJS.ProcessEnv = process.
     const client = new OAuth2Client();
     client.setCredentials({ access_token: env.STOWAGE_GS_ACCESS_TOKEN });
     options.authClient = client;
+  }
+  if (credentials) {
+    options.credentials = { client_email: credential(credentials, "clientEmail")!, private_key: credential(credentials, "privateKey")! };
   }
   const project = config.gs?.project ?? (env.GOOGLE_CLOUD_PROJECT || env.GCLOUD_PROJECT);
   if (project) options.projectId = project;

@@ -14,8 +14,8 @@ import { listPath, statPath } from "./objects.js";
 import { openRead } from "./read.js";
 import { BucketKeeper, assertAbsent, upload } from "./write.js";
 
-export function createGsSystem(_address: Address, config: StowageConfig): System {
-  const { storage, endpoint, emulator, project } = connect(config);
+export function createGsSystem(address: Address, config: StowageConfig): System {
+  const { storage, endpoint, emulator, project } = connect(config, process.env, address.credentials);
   const guard = createGuard("gs", mapGsError);
   const buckets = new BucketKeeper(storage, !emulator);
 
@@ -42,7 +42,7 @@ export function createGsSystem(_address: Address, config: StowageConfig): System
 
   return {
     name: "gs",
-    id: `gs:${endpoint}`,
+    id: `gs:${endpoint}${address.credentials ? `#${address.credentials.key}` : ""}`,
     capabilities,
 
     stat: (path) => guard("stat", path, () => statPath(storage, path)),

@@ -6,6 +6,7 @@
  */
 import { createHash } from "node:crypto";
 import { S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
+import { credential, type Credentials } from "../../credentials.js";
 import { timeoutsMs, type StowageConfig } from "../../config.js";
 import { StowageError } from "../../errors.js";
 
@@ -19,6 +20,8 @@ export interface S3Settings {
   copyPartSize: number;
   /** Connect and idle timeouts in milliseconds. */
   timeouts: { connect: number; idle: number };
+  /** Explicit credentials given with the address, instead of the AWS chain. */
+  credentials?: Credentials | undefined;
 }
 
 const MiB = 1024 * 1024;
@@ -51,7 +54,7 @@ function copyPartSizeFrom(config: StowageConfig): number {
  * Resolves region and endpoint the way the SDK would, so Stowage knows them too (path style and
  * checksum mode depend on the endpoint). A throwaway client reads the chain; no request is made.
  */
-export async function resolveSettings(config: StowageConfig): Promise<S3Settings> {
+export async function resolveSettings(config: StowageConfig, credentials?: Credentials): Promise<S3Settings> {
   const s3 = config.s3 ?? {};
   const profile = s3.profile;
   const probe = new S3Client(profile ? { profile } : {});
@@ -71,6 +74,7 @@ export async function resolveSettings(config: StowageConfig): Promise<S3Settings
       profile,
       copyPartSize: copyPartSizeFrom(config),
       timeouts: timeoutsMs(config),
+      credentials,
     };
   } finally {
     probe.destroy();
@@ -145,6 +149,14 @@ export function createClient(settings: S3Settings, env: NodeJS.ProcessEnv = proc
     requestHandler: { connectionTimeout: settings.timeouts.connect, socketTimeout: settings.timeouts.idle },
   };
   if (settings.profile) options.profile = settings.profile;
+  if (settings.credentials) {
+    const sessionToken = credential(settings.credentials, "sessionToken");
+    options.credentials = {
+      accessKeyId: credential(settings.credentials, "accessKeyId")!,
+      secretAccessKey: credential(settings.credentials, "secretAccessKey")!,
+      ...(sessionToken ? { sessionToken } : {}),
+    };
+  }
   if (settings.endpoint !== undefined) {
     options.endpoint = settings.endpoint;
     // S3-compatible servers reject (Swift: 501) or corrupt the SDK's default aws-chunked uploads with

@@ -70,7 +70,8 @@ export class S3System implements System {
   constructor(settings: S3Settings) {
     this.#context = new S3Context(createClient(settings), settings);
     const where = settings.endpoint ?? `aws:${settings.region}`;
-    this.id = `s3:${settings.profile ? `${settings.profile}@` : ""}${where}`;
+    const credentials = settings.credentials ? `#${settings.credentials.key}` : "";
+    this.id = `s3:${settings.profile ? `${settings.profile}@` : ""}${where}${credentials}`;
   }
 
   stat(path: string, options: { signal?: AbortSignal } = {}): Promise<Stat> {
@@ -145,6 +146,6 @@ export class S3System implements System {
   }
 }
 
-export async function createS3System(_address: Address, config: StowageConfig): Promise<System> {
-  return guard("open", undefined, async () => new S3System(await resolveSettings(config)));
+export async function createS3System(address: Address, config: StowageConfig): Promise<System> {
+  return guard("open", undefined, async () => new S3System(await resolveSettings(config, address.credentials)));
 }

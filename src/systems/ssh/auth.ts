@@ -5,6 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import ssh2, { type AnyAuthMethod, type ParsedKey } from "ssh2";
+import { credential } from "../../credentials.js";
 import type { SshSettings } from "./settings.js";
 
 // ssh2 is CommonJS and Node's ESM loader cannot see `utils` as a named export.
@@ -23,6 +24,20 @@ export function planAuth(settings: SshSettings, env: NodeJS.ProcessEnv = process
   const sources: string[] = [];
   const skipped: string[] = [];
   const username = settings.user;
+  const explicitKey = credential(settings.credentials, "privateKey");
+  if (explicitKey) {
+    const parsed = utils.parseKey(explicitKey, credential(settings.credentials, "passphrase") ?? env.STOWAGE_SSH_PASSPHRASE);
+    if (parsed instanceof Error) skipped.push(`the private key given in credentials: ${parsed.message}`);
+    else {
+      methods.push({ type: "publickey", username, key: parsed });
+      sources.push("the private key given in credentials");
+    }
+  }
+  const password = credential(settings.credentials, "password");
+  if (password) {
+    methods.push({ type: "password", username, password });
+    sources.push("the password given in credentials");
+  }
   if (settings.agentSocket) {
     methods.push({ type: "agent", username, agent: settings.agentSocket });
     sources.push(`ssh-agent ${settings.agentSocket}`);

@@ -7,6 +7,7 @@
 import { homedir, userInfo } from "node:os";
 import { join } from "node:path";
 import type { Address } from "../../address.js";
+import type { Credentials } from "../../credentials.js";
 import type { StowageConfig } from "../../config.js";
 import { SshConfigError } from "./errors.js";
 import { expandPath, expandTokens, PROXY_COMMAND_TOKENS, readHostConfig, type HostConfig, type TokenValues } from "./ssh-config.js";
@@ -45,6 +46,8 @@ export interface SshSettings {
   hostKeyPolicy: HostKeyPolicy;
   /** Undefined for a direct connection. */
   proxy: ProxyRoute | undefined;
+  /** Explicit credentials given with the address (the target host only, never its jump hosts). */
+  credentials?: Credentials | undefined;
 }
 
 const DEFAULT_KEYS = ["id_ed25519", "id_ecdsa", "id_rsa"];
@@ -76,7 +79,8 @@ export function resolveSettings(address: Address, config: StowageConfig, env: No
     configFile: config.ssh?.configFile ?? join(home, ".ssh", "config"),
     localUser: userInfo().username,
   };
-  return resolveHost(context, { host: address.host!, user: address.user, port: address.port }, undefined, 0);
+  const settings = resolveHost(context, { host: address.host!, user: address.user, port: address.port }, undefined, 0);
+  return address.credentials ? { ...settings, credentials: address.credentials } : settings;
 }
 
 /**
