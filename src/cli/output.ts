@@ -20,9 +20,45 @@ export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value)}\n`);
 }
 
-export function printError(error: unknown, json: boolean): void {
-  if (json) process.stdout.write(`${JSON.stringify({ error: isStowageError(error) ? error.toJSON() : { message: String(error) } })}\n`);
-  else process.stderr.write(`stowage: ${error instanceof Error ? error.message : String(error)}\n`);
+/** `stowage help exit-codes`. */
+export const EXIT_CODE_HELP = `Exit codes (one per error code, as rclone does):
+  0    success
+  1    any other error (Unexpected, Conflict, RateLimited, ...)
+  2    invalid input or usage (InvalidInput)
+  3    not found (NotFound)
+  4    permission denied (PermissionDenied)
+  5    already exists (AlreadyExists)
+  6    unsupported (Unsupported)
+  7    unavailable or timed out (Unavailable, Timeout)
+  130  aborted (Aborted)`;
+
+/** What to try next, per error code. */
+const HINTS: Partial<Record<ErrorCode, string>> = {
+  NotFound: "check the place with `stowage ls`, or the name with `stowage name ls`",
+  PermissionDenied: "check the credentials this system uses: `stowage doctor`",
+  Unavailable: "is the server reachable from here? `stowage doctor` checks",
+  Timeout: "the server stopped answering; try again, or raise STOWAGE_IDLE_TIMEOUT",
+  InvalidInput: "`stowage --help` shows the forms places and names take",
+  AlreadyExists: "leave out --no-overwrite to replace it",
+  Unsupported: "this system cannot do that; `stowage doctor` lists what is set up",
+};
+
+/** One line on stderr (code, message, what to do next), or the error as JSON; `debug` adds the cause chain. */
+export function printError(error: unknown, options: { json: boolean; debug?: boolean }): void {
+  if (options.json) {
+    process.stdout.write(`${JSON.stringify({ error: isStowageError(error) ? error.toJSON() : { message: String(error) } })}\n`);
+  } else {
+    const message = error instanceof Error ? error.message : String(error);
+    const hint = isStowageError(error) ? HINTS[error.code] : undefined;
+    process.stderr.write(`stowage: ${message}${hint ? ` (${hint})` : ""}\n`);
+  }
+  if (options.debug) {
+    let cause: unknown = error;
+    for (let depth = 0; cause !== undefined && depth < 10; depth++) {
+      process.stderr.write(`${depth === 0 ? "" : "caused by: "}${cause instanceof Error ? (cause.stack ?? cause.message) : String(cause)}\n`);
+      cause = cause instanceof Error ? cause.cause : undefined;
+    }
+  }
 }
 
 const units = ["B", "KiB", "MiB", "GiB", "TiB"];

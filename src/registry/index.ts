@@ -39,7 +39,7 @@ const stores = new Map<string, RegistryStore>();
 
 /** The registry of a scope, as configured right now. */
 export function registryFor(scope: Scope): RegistryStore {
-  const address: Address = scope === "local" ? { system: "file", path: localRegistryPath() } : teamRegistryAddress();
+  const address: Address = scope === "local" ? parseAddress({ system: "file", path: localRegistryPath() }) : teamRegistryAddress();
   const id = `${scope} ${JSON.stringify(address)}`;
   let store = stores.get(id);
   if (!store) {

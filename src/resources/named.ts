@@ -5,7 +5,7 @@
  */
 import { parseAddress, type Address } from "../address.js";
 import { StowageError } from "../errors.js";
-import { parseName, parsePrefix, registryFor, withSavedHost, type NameEntry, type RecordBody, type ResourceType, type SavedRecord } from "../registry/index.js";
+import { localRegistryPath, parseName, parsePrefix, registryFor, withSavedHost, type NameEntry, type RecordBody, type ResourceType, type SavedRecord } from "../registry/index.js";
 import type { Blob } from "./blob.js";
 import type { Cluster } from "./cluster.js";
 import type { Folder } from "./folder.js";
@@ -194,4 +194,15 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) 
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return results;
+}
+
+/** Where names are kept right now: the local registry's folder, and the team registry's URL when configured. */
+export function registries(): { local: string; team: string | undefined } {
+  let team: string | undefined;
+  try {
+    team = registryFor("team").url;
+  } catch {
+    team = undefined;
+  }
+  return { local: localRegistryPath(), team };
 }

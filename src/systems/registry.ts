@@ -13,7 +13,12 @@ export type SystemFactory = (address: Address, config: StowageConfig) => System 
 const LOADERS: Record<SystemName, () => Promise<SystemFactory>> = {
   file: async () => (await import("./file.js")).createFileSystem,
   ssh: async () => (await import("./ssh/index.js")).createSshSystem,
-  s3: async () => (await import("./s3/index.js")).createS3System,
+  s3: async () => {
+    // AWS SDK releases for Node 20 print a notice about future releases on every start; it is not
+    // the user's to act on. Setting the variable to "false" brings it back.
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+    return (await import("./s3/index.js")).createS3System;
+  },
   gs: async () => (await import("./gs/index.js")).createGsSystem,
   azure: async () => (await import("./azure/index.js")).createAzureSystem,
   github: async () => (await import("./github/index.js")).createGithubSystem,

@@ -228,7 +228,9 @@ describe("gs error mapping", () => {
     try {
       // A custom endpoint (like a private GCS endpoint) with no ADC anywhere and no metadata server.
       const system = systemWithEnv(
-        { STORAGE_EMULATOR_HOST: undefined, GOOGLE_APPLICATION_CREDENTIALS: undefined, CLOUDSDK_CONFIG: "/nonexistent", HOME: "/nonexistent", METADATA_SERVER_DETECTION: "none" },
+        { STORAGE_EMULATOR_HOST: undefined, GOOGLE_APPLICATION_CREDENTIALS: undefined, CLOUDSDK_CONFIG: "/nonexistent", HOME: "/nonexistent", METADATA_SERVER_DETECTION: "none",
+          // Any metadata lookup the SDK still makes goes to a closed loopback port, never 169.254.169.254.
+          GCE_METADATA_HOST: "127.0.0.1:9", GCE_METADATA_IP: "127.0.0.1:9" },
         { gs: { endpoint: url } },
       );
       const error = await failure(system.stat(`/${TEST_BUCKET}/x`));

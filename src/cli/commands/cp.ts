@@ -4,10 +4,11 @@
  * command on an SSH host.
  */
 import { parseArgs } from "node:util";
-import { copy, sync, type ProgressEvent, type SkipMode, type TransferOptions } from "../../index.js";
+import { copy, folder, sync, type ProgressEvent, type SkipMode, type TransferOptions } from "../../index.js";
 import { formatBytes, printJson, progressBar } from "../output.js";
+import { placeArg } from "./places.js";
 
-export const usage = `stowage cp|sync SRC DEST [options]
+export const usage = `stowage cp|sync|mv SRC DEST [options]   (mv removes SRC once every file arrived)
   --dry-run              plan and report, change nothing
   --include GLOB         only matching files (repeatable)
   --exclude GLOB         leave matching files out (repeatable)
@@ -20,11 +21,12 @@ export const usage = `stowage cp|sync SRC DEST [options]
   --streams N            ranges of one large file (256 MiB+) in flight, where both ends allow (default 4)
   --remote MODE          auto | never | require: run copies out of an SSH host on that host
   --json                 print the report as JSON
+  --quiet                print nothing but errors
   --events               print progress events and the report as JSON lines`;
 
 const SKIP_MODES: readonly SkipMode[] = ["never", "size", "size-mtime", "checksum"];
 
-export async function run(argv: string[], mode: "cp" | "sync", extra: Pick<TransferOptions, "files"> = {}): Promise<void> {
+export async function run(argv: string[], mode: "cp" | "sync" | "mv", extra: Pick<TransferOptions, "files"> = {}): Promise<void> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -41,11 +43,12 @@ export async function run(argv: string[], mode: "cp" | "sync", extra: Pick<Trans
       streams: { type: "string" },
       remote: { type: "string" },
       json: { type: "boolean" },
+      quiet: { type: "boolean", short: "q" },
       events: { type: "boolean" },
     },
   });
-  const [source, destination] = positionals;
-  if (!source || !destination || positionals.length > 2) throw usageError(usage);
+  if (!positionals[0] || !positionals[1] || positionals.length > 2) throw usageError(usage);
+  const [source, destination] = await Promise.all([placeArg(positionals[0]), placeArg(positionals[1])]);
   const skip = values.skip as SkipMode | undefined;
   if (skip !== undefined && !SKIP_MODES.includes(skip)) throw usageError(`--skip must be one of ${SKIP_MODES.join(", ")}`);
   const remote = values.remote as TransferOptions["remote"];
@@ -53,7 +56,7 @@ export async function run(argv: string[], mode: "cp" | "sync", extra: Pick<Trans
 
   const onProgress: (event: ProgressEvent) => void = values.events
     ? (event) => printJson({ event: { ...event, ...(event.type === "file" && event.error ? { error: event.error.toJSON() } : {}) } })
-    : values.json
+    : values.json || values.quiet
       ? () => {}
       : progressBar();
   const options: TransferOptions = {
@@ -72,13 +75,15 @@ export async function run(argv: string[], mode: "cp" | "sync", extra: Pick<Trans
     ...(remote ? { remote } : {}),
   };
   const report = await (mode === "sync" ? sync : copy)(source, destination, options);
+  const moved = mode === "mv" && !report.dryRun && report.failed.length === 0;
+  if (moved) await folder(source).rm();
   const serializable = { ...report, failed: report.failed.map((f) => ({ path: f.path, error: f.error.toJSON() })) };
   if (values.events) printJson({ report: serializable });
-  else if (values.json) printJson(serializable);
-  else {
+  else if (values.json) printJson(mode === "mv" ? { ...serializable, removedSource: moved } : serializable);
+  else if (!values.quiet) {
     const skipped = report.skipped.length ? `, skipped ${report.skipped.length}` : "";
     const deleted = report.deleted.length ? `, deleted ${report.deleted.length}` : "";
-    const verb = report.dryRun ? "would copy" : "copied";
+    const verb = report.dryRun ? (mode === "mv" ? "would move" : "would copy") : moved ? "moved" : "copied";
     process.stdout.write(
       `${verb} ${report.copied.length} file${report.copied.length === 1 ? "" : "s"} (${formatBytes(report.bytes)})${skipped}${deleted} in ${(report.durationMs / 1000).toFixed(1)}s [${report.ranOn.join(", ") || "nothing to do"}]\n`,
     );
