@@ -1,14 +1,11 @@
 #!/usr/bin/env node
 /** The `stowage` command: the library's jobs from a shell. */
+import { readFileSync } from "node:fs";
 import { text } from "node:stream/consumers";
-import { VERSION, closeSystems } from "../index.js";
-import * as cp from "./commands/cp.js";
-import * as doctor from "./commands/doctor.js";
-import * as files from "./commands/files.js";
-import * as names from "./commands/names.js";
-import * as quickstart from "./commands/quickstart.js";
-import * as tables from "./commands/table.js";
-import { EXIT_CODE_HELP, exitCodeOf, printError } from "./output.js";
+import { COPY_USAGE, DOCTOR_USAGE, EXIT_CODE_HELP, FILES_USAGE, NAMES_USAGE, QUICKSTART_USAGE, TABLE_USAGE } from "./usage.js";
+
+// Help and the version load nothing but this file and the usage text; commands load on use.
+const VERSION = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
 
 const HELP = `stowage ${VERSION}: store, read and move data between local disk, SSH hosts, S3, GCS, Azure and GitHub
 
@@ -16,17 +13,17 @@ Places are URLs (s3://bucket/key, gs://…, az://container/…, ssh://user@host/
 github://owner/repo@ref/path), local paths, saved names (@/team/name, ~/my/name), or a saved
 cluster's path (gpu-box:/data).
 
-${quickstart.usage}
+${QUICKSTART_USAGE}
 
-${cp.usage}
+${COPY_USAGE}
 
-${files.usage}
+${FILES_USAGE}
 
-${tables.usage}
+${TABLE_USAGE}
 
-${names.usage}
+${NAMES_USAGE}
 
-${doctor.usage}
+${DOCTOR_USAGE}
 
 Global options:
   --json                 machine-readable output (errors too)
@@ -47,44 +44,44 @@ async function dispatch(command: string | undefined, rest: string[], fromStdin: 
   switch (command) {
     case "cp":
     case "copy":
-      await cp.run(rest, "cp", fromStdin);
+      await (await import("./commands/cp.js")).run(rest, "cp", fromStdin);
       return 0;
     case "sync":
-      await cp.run(rest, "sync", fromStdin);
+      await (await import("./commands/cp.js")).run(rest, "sync", fromStdin);
       return 0;
     case "mv":
     case "move":
-      await cp.run(rest, "mv");
+      await (await import("./commands/cp.js")).run(rest, "mv");
       return 0;
     case "ls":
-      await files.ls(rest);
+      await (await import("./commands/files.js")).ls(rest);
       return 0;
     case "cat":
-      await files.cat(rest);
+      await (await import("./commands/files.js")).cat(rest);
       return 0;
     case "stat":
-      await files.stat(rest);
+      await (await import("./commands/files.js")).stat(rest);
       return 0;
     case "du":
-      await files.du(rest);
+      await (await import("./commands/files.js")).du(rest);
       return 0;
     case "rm":
-      await files.rm(rest);
+      await (await import("./commands/files.js")).rm(rest);
       return 0;
     case "table":
-      await tables.tableCommand(rest);
+      await (await import("./commands/table.js")).tableCommand(rest);
       return 0;
     case "name":
-      await names.name(rest);
+      await (await import("./commands/names.js")).name(rest);
       return 0;
     case "cluster":
-      await names.clusterCommand(rest);
+      await (await import("./commands/names.js")).clusterCommand(rest);
       return 0;
     case "doctor":
-      await doctor.doctor(rest);
+      await (await import("./commands/doctor.js")).doctor(rest);
       return 0;
     case "quickstart":
-      await quickstart.quickstart(rest);
+      await (await import("./commands/quickstart.js")).quickstart(rest);
       return 0;
     case "--version":
     case "version":
@@ -104,6 +101,9 @@ async function dispatch(command: string | undefined, rest: string[], fromStdin: 
   }
 }
 
+/** Set once a command (and with it the library) runs; help and version end without loading it. */
+let commandStarted = false;
+
 async function main(argv: string[]): Promise<number> {
   const json = argv.includes("--json") || argv.includes("--events");
   const debug = argv.includes("--debug");
@@ -116,16 +116,18 @@ async function main(argv: string[]): Promise<number> {
   if (args.includes("--help") && args.length > 1) args = ["--help"];
   const [command, ...rest] = args;
   try {
+    commandStarted = !["--version", "version", "help", "--help", "-h", undefined].includes(command);
     return await dispatch(command, rest, fromStdin);
   } catch (error) {
     if ((error as { usage?: boolean }).usage || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
       process.stderr.write(`stowage: ${(error as Error).message}\n`);
       return 2;
     }
+    const { exitCodeOf, printError } = await import("./output.js");
     printError(error, { json, debug });
     return exitCodeOf(error);
   } finally {
-    await closeSystems();
+    if (commandStarted) await (await import("../index.js")).closeSystems();
   }
 }
 

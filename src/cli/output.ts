@@ -20,18 +20,6 @@ export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value)}\n`);
 }
 
-/** `stowage help exit-codes`. */
-export const EXIT_CODE_HELP = `Exit codes (one per error code, as rclone does):
-  0    success
-  1    any other error (Unexpected, Conflict, RateLimited, ...)
-  2    invalid input or usage (InvalidInput)
-  3    not found (NotFound)
-  4    permission denied (PermissionDenied)
-  5    already exists (AlreadyExists)
-  6    unsupported (Unsupported)
-  7    unavailable or timed out (Unavailable, Timeout)
-  130  aborted (Aborted)`;
-
 /** What to try next, per error code. */
 const HINTS: Partial<Record<ErrorCode, string>> = {
   NotFound: "check the place with `stowage ls`, or the name with `stowage name ls`",

@@ -39,3 +39,23 @@ describe("lazy loading", () => {
     expect(loaded.some((pkg) => pkg.startsWith("@azure") || pkg.startsWith("@google-cloud"))).toBe(false);
   });
 });
+
+describe("the CLI's start", () => {
+  async function loadedByCli(...args: string[]): Promise<string[]> {
+    const log = join(tempDir("lazy-cli"), "resolved.txt");
+    await run(process.execPath, ["--import", "tsx", "--import", "./test/support/lazy/register.mjs", "src/cli/main.ts", ...args], {
+      env: { ...process.env, STOWAGE_RESOLVE_LOG: log },
+      cwd: process.cwd(),
+    });
+    return readFileSync(log, "utf8").split("\n").filter(Boolean);
+  }
+
+  it("--help loads neither the library nor any SDK; ls of a local folder loads no SDK", async () => {
+    const help = await loadedByCli("--help");
+    expect(help.some((url) => url.includes("/src/index.ts"))).toBe(false);
+    expect(help.filter((url) => SDKS.some((sdk) => url.includes(`node_modules/${sdk}`)))).toEqual([]);
+    const ls = await loadedByCli("ls", tempDir("lazy-cli-ls"));
+    expect(ls.some((url) => url.includes("/src/index.ts"))).toBe(true);
+    expect(ls.filter((url) => SDKS.some((sdk) => url.includes(`node_modules/${sdk}`)))).toEqual([]);
+  });
+});

@@ -8,21 +8,9 @@ import { copy, folder, sync, type ProgressEvent, type SkipMode, type TransferOpt
 import { formatBytes, printJson, progressBar } from "../output.js";
 import { placeArg } from "./places.js";
 
-export const usage = `stowage cp|sync|mv SRC DEST [options]   (mv removes SRC once every file arrived)
-  --dry-run              plan and report, change nothing
-  --include GLOB         only matching files (repeatable)
-  --exclude GLOB         leave matching files out (repeatable)
-  --ignore-file NAME     .gitignore-syntax file in the source (repeatable)
-  --include-git          copy .git/ directories too
-  --skip MODE            never | size | size-mtime | checksum
-  --delete-extras        also delete destination files the source lacks (what sync does)
-  --no-overwrite         fail on files that exist at the destination
-  --concurrency N        files in flight (default 16)
-  --streams N            ranges of one large file (256 MiB+) in flight, where both ends allow (default 4)
-  --remote MODE          auto | never | require: run copies out of an SSH host on that host
-  --json                 print the report as JSON
-  --quiet                print nothing but errors
-  --events               print progress events and the report as JSON lines`;
+import { COPY_USAGE as usage } from "../usage.js";
+
+export { usage };
 
 const SKIP_MODES: readonly SkipMode[] = ["never", "size", "size-mtime", "checksum"];
 

@@ -11,7 +11,9 @@ import { VERSION, configPath, isStowageError, list, loadConfig, openSystem, regi
 import { printJson } from "../output.js";
 import { usageError } from "./cp.js";
 
-export const usage = `stowage doctor [--json]      systems, credential sources, registries, versions`;
+import { DOCTOR_USAGE as usage } from "../usage.js";
+
+export { usage };
 
 interface SystemReport {
   system: string;

@@ -5,11 +5,9 @@ import { formatBytes, printJson } from "../output.js";
 import { usageError } from "./cp.js";
 import { placeArg } from "./places.js";
 
-export const usage = `stowage ls PLACE [-R] [-l] [--json]
-stowage cat FILE
-stowage stat PLACE [--json]         type, size, mtime and checksums of a file or folder
-stowage du PLACE [--json]           files and bytes below a folder
-stowage rm PLACE... [--dry-run]`;
+import { FILES_USAGE as usage } from "../usage.js";
+
+export { usage };
 
 export async function ls(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({

@@ -5,14 +5,9 @@ import { printJson } from "../output.js";
 import { usageError } from "./cp.js";
 import { placeArg, urlOf } from "./places.js";
 
-export const usage = `stowage name save PLACE NAME [--type table|blob|folder] [--note TEXT]
-stowage name load NAME              where a name's data is (NAME@N for version N)
-stowage name ls [PREFIX]            names in the local registry (~/), or the team's (@/)
-stowage name history NAME
-stowage name rm NAME [--data]       --data also deletes every version's data
-stowage cluster save NAME [USER@]HOST[:PORT]
-stowage cluster ls
-stowage cluster rm NAME`;
+import { NAMES_USAGE as usage } from "../usage.js";
+
+export { usage };
 
 const TYPES = ["table", "blob", "folder"] as const;
 type SavableType = (typeof TYPES)[number];

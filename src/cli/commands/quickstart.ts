@@ -9,7 +9,9 @@ import { Table, blob, folder, isStowageError, list, load, registries, remove, ta
 import { formatBytes, printJson } from "../output.js";
 import { usageError } from "./cp.js";
 
-export const usage = `stowage quickstart [--json] [--clean]   a tour on the local disk; --clean removes what it made`;
+import { QUICKSTART_USAGE as usage } from "../usage.js";
+
+export { usage };
 
 const NAMES = ["~/quickstart/sample", "~/quickstart/sample-copy", "~/quickstart/greeting", "~/quickstart/measurements"] as const;
 
