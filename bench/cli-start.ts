@@ -6,10 +6,11 @@
  *   npx tsx bench/cli-start.ts [--rounds N]
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { writeResultsSection } from "./results.js";
 
 const REPO = fileURLToPath(new URL("..", import.meta.url));
 const rounds = Number(process.argv[process.argv.indexOf("--rounds") + 1]) || 20;
@@ -56,8 +57,4 @@ ${rows.join("\n")}
 Goal (issue 16): \`--help\` within 1.5× of \`node -e 0\`: **${help.toFixed(2)}×** (${help <= 1.5 ? "met" : "missed"}).
 `;
 console.log(section);
-const path = join(REPO, "bench/RESULTS.md");
-const existing = readFileSync(path, "utf8");
-const start = existing.indexOf("## CLI start (bench/cli-start.ts)");
-const next = start < 0 ? -1 : existing.indexOf("\n## ", start + 1);
-writeFileSync(path, start < 0 ? `${existing.trimEnd()}\n\n${section}` : `${existing.slice(0, start)}${section}${next < 0 ? "" : existing.slice(next + 1)}`);
+await writeResultsSection("## CLI start (bench/cli-start.ts)", section);

@@ -7,7 +7,6 @@
  *
  *   npx tsx bench/registry.ts [--rounds N]
  */
-import { readFile, writeFile } from "node:fs/promises";
 import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { parseAddress } from "../src/address.js";
 import { loadConfig } from "../src/config.js";
@@ -16,6 +15,7 @@ import { versionKey } from "../src/registry/record.js";
 import { SystemRegistry } from "../src/systems/registry.js";
 import { startCountingProxy } from "../test/support/counting-proxy.js";
 import { eachLimit } from "../test/support/measure.js";
+import { writeResultsSection } from "./results.js";
 import { startServers } from "./transfer/servers.js";
 
 const rounds = Number(process.argv[process.argv.indexOf("--rounds") + 1]) || 30;
@@ -74,12 +74,7 @@ Goals (issue 14): a load costs at most two round trips (**${requests.load}**, ${
 1,000 names stays within a few LIST pages (**${requests.list}**, ${requests.list <= 3 ? "met" : "missed"}).
 `;
     console.log(section);
-    const path = new URL("./RESULTS.md", import.meta.url).pathname;
-    const existing = await readFile(path, "utf8").catch(() => "# Benchmark results\n");
-    const start = existing.indexOf("## Registry (bench/registry.ts)");
-    const next = start < 0 ? -1 : existing.indexOf("\n## ", start + 1);
-    const updated = start < 0 ? `${existing.trimEnd()}\n\n${section}` : `${existing.slice(0, start)}${section}${next < 0 ? "" : existing.slice(next + 1)}`;
-    await writeFile(path, updated);
+    await writeResultsSection("## Registry (bench/registry.ts)", section);
   } finally {
     raw.destroy();
     await systems.closeAll();

@@ -14,6 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { RecordBatchFileWriter, tableFromIPC } from "apache-arrow";
+import { writeResultsSection } from "./results.js";
 
 const ROWS = 5_000_000;
 const BATCH = 10_000;
@@ -287,12 +288,7 @@ Goals (from issue 4):
 - streaming the whole table under 300 MB peak RSS at ≥ 2M rows/s: **${(streamRate / 1e6).toFixed(2)}M rows/s**, peak RSS **${rss("stream stowage")} MB** (${streamRate >= 2e6 && rss("stream stowage") < 300 ? "met" : "missed"}).
 - ${remote}
 `;
-  const path = new URL("./RESULTS.md", import.meta.url).pathname;
-  const existing = await readFile(path, "utf8").catch(() => "# Benchmark results\n");
-  const start = existing.indexOf("## Table (bench/table.ts)");
-  const next = start < 0 ? -1 : existing.indexOf("\n## ", start + 1);
-  const updated = start < 0 ? `${existing.trimEnd()}\n\n${section}` : `${existing.slice(0, start)}${section}${next < 0 ? "" : existing.slice(next + 1)}`;
-  await writeFile(path, updated);
+  await writeResultsSection("## Table (bench/table.ts)", section);
   console.log(section);
 }
 

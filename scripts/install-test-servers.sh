@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs the real servers the test suite starts on 127.0.0.1:
-#   Debian: OpenSSH server + clients (ssh), OpenStack Swift + memcached (S3), git (GitHub stand-in)
+#   Debian: OpenSSH server + clients (ssh), OpenStack Swift + memcached (S3), git (GitHub stand-in),
+#           tmux (the CLI's progress display is checked in a real terminal)
 #   npm:    Azurite (Azure Blob) and firebase-tools' Cloud Storage emulator (GCS), pinned in servers/
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBIAN_PACKAGES=(openssh-server openssh-client openssh-sftp-server swift-proxy swift-account swift-container swift-object memcached git)
+DEBIAN_PACKAGES=(openssh-server openssh-client openssh-sftp-server swift-proxy swift-account swift-container swift-object memcached git tmux)
 
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do

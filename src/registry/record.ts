@@ -15,6 +15,7 @@
  * Version numbers are not stored: version N is the N-th key in (claim, time, random) order.
  */
 import { randomBytes } from "node:crypto";
+import type { Address } from "../address.js";
 import { StowageError } from "../errors.js";
 
 export const RECORD_FORMAT = 1;
@@ -23,15 +24,7 @@ export type ResourceType = "table" | "blob" | "folder" | "cluster";
 export const RESOURCE_TYPES: readonly ResourceType[] = ["table", "blob", "folder", "cluster"];
 
 /** The address fields a record keeps: where the data is, never how to authenticate. */
-export interface SavedAddress {
-  system: string;
-  path: string;
-  host?: string;
-  user?: string;
-  port?: number;
-  account?: string;
-  server?: string;
-}
+export type SavedAddress = Omit<Address, "system" | "credentials"> & { system: string };
 
 export interface SavedField {
   name: string;

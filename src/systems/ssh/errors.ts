@@ -66,6 +66,8 @@ export function mapSshError(error: unknown): Partial<StowageErrorInit> | undefin
   if (error instanceof HostKeyError || error instanceof AuthError) return { code: "PermissionDenied", message: error.message };
   if (error instanceof SshConfigError) return { code: "InvalidInput", message: error.message };
   if (error instanceof ClosedError) return { code: "Unavailable", retryable: false, message: error.message };
+  // An abort's DOMException carries the legacy numeric code 20, which is no disconnect reason.
+  if ((error as { name?: unknown } | null)?.name === "AbortError") return { code: "Aborted" };
   if (!(error instanceof Error)) return undefined;
   const { level, code } = error as Error & { level?: string; code?: unknown };
   switch (level) {
