@@ -27,7 +27,7 @@ stowage table schema PLACE [--json]
 stowage table count PLACE [--filter EXPR]... [--json]
 stowage table fetch PLACE [--columns a,b] [--filter EXPR]... [--format grid|csv|json]
 stowage table stream PLACE [--batch-size N] [--shuffle-seed N] [--shard I/N] [--columns a,b] [--filter EXPR]...
-stowage table write FILE... PLACE [--partition-cols a,b] [--append] [--json]
+stowage table write FILE... PLACE [--partition-cols a,b] [--append] [--dry-run] [--json]
   EXPR is column OP value with OP one of = != < <= > >=, e.g. 'x>0.5' or 'split=train';
   several --filter must all hold. FILE is CSV (.csv), JSON lines (.jsonl, .ndjson) or Parquet (.parquet).
   Rows print as a grid on a terminal and as CSV otherwise; --format json prints JSON lines.`;

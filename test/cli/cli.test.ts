@@ -70,9 +70,12 @@ describe("stowage table", () => {
     writeFileSync(join(dir, "a.csv"), 'id,split,x,label\n1,train,0.25,"a, quoted"\n2,test,0.75,b\n3,train,0.9,c\n');
     writeFileSync(join(dir, "b.jsonl"), '{"id":4,"split":"test","x":0.1,"label":"d"}\n{"id":5,"split":"train","x":0.6,"label":"e"}\n');
     const { url } = await freshUrl("s3", "cli-table");
+    const dry = await stowage("table", "write", join(dir, "a.csv"), url, "--dry-run", "--json");
+    expect(JSON.parse(dry.stdout)).toMatchObject({ url, rows: 3, dryRun: true });
+    expect((await stowage("table", "count", url)).code).toBe(3);
     const written = await stowage("table", "write", join(dir, "a.csv"), join(dir, "b.jsonl"), url, "--partition-cols", "split", "--json");
     expect(written.stderr).toBe("");
-    expect(JSON.parse(written.stdout)).toMatchObject({ url, rows: 5, files: 2, mode: "overwrite" });
+    expect(JSON.parse(written.stdout)).toMatchObject({ url, rows: 5, files: 2, mode: "overwrite", dryRun: false });
 
     expect(JSON.parse((await stowage("table", "count", url, "--json")).stdout)).toEqual({ rows: 5 });
     expect((await stowage("table", "count", url, "--filter", "x>0.5", "--filter", "split=train")).stdout.trim()).toBe("2");

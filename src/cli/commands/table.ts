@@ -223,7 +223,7 @@ export async function tableCommand(argv: string[]): Promise<void> {
       const { values, positionals } = parseArgs({
         args: rest,
         allowPositionals: true,
-        options: { "partition-cols": { type: "string" }, append: { type: "boolean" }, json: { type: "boolean" } },
+        options: { "partition-cols": { type: "string" }, append: { type: "boolean" }, "dry-run": { type: "boolean" }, json: { type: "boolean" } },
       });
       if (positionals.length < 2) throw usageError(usage);
       const files = positionals.slice(0, -1);
@@ -231,10 +231,11 @@ export async function tableCommand(argv: string[]): Promise<void> {
       const rows = (await Promise.all(files.map(readInput))).flat();
       const partitionCols = columnsOf(values["partition-cols"]);
       const written = table({ data: rows, path: place, ...(partitionCols ? { partitionCols } : {}) });
-      await written.write(values.append ? { mode: "append" } : {});
-      const summary = { url: await written.url(), rows: rows.length, files: files.length, mode: values.append ? "append" : "overwrite" };
+      const dryRun = values["dry-run"] ?? false;
+      if (!dryRun) await written.write(values.append ? { mode: "append" } : {});
+      const summary = { url: await written.url(), rows: rows.length, files: files.length, mode: values.append ? "append" : "overwrite", dryRun };
       if (values.json) return printJson(summary);
-      process.stdout.write(`wrote ${summary.rows} rows from ${summary.files} file${summary.files === 1 ? "" : "s"} to ${summary.url}\n`);
+      process.stdout.write(`${dryRun ? "would write" : "wrote"} ${summary.rows} rows from ${summary.files} file${summary.files === 1 ? "" : "s"} to ${summary.url}\n`);
       return;
     }
     default:
