@@ -8,9 +8,10 @@
  *   npx tsx bench/registry.ts [--rounds N]
  */
 import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { parseAddress } from "../src/address.js";
-import { loadConfig } from "../src/config.js";
+import { parseAddress } from "../src/systems/addresses.js";
+import { loadConfig } from "../src/systems/config.js";
 import { parseName, RegistryStore } from "../src/registry/index.js";
+import { writable } from "../src/systems/extensions.js";
 import { versionKey } from "../src/registry/record.js";
 import { SystemRegistry } from "../src/systems/registry.js";
 import { startCountingProxy } from "../test/support/counting-proxy.js";
@@ -32,7 +33,7 @@ async function main(): Promise<void> {
   const raw = new S3Client({ endpoint: proxy.url, forcePathStyle: true, region: "us-east-1", requestChecksumCalculation: "WHEN_REQUIRED", responseChecksumValidation: "WHEN_REQUIRED" });
   try {
     const address = parseAddress(`s3://${BUCKET}/registry`);
-    const system = await systems.open(address);
+    const system = writable(await systems.open(address), "write");
     const store = new RegistryStore("team", address, () => systems.open(address));
     // A registry of 1,000 names; the one loaded has 5 versions.
     const names = Array.from({ length: NAMES }, (_, i) => `ds/n${String(i).padStart(4, "0")}`);

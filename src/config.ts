@@ -9,30 +9,13 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { StowageError } from "./errors.js";
 
+export type ConfigValue = string | number | boolean | undefined;
+
+/**
+ * The merged settings: Stowage's own sections, and one section per system, keyed by its name
+ * (`s3`, `ssh`, …) with the keys its descriptor declares (systems/<name>/index.ts).
+ */
 export interface StowageConfig {
-  s3?: {
-    endpoint?: string;
-    region?: string;
-    pathStyle?: boolean;
-    profile?: string;
-    /** Tuning: objects larger than this many bytes are copied in parts of this size (default 5 GiB). */
-    copyPartSize?: number;
-    /** Where resources created without a path go. */
-    bucket?: string;
-  };
-  gs?: { project?: string; endpoint?: string; bucket?: string };
-  azure?: { account?: string; endpoint?: string; container?: string };
-  ssh?: {
-    /**
-     * How to run Stowage on a host, for copies that run there. Default `npx --yes stowage@<version>`.
-     */
-    remoteCommand?: string;
-    /** Accept and remember host keys not yet in known_hosts. Default false: unknown keys are an error. */
-    acceptNewHostKeys?: boolean;
-    knownHosts?: string;
-    configFile?: string;
-  };
-  github?: { server?: string };
   /** Where named resources are recorded (see docs/architecture.md, "Names"). */
   registry?: {
     /** The team registry, `@/name`: a folder URL on any system, e.g. "s3://team-bucket/stowage-registry". */
@@ -44,7 +27,17 @@ export interface StowageConfig {
    * instead of hanging. Defaults 60 and 300.
    */
   timeouts?: { connectSeconds?: number; idleSeconds?: number };
+  [system: string]: Readonly<Record<string, ConfigValue>> | undefined;
 }
+
+/** A key of a system's config section, and the `STOWAGE_*` variable that overrides the file. */
+export interface ConfigKey {
+  readonly env?: string;
+  readonly type: "string" | "boolean" | "number";
+}
+
+/** Each system's config keys, by section. */
+export type ConfigKeys = Readonly<Record<string, Readonly<Record<string, ConfigKey>>>>;
 
 export const DEFAULT_TIMEOUTS = { connectSeconds: 60, idleSeconds: 300 } as const;
 
@@ -96,36 +89,27 @@ function defined<T extends object>(value: T): { [K in keyof T]?: Exclude<T[K], u
 }
 
 /** The merged configuration: file first, `STOWAGE_*` variables on top. Read on every call. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): StowageConfig {
+export function readConfig(env: NodeJS.ProcessEnv, systems: ConfigKeys): StowageConfig {
   const file = readConfigFile(configPath(env));
-  return {
-    s3: {
-      ...file.s3,
-      ...defined({
-        endpoint: env.STOWAGE_S3_ENDPOINT,
-        pathStyle: flag(env.STOWAGE_S3_PATH_STYLE),
-        copyPartSize: env.STOWAGE_S3_COPY_PART_SIZE ? Number(env.STOWAGE_S3_COPY_PART_SIZE) : undefined,
-        bucket: env.STOWAGE_S3_BUCKET,
-      }),
-    },
-    gs: { ...file.gs, ...defined({ bucket: env.STOWAGE_GS_BUCKET }) },
-    azure: { ...file.azure, ...defined({ account: env.STOWAGE_AZURE_ACCOUNT, container: env.STOWAGE_AZURE_CONTAINER }) },
-    ssh: {
-      ...file.ssh,
-      ...defined({
-        acceptNewHostKeys: flag(env.STOWAGE_SSH_ACCEPT_NEW_HOST_KEYS),
-        knownHosts: env.STOWAGE_SSH_KNOWN_HOSTS,
-        configFile: env.STOWAGE_SSH_CONFIG,
-        remoteCommand: env.STOWAGE_REMOTE_COMMAND,
-      }),
-    },
-    github: { ...file.github },
-    registry: { ...file.registry, ...defined({ team: env.STOWAGE_TEAM_REGISTRY }) },
-    timeouts: {
-      ...file.timeouts,
-      ...defined({ connectSeconds: seconds(env, "STOWAGE_CONNECT_TIMEOUT"), idleSeconds: seconds(env, "STOWAGE_IDLE_TIMEOUT") }),
-    },
+  const config: StowageConfig = { ...file };
+  for (const [section, keys] of Object.entries(systems)) {
+    const overrides = Object.fromEntries(Object.entries(keys).map(([key, spec]) => [key, spec.env ? valueOf(env[spec.env], spec) : undefined]));
+    config[section] = { ...file[section], ...defined(overrides) };
+  }
+  config.registry = { ...file.registry, ...defined({ team: env.STOWAGE_TEAM_REGISTRY }) };
+  config.timeouts = {
+    ...file.timeouts,
+    ...defined({ connectSeconds: seconds(env, "STOWAGE_CONNECT_TIMEOUT"), idleSeconds: seconds(env, "STOWAGE_IDLE_TIMEOUT") }),
   };
+  return config;
+}
+
+function valueOf(value: string | undefined, spec: ConfigKey): ConfigValue {
+  if (value === undefined || value === "") return undefined;
+  if (spec.type === "boolean") return flag(value);
+  // The system that reads a number checks its range, and says which variable was wrong.
+  if (spec.type === "number") return Number(value);
+  return value;
 }
 
 function seconds(env: NodeJS.ProcessEnv, name: string): number | undefined {

@@ -1,17 +1,24 @@
 /**
  * Stowage's public API. Everything a user or the CLI may touch is exported here and nowhere else.
  */
-import { parseAddress, type AddressInput } from "./address.js";
+import type { AddressInput } from "./address.js";
+import { parseAddress } from "./systems/addresses.js";
 import type { System } from "./systems/contract.js";
 import { systems } from "./systems/registry.js";
 
 export { StowageError, isStowageError, type ErrorCode } from "./errors.js";
 export { VERSION } from "./version.js";
-export { parseAddress, formatAddress, type Address, type AddressInput } from "./address.js";
-export { configPath, loadConfig, type StowageConfig } from "./config.js";
+export type { Address, AddressInput } from "./address.js";
+export { parseAddress, formatAddress } from "./systems/addresses.js";
+export { configPath, type StowageConfig } from "./config.js";
+export { loadConfig } from "./systems/config.js";
+export { canWrite, has, need, readRange, writable } from "./systems/extensions.js";
 export type {
   ByteRange,
-  Capabilities,
+  Extensions,
+  ExtensionName,
+  Semantics,
+  Writes,
   CopyOptions,
   DeleteOptions,
   Entry,

@@ -7,7 +7,7 @@
  */
 import { mkdir, readdir, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { openSystem } from "../../src/index.js";
+import { openSystem, writable } from "../../src/index.js";
 import { RCLONE_REMOTE } from "./rclone.js";
 
 export type DestinationSystem = "local" | "ssh" | "s3" | "azure" | "gs";
@@ -73,7 +73,7 @@ export class Places {
       return;
     }
     const target = await openSystem(this.stowage(system, name));
-    await target.delete([`/${name}`], { recursive: true });
+    await writable(target, "delete").delete([`/${name}`], { recursive: true });
   }
 }
 

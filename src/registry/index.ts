@@ -5,8 +5,10 @@
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseAddress, type Address } from "../address.js";
-import { dataDir, loadConfig } from "../config.js";
+import { type Address } from "../address.js";
+import { parseAddress } from "../systems/addresses.js";
+import { dataDir } from "../config.js";
+import { loadConfig } from "../systems/config.js";
 import { StowageError } from "../errors.js";
 import { systems } from "../systems/registry.js";
 import { parseName, type Scope } from "./names.js";

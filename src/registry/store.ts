@@ -4,10 +4,12 @@
  * object store. Listing names is one recursive listing of `names/`.
  */
 import { hostname, userInfo } from "node:os";
-import { formatAddress, type Address } from "../address.js";
+import { type Address } from "../address.js";
+import { formatAddress } from "../systems/addresses.js";
 import { StowageError, isStowageError } from "../errors.js";
 import { readAll } from "../systems/body.js";
 import type { System } from "../systems/contract.js";
+import { writable } from "../systems/extensions.js";
 import { formatName, type ParsedName, type Scope } from "./names.js";
 import {
   RECORD_FORMAT,
@@ -131,7 +133,8 @@ export class RegistryStore {
       ...(body.note !== undefined ? { note: body.note } : {}),
     };
     const path = `${this.#versionsDir(name.segments)}/${key}`;
-    await this.#use("save", async (system) => {
+    await this.#use("save", async (readable) => {
+      const system = writable(readable, "save", this.url);
       await system.mkdir(this.#versionsDir(name.segments));
       await system.write(path, `${JSON.stringify(record, null, 2)}\n`, { overwrite: false, contentType: "application/json" });
     });
@@ -145,7 +148,7 @@ export class RegistryStore {
     if (versions.length === 0) {
       throw new StowageError({ code: "NotFound", operation: "remove", path: name.name, message: `no resource is saved as ${name.name} in the ${this.scope} registry at ${this.url}` });
     }
-    await this.#use("remove", (system) => system.delete([this.#versionsDir(name.segments)], { recursive: true }));
+    await this.#use("remove", (system) => writable(system, "remove", this.url).delete([this.#versionsDir(name.segments)], { recursive: true }));
     return versions;
   }
 

@@ -11,6 +11,7 @@ import { Resource, type ResourceOptions } from "./resource.js";
 import { RESOURCE_OPTIONS, addressFromInit, checkOptions, resolvePlace, type Place, type ResourceInit } from "./location.js";
 import { loadAs } from "./named.js";
 import { toByteRange, type OpenOptions } from "./ranges.js";
+import { readRange } from "../systems/extensions.js";
 import { transferBetween } from "./transfer.js";
 
 export interface BlobInit extends ResourceInit {
@@ -42,7 +43,7 @@ export class Blob extends Resource {
   /** Stores `data` (or the blob's own data); replaces what was there unless `overwrite: false`. */
   async write(data: WriteBody | undefined = this.data, options: { overwrite?: boolean; signal?: AbortSignal } = {}): Promise<this> {
     if (data === undefined) throw new StowageError({ code: "InvalidInput", path: this.path, message: "the blob has no data to write" });
-    const system = await this.system();
+    const system = await this.writableSystem("write");
     if (this.createFolder) await system.mkdir(parentPath(this.path));
     await system.write(this.path, data, options);
     this.data = data;
@@ -69,7 +70,7 @@ export class Blob extends Resource {
   /** The stored content as a stream; `{ start, end }` reads a range (end inclusive). */
   async open(options: OpenOptions = {}): Promise<Readable> {
     const range = toByteRange(options);
-    return (await this.system()).read(this.path, { ...(range ? { range } : {}), ...(options.signal ? { signal: options.signal } : {}) });
+    return readRange(await this.system(), this.path, range, options.signal ? { signal: options.signal } : {});
   }
 
   async stat(): Promise<Stat> {
@@ -86,7 +87,7 @@ export class Blob extends Resource {
   }
 
   async rm(): Promise<void> {
-    await (await this.system()).delete([this.path]);
+    await (await this.writableSystem("delete")).delete([this.path]);
   }
 
   /** Copies the blob to another file path (a cluster or bare system name gets a default path). */

@@ -2,9 +2,10 @@
 import type { Address } from "../address.js";
 import { Credentials, type SshCredentials } from "../credentials.js";
 import { StowageError } from "../errors.js";
-import { SYSTEM_NAMES } from "../systems/contract.js";
+import { isSystemName } from "../systems/addresses.js";
 import type { RecordBody } from "../registry/index.js";
 import type { ExecOptions, ExecResult } from "../systems/contract.js";
+import { need } from "../systems/extensions.js";
 import { systems } from "../systems/registry.js";
 import { historyOf, loadAs, saveResource, type HistoryEntry, type Nameable, type SaveOptions } from "./named.js";
 
@@ -61,7 +62,7 @@ export class Cluster implements Nameable {
 
   /** Runs a shell command on the host. */
   async run(command: string, options?: ExecOptions): Promise<ExecResult> {
-    const system = await systems.open(this.address("/"));
+    const system = need(await systems.open(this.address("/")), "exec", "run");
     return system.exec(command, options);
   }
 
@@ -73,7 +74,7 @@ export class Cluster implements Nameable {
     const chosen = name ?? this.name;
     if (chosen !== undefined) {
       const last = chosen.replace(/^[~@]\//, "");
-      if (SYSTEM_NAMES.includes(last as never) || ["local", "sftp", "gcs", "az"].includes(last)) {
+      if (isSystemName(last)) {
         throw new StowageError({ code: "InvalidInput", operation: "save", path: chosen, message: `"${chosen}" is a system's name; a cluster needs another` });
       }
     }

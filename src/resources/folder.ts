@@ -8,6 +8,7 @@ import { StowageError, isStowageError } from "../errors.js";
 import { savedAddress, type RecordBody } from "../registry/index.js";
 import { readAll } from "../systems/body.js";
 import type { Entry, System, WriteBody } from "../systems/contract.js";
+import { readRange, writable } from "../systems/extensions.js";
 import { relativePath } from "../systems/paths.js";
 import type { TransferOptions, TransferReport } from "../transfer/types.js";
 import { Blob } from "./blob.js";
@@ -59,7 +60,7 @@ export class Folder extends Resource {
   /** With `mkdir: true`, creates the folder once, before its first write. */
   async #prepare(system: System): Promise<void> {
     if (!this.createFolder || this.#made) return;
-    await system.mkdir(this.path);
+    await writable(system, "mkdir", this.path).mkdir(this.path);
     this.#made = true;
   }
 
@@ -114,7 +115,7 @@ export class Folder extends Resource {
 
   async #assertNotAFile(system: System, operation: string): Promise<void> {
     const stat = await system.stat(this.path).catch((error: unknown) => {
-      if (isStowageError(error, "NotFound") && !system.capabilities.directories) return undefined;
+      if (isStowageError(error, "NotFound") && !system.semantics.directories) return undefined;
       throw error;
     });
     if (stat?.type === "file") {
@@ -127,7 +128,7 @@ export class Folder extends Resource {
    * `overwrite: false` nothing is written when any of them exists (AlreadyExists).
    */
   async put(contents: Record<string, WriteBody> | Iterable<[string, WriteBody]>, options: { overwrite?: boolean; signal?: AbortSignal } = {}): Promise<this> {
-    const system = await this.system();
+    const system = await this.writableSystem("put");
     const files = [...(Symbol.iterator in contents ? (contents as Iterable<[string, WriteBody]>) : Object.entries(contents))].map(
       ([name, body]) => [childPath(this.path, name), body] as const,
     );
@@ -156,7 +157,7 @@ export class Folder extends Resource {
   async open(name: string, options: OpenOptions = {}): Promise<Readable> {
     const system = await this.system();
     const range = toByteRange(options);
-    return system.read(childPath(this.path, name), { ...(range ? { range } : {}), ...(options.signal ? { signal: options.signal } : {}) });
+    return readRange(system, childPath(this.path, name), range, options.signal ? { signal: options.signal } : {});
   }
 
   /** Whether the folder exists (on object stores: whether anything is stored under it). */
@@ -184,13 +185,13 @@ export class Folder extends Resource {
 
   /** Creates the folder (and parents) where directories exist; object stores need none. */
   async mkdir(): Promise<this> {
-    await (await this.system()).mkdir(this.path);
+    await (await this.writableSystem("mkdir")).mkdir(this.path);
     return this;
   }
 
   /** Removes the named files or folders, or with no names the whole folder. */
   async rm(names?: string | readonly string[]): Promise<void> {
-    const system = await this.system();
+    const system = await this.writableSystem("rm");
     const targets = names === undefined ? [this.path] : (typeof names === "string" ? [names] : names).map((name) => childPath(this.path, name));
     await system.delete(targets, { recursive: true });
   }

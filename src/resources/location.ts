@@ -5,13 +5,14 @@
  * option the system has no use for, or a `system` the path's URL contradicts is `InvalidInput`.
  */
 import { randomUUID } from "node:crypto";
-import { join } from "node:path";
-import { parseAddress, systemNameOf, type Address } from "../address.js";
-import { cacheDir, loadConfig } from "../config.js";
+import { type Address } from "../address.js";
+import { descriptorOf, isSystemName, parseAddress, systemNameOf } from "../systems/addresses.js";
+import type { ResourceKind } from "../systems/descriptor.js";
+import { loadConfig } from "../systems/config.js";
 import { Credentials, type CredentialsInput } from "../credentials.js";
 import { StowageError } from "../errors.js";
 import { parseName, savedCluster, teamRegistryAddress, withSavedHost, type ParsedName } from "../registry/index.js";
-import { SYSTEM_NAMES, type SystemName } from "../systems/contract.js";
+import type { SystemName } from "../systems/contract.js";
 import { Cluster } from "./cluster.js";
 
 /** Anything with an address: Folder, Blob, Table. */
@@ -50,7 +51,7 @@ export interface ResourceInit extends PlaceInit {
   mkdir?: boolean;
 }
 
-export type ResourceKind = "folders" | "blobs" | "tables";
+export type { ResourceKind } from "../systems/descriptor.js";
 
 const PLACE_OPTIONS = ["path", "system", "host", "user", "port", "account", "server", "credentials"] as const;
 export const RESOURCE_OPTIONS: readonly string[] = [...PLACE_OPTIONS, "name", "mkdir"];
@@ -87,29 +88,7 @@ function hasScheme(path: string): boolean {
 
 /** The default root for resources of `kind` on `system`, e.g. ~/.cache/stowage/blobs locally. */
 export function defaultPath(system: SystemName, kind: ResourceKind, name: string = randomUUID()): string {
-  const config = loadConfig();
-  switch (system) {
-    case "file":
-      return join(cacheDir(), kind, name);
-    case "ssh":
-      return `/~/.cache/stowage/${kind}/${name}`;
-    case "s3":
-    case "gs":
-    case "azure": {
-      const bucket = system === "azure" ? config.azure?.container : config[system]?.bucket;
-      if (!bucket) {
-        const variable = system === "azure" ? "STOWAGE_AZURE_CONTAINER" : `STOWAGE_${system.toUpperCase()}_BUCKET`;
-        throw new StowageError({
-          code: "InvalidInput",
-          system,
-          message: `no path given and no default ${system === "azure" ? "container" : "bucket"} for ${system}: pass a path or set ${variable}`,
-        });
-      }
-      return `/${bucket}/stowage/${kind}/${name}`;
-    }
-    case "github":
-      throw new StowageError({ code: "InvalidInput", system, message: "github is read-only: give the path of an existing resource" });
-  }
+  return descriptorOf(system).defaultPath(kind, name, loadConfig());
 }
 
 /** A named resource's default path below a kind's root: "ds/bert" for ~/ds/bert, "@/ds/bert" for @/ds/bert. */
@@ -119,7 +98,7 @@ function nameSlug(name: ParsedName): string {
 
 /** A system given by name: a system, or a cluster saved in the local registry. */
 function systemByName(name: string): { system: SystemName } | { cluster: Cluster } {
-  if (SYSTEM_NAMES.includes(name as SystemName) || ["file", "local", "sftp", "gcs", "az"].includes(name.toLowerCase())) {
+  if (isSystemName(name)) {
     return { system: systemNameOf(name) };
   }
   const saved = savedCluster(name);

@@ -3,7 +3,8 @@
  * stores the records; this module turns resources into records and records back into resources.
  * The resource classes are imported lazily: they import this module themselves.
  */
-import { parseAddress, type Address } from "../address.js";
+import { type Address } from "../address.js";
+import { parseAddress } from "../systems/addresses.js";
 import { StowageError } from "../errors.js";
 import { localRegistryPath, parseName, parsePrefix, registryFor, withSavedHost, type NameEntry, type RecordBody, type ResourceType, type SavedRecord } from "../registry/index.js";
 import type { Blob } from "./blob.js";

@@ -1,6 +1,8 @@
 /** What every stored resource has: an address, its URL, a name to save it under, and its system. */
-import { formatAddress, type Address } from "../address.js";
+import { type Address } from "../address.js";
+import { formatAddress } from "../systems/addresses.js";
 import type { System } from "../systems/contract.js";
+import { writable, type Writable } from "../systems/extensions.js";
 import { baseName } from "../systems/paths.js";
 import { systems } from "../systems/registry.js";
 import type { HistoryEntry, Nameable, SaveOptions } from "./named.js";
@@ -42,6 +44,11 @@ export abstract class Resource implements Nameable {
 
   protected system(): Promise<System> {
     return systems.open(this.address);
+  }
+
+  /** The system, known to store data; `Unsupported` for `operation` where it is read-only. */
+  protected async writableSystem(operation: string): Promise<Writable> {
+    return writable(await this.system(), operation, this.path);
   }
 
   /**

@@ -1,5 +1,6 @@
 /** `copy` and `sync` between any two places, the functions behind `Folder.to` and `Blob.to`. */
-import { formatAddress, type Address } from "../address.js";
+import { type Address } from "../address.js";
+import { formatAddress } from "../systems/addresses.js";
 import { systems } from "../systems/registry.js";
 import { transfer } from "../transfer/engine.js";
 import type { TransferOptions, TransferReport } from "../transfer/types.js";

@@ -14,25 +14,21 @@
  * - `stat` and `read` of a missing path reject with code `NotFound`.
  * - `list` of a missing directory yields nothing.
  * - `delete` of a missing path succeeds.
- * - `write` is atomic where `capabilities.atomicWrite` says so: until it resolves, readers see the
+ * - `write` is atomic where `semantics.atomicWrite` says so: until it resolves, readers see the
  *   previous object or none, never a partial one; a failed or aborted write leaves nothing new.
  * - Every error is a `StowageError` carrying this system's name, the operation and the path.
  */
 import type { Readable } from "node:stream";
 
-export type SystemName = "file" | "ssh" | "s3" | "gs" | "azure" | "github";
+/** A system's name, e.g. "s3"; each system's descriptor (systems/<name>/index.ts) declares its own. */
+export type SystemName = string;
 
-export const SYSTEM_NAMES: readonly SystemName[] = ["file", "ssh", "s3", "gs", "azure", "github"];
-
-export interface Capabilities {
-  /** Objects can be written and deleted. False for read-only systems such as github. */
-  readonly write: boolean;
-  /** Byte ranges are served by the provider, so a range read never downloads the whole object. */
-  readonly rangeRead: boolean;
-  /** `copy` runs inside the provider without the bytes passing through this process. */
-  readonly serverSideCopy: boolean;
-  /** `exec` runs a shell command where the data lives. */
-  readonly exec: boolean;
+/**
+ * What a system's operations mean, where systems differ. Abilities a system may or may not have
+ * (server-side copy, exec, range reads, ...) are not flags: they are the extension members below,
+ * present or absent, and `systems/extensions.ts` asks for them.
+ */
+export interface Semantics {
   /** A write becomes visible whole or not at all. */
   readonly atomicWrite: boolean;
   /** `overwrite: false` is enforced by the provider itself, without a check-then-write race. */
@@ -40,11 +36,15 @@ export interface Capabilities {
   /** Directories exist on their own (file, ssh); otherwise they are key prefixes. */
   readonly directories: boolean;
   /**
-   * A write's result carries the MD5 of what the provider stored (for single-request writes at
-   * least), so a transfer can check what arrived without reading it back.
+   * The checksums a write's result carries for what the provider stored (for single-request writes
+   * at least), so a transfer can check what arrived without reading it back.
    */
-  readonly checksums: boolean;
+  readonly checksums: readonly ChecksumKind[];
+  /** The data is on this machine's own disks. */
+  readonly local: boolean;
 }
+
+export type ChecksumKind = "md5";
 
 export type EntryType = "file" | "directory";
 
@@ -75,8 +75,12 @@ export interface ListOptions {
 export type ByteRange = { offset: number; length?: number } | { suffix: number };
 
 export interface ReadOptions {
-  range?: ByteRange;
   signal?: AbortSignal;
+}
+
+/** A read of the whole object (no range) or of a range, as systems' own read functions take it. */
+export interface RangedReadOptions extends ReadOptions {
+  range?: ByteRange | undefined;
 }
 
 export type WriteBody = Uint8Array | string | Readable | AsyncIterable<Uint8Array>;
@@ -248,49 +252,68 @@ export interface ExecResult {
   stderr: Buffer;
 }
 
-export interface System {
+/** The core every system implements: find, list and read what it holds. */
+export interface System extends Partial<Writes>, Partial<Extensions> {
   readonly name: SystemName;
   /** Identifies the provider connection, e.g. "ssh:me@gpu-box:22"; equal ids can copy server-side. */
   readonly id: string;
-  readonly capabilities: Capabilities;
+  readonly semantics: Semantics;
 
   stat(path: string, options?: { signal?: AbortSignal }): Promise<Stat>;
   list(path: string, options?: ListOptions): AsyncIterable<Entry>;
-  /** Resolves once the object is known to exist, so `NotFound` surfaces before any byte. */
+  /** The whole object; resolves once it is known to exist, so `NotFound` surfaces before any byte. */
   read(path: string, options?: ReadOptions): Promise<Readable>;
+  /** Releases connections. The system may not be used afterwards. */
+  close(): Promise<void>;
+}
+
+/** What a system that can store data has, all three together (github has none of them). */
+export interface Writes {
   write(path: string, body: WriteBody, options?: WriteOptions): Promise<WriteResult>;
   delete(paths: readonly string[], options?: DeleteOptions): Promise<void>;
-  /**
-   * Optional: bytes [offset, offset + length) in one buffer (fewer where the object ends first),
-   * for systems that fill it without a stream: a local file is one positioned read, with no chunks
-   * to allocate and join. With `into` (at least `length` long) they are read into it and a view
-   * of it is returned. Same errors as `read`. Table reads use it for column chunks.
-   */
-  readBytes?(path: string, range: { offset: number; length: number }, options?: { signal?: AbortSignal; into?: Uint8Array }): Promise<Uint8Array>;
-  /**
-   * Optional: a writer that takes the file as several ranges at once (see RangeWriter). Transfers
-   * use it for large files whose source serves ranges, as rclone's multi-thread streams do.
-   */
-  openRangeWriter?(path: string, options: RangeWriterOptions): Promise<RangeWriter>;
-  /** Server-side copy inside this system; rejects `Unsupported` unless `capabilities.serverSideCopy`. */
-  copy(from: string, to: string, options?: CopyOptions): Promise<void>;
   /** Creates a directory and its parents; a no-op where directories are prefixes. */
   mkdir(path: string): Promise<void>;
-  /** Runs a command where the data lives; rejects `Unsupported` unless `capabilities.exec`. */
+}
+
+/**
+ * The abilities a system may have beyond the core, each found by its presence. Callers ask for one
+ * through `systems/extensions.ts`, which reports `Unsupported` where it is missing.
+ */
+export interface Extensions {
+  /**
+   * Byte ranges served by the provider, so a range read never downloads the whole object. Same
+   * errors as `read`; ranges past the end are clamped.
+   */
+  readRange(path: string, range: ByteRange, options?: ReadOptions): Promise<Readable>;
+  /**
+   * Bytes [offset, offset + length) in one buffer (fewer where the object ends first), for systems
+   * that fill it without a stream: a local file is one positioned read, with no chunks to allocate
+   * and join. With `into` (at least `length` long) they are read into it and a view of it is
+   * returned. Same errors as `read`. Table reads use it for column chunks.
+   */
+  readBytes(path: string, range: { offset: number; length: number }, options?: { signal?: AbortSignal; into?: Uint8Array }): Promise<Uint8Array>;
+  /**
+   * A writer that takes the file as several ranges at once (see RangeWriter). Transfers use it for
+   * large files whose source serves ranges, as rclone's multi-thread streams do.
+   */
+  openRangeWriter(path: string, options: RangeWriterOptions): Promise<RangeWriter>;
+  /** A copy inside this system, without the bytes passing through this process. */
+  copy(from: string, to: string, options?: CopyOptions): Promise<void>;
+  /** Runs a shell command where the data lives (an SSH host), so work can run next to its data. */
   exec(command: string, options?: ExecOptions): Promise<ExecResult>;
   /**
    * Environment variables that let Stowage in another process (on an SSH host running a copy)
    * reach this same account, in the provider's own conventions, resolved from this process's
-   * credential chain: short-lived where the provider allows. Undefined (or no method) where that
-   * is impossible; the copy then streams through this process.
+   * credential chain: short-lived where the provider allows. Undefined where this kind of
+   * credential cannot be forwarded; the copy then streams through this process.
    */
-  exportCredentials?(): Promise<Record<string, string> | undefined>;
-  /** Present where an interrupted large write can be continued (see `WriteOptions.checkpoint`). */
-  readonly uploads?: ResumableUploads;
-  /** Present where many small files are cheaper to write together than one by one. */
-  readonly batches?: BatchWrites;
-  /** Present where many small files are cheaper to read together than one by one. */
-  readonly batchReads?: BatchReads;
-  /** Releases connections. The system may not be used afterwards. */
-  close(): Promise<void>;
+  exportCredentials(): Promise<Record<string, string> | undefined>;
+  /** Continuing an interrupted large write (see `WriteOptions.checkpoint`). */
+  readonly uploads: ResumableUploads;
+  /** Many small files written together, cheaper than one by one. */
+  readonly batches: BatchWrites;
+  /** Many small files read together, cheaper than one by one. */
+  readonly batchReads: BatchReads;
 }
+
+export type ExtensionName = keyof Extensions;

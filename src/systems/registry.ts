@@ -1,57 +1,18 @@
 /**
- * Maps an address to a live System. Each system's module (and with it its provider SDK) is imported
- * only when an address of that system is first opened, so using only local files loads no SDK.
- * Systems are cached per connection (one SSH session per host, one S3 client per endpoint).
+ * Maps an address to a live System. Each system's implementation (and with it its provider SDK) is
+ * imported only when an address of that system is first opened, so using only local files loads no
+ * SDK. Systems are cached per connection (one SSH session per host, one S3 client per endpoint).
  */
 import type { Address } from "../address.js";
-import { loadConfig, type StowageConfig } from "../config.js";
+import type { StowageConfig } from "../config.js";
 import { StowageError } from "../errors.js";
-import type { System, SystemName } from "./contract.js";
+import { connectionKey, descriptorOf } from "./addresses.js";
+import { loadConfig } from "./config.js";
+import type { System } from "./contract.js";
+import type { SystemFactory } from "./descriptor.js";
 
-export type SystemFactory = (address: Address, config: StowageConfig) => System | Promise<System>;
-
-const LOADERS: Record<SystemName, () => Promise<SystemFactory>> = {
-  file: async () => (await import("./file.js")).createFileSystem,
-  ssh: async () => (await import("./ssh/index.js")).createSshSystem,
-  s3: async () => {
-    // AWS SDK releases for Node 20 print a notice about future releases on every start; it is not
-    // the user's to act on. Setting the variable to "false" brings it back.
-    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
-    return (await import("./s3/index.js")).createS3System;
-  },
-  gs: async () => (await import("./gs/index.js")).createGsSystem,
-  azure: async () => (await import("./azure/index.js")).createAzureSystem,
-  github: async () => (await import("./github/index.js")).createGithubSystem,
-};
-
-/** The provider packages behind each system, named in the error when one cannot be loaded. */
-const PACKAGES: Record<SystemName, string> = {
-  file: "",
-  ssh: "ssh2",
-  s3: "@aws-sdk/client-s3",
-  gs: "@google-cloud/storage",
-  azure: "@azure/storage-blob",
-  github: "",
-};
-
-/** The part of an address that selects a connection; the path is not part of it. */
-export function connectionKey(address: Address): string {
-  const base = systemKey(address);
-  return address.credentials ? `${base}#${address.credentials.key}` : base;
-}
-
-function systemKey(address: Address): string {
-  switch (address.system) {
-    case "ssh":
-      return `ssh:${address.user ?? ""}@${address.host}:${address.port ?? ""}`;
-    case "azure":
-      return `azure:${address.account ?? ""}`;
-    case "github":
-      return `github:${address.server ?? ""}`;
-    default:
-      return address.system;
-  }
-}
+export type { SystemFactory } from "./descriptor.js";
+export { connectionKey } from "./addresses.js";
 
 export class SystemRegistry {
   readonly #open = new Map<string, Promise<System>>();
@@ -83,15 +44,16 @@ export class SystemRegistry {
 }
 
 async function createSystem(address: Address, config: StowageConfig): Promise<System> {
+  const descriptor = descriptorOf(address.system);
   let factory: SystemFactory;
   try {
-    factory = await LOADERS[address.system]();
+    factory = await descriptor.load();
   } catch (error) {
     throw new StowageError({
       code: "Unsupported",
       system: address.system,
       operation: "load",
-      message: `cannot load the ${address.system} system; install ${PACKAGES[address.system]}`,
+      message: `cannot load the ${address.system} system; install ${descriptor.packages.join(" and ")}`,
       cause: error,
     });
   }

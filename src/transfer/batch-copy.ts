@@ -10,6 +10,7 @@ import { createHash } from "node:crypto";
 import { StowageError } from "../errors.js";
 import { readAll } from "../systems/body.js";
 import type { BatchReads, System, WriteResult } from "../systems/contract.js";
+import { writable } from "../systems/extensions.js";
 import type { PlannedCopy } from "./plan.js";
 import { runPool } from "./pool.js";
 import { WHOLE_FILE_LIMIT } from "./stream-copy.js";
@@ -117,8 +118,8 @@ export async function writeEach(
     async (index) => {
       const { path, body } = entries[index]!;
       try {
-        const md5 = verify && destination.capabilities.checksums ? createHash("md5").update(body).digest("hex") : undefined;
-        const written = await destination.write(path, body, { overwrite, size: body.length, ...(md5 ? { md5 } : {}), ...(signal ? { signal } : {}) });
+        const md5 = verify && destination.semantics.checksums.includes("md5") ? createHash("md5").update(body).digest("hex") : undefined;
+        const written = await writable(destination, "write", path).write(path, body, { overwrite, size: body.length, ...(md5 ? { md5 } : {}), ...(signal ? { signal } : {}) });
         const damaged = written.size !== body.length || (md5 !== undefined && written.md5 !== undefined && written.md5 !== md5);
         outcomes[index] = damaged
           ? new StowageError({ code: "Conflict", retryable: true, system: destination.name, operation: "verify", path, message: "the destination did not store what was sent" })

@@ -5,6 +5,7 @@
  */
 import { StowageError, isStowageError, toStowageError } from "../errors.js";
 import type { Stat, UploadState, WriteResult } from "../systems/contract.js";
+import { has, need, writable } from "../systems/extensions.js";
 import { baseName, relativePath } from "../systems/paths.js";
 import { batchLimits, readBatch, splitForBatches, writeEach } from "./batch-copy.js";
 import { Journal } from "./journal.js";
@@ -102,14 +103,15 @@ export async function transfer(source: TransferEndpoint, destination: TransferEn
   destination = await intoDirectory(sourceStat, destination);
 
   let fallback: string | undefined;
-  if (source.system.name === "ssh" && source.system.id !== destination.system.id && options.remote !== "never") {
+  // A source that runs commands runs the copy itself, so the bytes never pass through this machine.
+  if (has(source.system, "exec") && source.system.id !== destination.system.id && options.remote !== "never") {
     const outcome = await runOnHost(source, destination, options);
     if (outcome.ran) {
       if (outcome.report.failed.length > 0) throw new TransferError(outcome.report);
       return outcome.report;
     }
     if (options.remote === "require") {
-      throw new StowageError({ code: "Unsupported", system: "ssh", operation: "transfer", path: source.url, message: `cannot run the copy on the host: ${outcome.reason}` });
+      throw new StowageError({ code: "Unsupported", system: source.system.name, operation: "transfer", path: source.url, message: `cannot run the copy on the host: ${outcome.reason}` });
     }
     fallback = outcome.reason;
   }
@@ -158,7 +160,7 @@ async function copyAll(source: TransferEndpoint, destination: TransferEndpoint, 
   const ranOn = new Set<WhereRan>();
   const overwrite = options.overwrite ?? true;
   const verify = options.verify ?? true;
-  const serverSide = source.system.id === destination.system.id && source.system.capabilities.serverSideCopy;
+  const serverSide = source.system.id === destination.system.id && has(source.system, "copy");
 
   /**
    * Where a large upload's state lives between attempts: in memory for retries within this run, and
@@ -207,7 +209,7 @@ async function copyAll(source: TransferEndpoint, destination: TransferEndpoint, 
           meter.bytes(-counted);
           counted = 0;
           if (serverSide) {
-            await destination.system.copy(file.source.path, file.destinationPath, {
+            await need(destination.system, "copy", "copy", file.source.path).copy(file.source.path, file.destinationPath, {
               overwrite,
               size: file.source.size,
               ...(signal ? { signal } : {}),
@@ -286,7 +288,7 @@ async function copyAll(source: TransferEndpoint, destination: TransferEndpoint, 
   // Like rclone, delete extras only after every copy succeeded, so a failed run never loses data.
   if (plan.delete.length > 0 && report.failed.length === 0 && !signal?.aborted) {
     const deleted = plan.delete.map((entry) => ({ path: relativePath(destination.path, entry.path) ?? entry.path, bytes: entry.size }));
-    if (!dryRun) await destination.system.delete(plan.delete.map((entry) => entry.path));
+    if (!dryRun) await writable(destination.system, "delete", destination.url).delete(plan.delete.map((entry) => entry.path));
     report.deleted = deleted;
     for (const file of deleted) meter.file({ type: "file", path: file.path, status: "deleted", bytes: file.bytes });
   }

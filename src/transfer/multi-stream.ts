@@ -12,6 +12,7 @@
  */
 import { isStowageError, StowageError } from "../errors.js";
 import { RANGE_WRITE_ALIGN, type RangeWriter, type Stat, type System, type UploadState } from "../systems/contract.js";
+import { has, readRange } from "../systems/extensions.js";
 
 /** Files from this size on are copied as several streams by default (rclone's --multi-thread-cutoff is 256 MiB too). */
 export const MULTI_STREAM_MIN = 256 << 20;
@@ -39,8 +40,8 @@ export function canMultiStream(source: System, from: Stat, destination: System, 
     options.streams > 1 &&
     from.size >= Math.max(options.cutoff, 2 * RANGE_WRITE_ALIGN) &&
     !options.md5Needed &&
-    source.capabilities.rangeRead &&
-    destination.openRangeWriter !== undefined
+    has(source, "readRange") &&
+    has(destination, "openRangeWriter")
   );
 }
 
@@ -97,7 +98,7 @@ export async function multiStreamCopy(
   const copyRange = async (range: ByteSpan, index: number): Promise<void> => {
     if (done & (1 << index)) return;
     try {
-      const input = await source.read(from.path, { range, signal });
+      const input = await readRange(source, from.path, range, { signal });
       // Its error reaches the writer through iteration; once another range has stopped the copy,
       // a late one (the abort destroying it) must not go unhandled.
       input.on("error", () => {});

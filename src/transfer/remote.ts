@@ -4,10 +4,11 @@
  * default); the destination's credentials reach that one command on its stdin and live only in its
  * memory: never in the command line, never on the host's disk.
  */
-import { loadConfig } from "../config.js";
+import { loadConfig } from "../systems/config.js";
 import { StowageError, type ErrorCode } from "../errors.js";
 import { VERSION } from "../version.js";
-import type { ExecResult, System } from "../systems/contract.js";
+import type { ExecResult } from "../systems/contract.js";
+import { has, need, type With } from "../systems/extensions.js";
 import type { TransferEndpoint } from "./engine.js";
 import type { ProgressEvent, TransferOptions, TransferReport } from "./types.js";
 
@@ -22,7 +23,7 @@ function hostPath(path: string): string {
 }
 
 export function remoteCommand(): string {
-  return loadConfig().ssh?.remoteCommand ?? `npx --yes stowage@${VERSION}`;
+  return (loadConfig().ssh?.remoteCommand as string | undefined) ?? `npx --yes stowage@${VERSION}`;
 }
 
 function cliArguments(source: TransferEndpoint, destination: TransferEndpoint, options: TransferOptions): string[] {
@@ -62,18 +63,19 @@ function errorFrom(json: ErrorJson): StowageError {
   });
 }
 
+/** Why the copy cannot run on the source's host, asked of what the systems have, never of their names. */
 function whyNot(source: TransferEndpoint, destination: TransferEndpoint): string | undefined {
-  if (!source.system.capabilities.exec) return "the host cannot run commands";
-  if (destination.system.name === "file") return "the destination is this machine";
-  if (destination.system.name === "ssh") return "copies between two SSH hosts stream through this machine";
-  if (!destination.system.exportCredentials) return `${destination.system.name} credentials cannot be forwarded`;
-  return undefined;
+  if (!has(source.system, "exec")) return "the host cannot run commands";
+  if (has(destination.system, "exportCredentials")) return undefined;
+  if (destination.system.semantics.local) return "the destination is this machine";
+  if (has(destination.system, "exec")) return "copies between two hosts stream through this machine";
+  return `${destination.system.name} credentials cannot be forwarded`;
 }
 
 /** Whether a host runs Stowage, asked once per host connection and command. */
 const probes = new WeakMap<object, Map<string, Promise<ExecResult>>>();
 
-function probe(system: System, command: string): Promise<ExecResult> {
+function probe(system: With<"exec">, command: string): Promise<ExecResult> {
   let byCommand = probes.get(system);
   if (!byCommand) probes.set(system, (byCommand = new Map()));
   let result = byCommand.get(command);
@@ -87,13 +89,15 @@ function probe(system: System, command: string): Promise<ExecResult> {
 export async function runOnHost(source: TransferEndpoint, destination: TransferEndpoint, options: TransferOptions): Promise<RemoteOutcome> {
   const reason = whyNot(source, destination);
   if (reason) return { ran: false, reason };
+  const host = need(source.system, "exec", "transfer", source.url);
+  const target = need(destination.system, "exportCredentials", "transfer", destination.url);
   const command = remoteCommand();
-  const probed = await probe(source.system, command);
+  const probed = await probe(host, command);
   if (probed.code !== 0) {
     const detail = probed.stderr.toString().trim().split("\n").at(-1) ?? "";
     return { ran: false, reason: `Stowage does not run on the host (\`${command} --version\` failed: ${detail}); install Node.js 20+ there, or set STOWAGE_REMOTE_COMMAND` };
   }
-  const credentials = await destination.system.exportCredentials!();
+  const credentials = await target.exportCredentials();
   if (!credentials) return { ran: false, reason: `${destination.system.name} credentials of this kind cannot be forwarded to a host` };
 
   let report: TransferReport | undefined;
@@ -113,7 +117,7 @@ export async function runOnHost(source: TransferEndpoint, destination: TransferE
       report = { ...message.report, failed: message.report.failed.map((f) => ({ path: f.path, error: errorFrom(f.error) })) };
     } else if (message.error) failure = errorFrom(message.error);
   };
-  const result = await source.system.exec(`${command} ${cliArguments(source, destination, options).map(quote).join(" ")}`, {
+  const result = await host.exec(`${command} ${cliArguments(source, destination, options).map(quote).join(" ")}`, {
     stdin: JSON.stringify({ env: credentials, ...(options.files ? { files: options.files } : {}) }),
     onStdout: (chunk) => {
       pending += chunk.toString("utf8");

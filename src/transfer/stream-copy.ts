@@ -15,6 +15,7 @@ import { Transform, pipeline } from "node:stream";
 import { StowageError } from "../errors.js";
 import { readAll } from "../systems/body.js";
 import type { Stat, System, UploadState, WriteBody, WriteOptions } from "../systems/contract.js";
+import { has, readRange, writable } from "../systems/extensions.js";
 import { canMultiStream, DEFAULT_STREAMS, isMultiStreamState, MULTI_STREAM_MIN, multiStreamCopy } from "./multi-stream.js";
 
 /** Files up to this size are buffered whole (see above). */
@@ -44,7 +45,7 @@ async function resumeOffset(source: System, from: Stat, destination: System, to:
     await uploads.discard(to, state).catch(() => undefined);
     return 0;
   }
-  const offset = source.capabilities.rangeRead ? await uploads.offset(to, state, { size: from.size, ...(options.signal ? { signal: options.signal } : {}) }) : 0;
+  const offset = has(source, "readRange") ? await uploads.offset(to, state, { size: from.size, ...(options.signal ? { signal: options.signal } : {}) }) : 0;
   if (offset === 0) await uploads.discard(to, state).catch(() => undefined);
   return offset;
 }
@@ -57,7 +58,7 @@ export async function streamCopy(
   options: StreamCopyOptions,
 ): Promise<{ bytes: number; resumedBytes: number }> {
   const resumable = from.size > WHOLE_FILE_LIMIT && destination.uploads !== undefined && options.upload !== undefined;
-  const md5Needed = options.verify && (from.md5 !== undefined || destination.capabilities.checksums);
+  const md5Needed = options.verify && (from.md5 !== undefined || destination.semantics.checksums.includes("md5"));
   const streams = options.streams ?? DEFAULT_STREAMS;
   const multiStream = canMultiStream(source, from, destination, { streams, cutoff: options.multiStreamCutoff ?? MULTI_STREAM_MIN, md5Needed });
   const saved = options.upload?.state;
@@ -75,10 +76,7 @@ export async function streamCopy(
     return { bytes, resumedBytes };
   }
   const offset = resumable ? await resumeOffset(source, from, destination, to, options) : 0;
-  const input = await source.read(from.path, {
-    ...(offset > 0 ? { range: { offset } } : {}),
-    ...(options.signal ? { signal: options.signal } : {}),
-  });
+  const input = await readRange(source, from.path, offset > 0 ? { offset } : undefined, options.signal ? { signal: options.signal } : {});
   options.onBytes(offset);
   // MD5 costs CPU on every byte: compute it only when the source or the destination can check it
   // (and only over a whole file: a resumed upload reads the rest).
@@ -118,7 +116,7 @@ export async function streamCopy(
     const state = options.upload!.state;
     writeOptions.checkpoint = { save: options.upload!.save, ...(offset > 0 && state ? { resume: { state, offset } } : {}) };
   }
-  const result = await destination.write(to, body, writeOptions);
+  const result = await writable(destination, "write", to).write(to, body, writeOptions);
   if (options.verify) verify(from, to, destination, offset + bytes, result.size, wholeMd5 ?? md5?.digest("hex"), result.md5);
   return { bytes, resumedBytes: offset };
 }

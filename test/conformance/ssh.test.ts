@@ -1,4 +1,4 @@
-import { defineConformanceSuite } from "./suite.js";
+import { defineConformanceSuite } from "../../src/testing/index.js";
 import { fixture } from "./fixtures/ssh.js";
 
 defineConformanceSuite(fixture);

@@ -1,6 +1,6 @@
 import { homedir } from "node:os";
 import { afterEach, describe, expect, it } from "vitest";
-import { formatAddress, parseAddress } from "../../src/address.js";
+import { formatAddress, parseAddress } from "../../src/systems/addresses.js";
 import { isStowageError } from "../../src/errors.js";
 
 function codeOf(fn: () => unknown): string | undefined {

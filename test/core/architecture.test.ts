@@ -33,8 +33,8 @@ describe("architecture", () => {
   const files = sourceFiles(SRC).map((file) => ({ file: relative(SRC, file), imports: localImports(file) }));
 
   it("finds the source tree and its imports", () => {
-    expect(files.some((f) => f.file === "systems/file.ts")).toBe(true);
-    expect(files.find((f) => f.file === "systems/registry.ts")?.imports).toContain("systems/file.ts");
+    expect(files.some((f) => f.file === "systems/file/system.ts")).toBe(true);
+    expect(files.find((f) => f.file === "systems/catalog.ts")?.imports).toContain("systems/file/index.ts");
   });
 
   it("systems never import resources, transfers or the CLI", () => {
@@ -57,6 +57,44 @@ describe("architecture", () => {
     const offending = files
       .filter((f) => ["resources", "transfer"].includes(layerOf(f.file)))
       .flatMap((f) => f.imports.filter((i) => layerOf(i) === "cli").map((i) => `${f.file} → ${i}`));
+    expect(offending).toEqual([]);
+  });
+
+  it("base modules (address, config, credentials, errors, version) import nothing above them", () => {
+    const base = ["address.ts", "config.ts", "credentials.ts", "errors.ts", "version.ts"];
+    const offending = files.filter((f) => base.includes(f.file)).flatMap((f) => f.imports.filter((i) => !base.includes(i)).map((i) => `${f.file} → ${i}`));
+    expect(offending).toEqual([]);
+  });
+
+  it("systems never import each other: a system's folder imports only its own files and the shared systems/ modules", () => {
+    const folderOf = (path: string) => (path.startsWith("systems/") && path.split("/").length > 2 ? path.split("/")[1] : undefined);
+    const offending = files.flatMap((f) => {
+      const own = folderOf(f.file);
+      return f.imports.filter((i) => folderOf(i) !== undefined && folderOf(i) !== own && f.file !== "systems/catalog.ts").map((i) => `${f.file} → ${i}`);
+    });
+    expect(offending).toEqual([]);
+  });
+
+  it("the transfer engine and resources reach systems through the contract, never a system's folder", () => {
+    const offending = files
+      .filter((f) => ["resources", "transfer", "registry", "testing"].includes(layerOf(f.file)))
+      .flatMap((f) => f.imports.filter((i) => i.startsWith("systems/") && i.split("/").length > 2).map((i) => `${f.file} → ${i}`));
+    expect(offending).toEqual([]);
+  });
+
+  it("the systems catalog lists every system folder (scripts/systems-catalog.ts)", async () => {
+    const { renderCatalog, systemFolders } = await import("../../scripts/systems-catalog.js");
+    expect(readFileSync(join(SRC, "systems", "catalog.ts"), "utf8")).toBe(renderCatalog(systemFolders()));
+  });
+
+  it("the engine asks a system for extensions, never for its name (docs/architecture.md)", () => {
+    const names = ["file", "ssh", "sftp", "s3", "gs", "azure", "github"].join("|");
+    const byName = new RegExp(`\\.name\\s*[!=]==?\\s*["'](?:${names})["']|["'](?:${names})["']\\s*[!=]==?\\s*[\\w.]*\\.name\\b`);
+    const offending = files
+      .filter((f) => ["transfer", "resources"].includes(layerOf(f.file)))
+      .filter((f) => byName.test(readFileSync(join(SRC, f.file), "utf8")))
+      .map((f) => f.file);
+    expect(files.filter((f) => layerOf(f.file) === "transfer").length).toBeGreaterThan(5);
     expect(offending).toEqual([]);
   });
 

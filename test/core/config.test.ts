@@ -2,7 +2,8 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_TIMEOUTS, loadConfig, timeoutsMs } from "../../src/config.js";
+import { DEFAULT_TIMEOUTS, timeoutsMs } from "../../src/config.js";
+import { loadConfig } from "../../src/systems/config.js";
 import { tempDir } from "../support/process.js";
 
 function configFile(content: object): string {

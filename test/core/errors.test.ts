@@ -1,7 +1,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadConfig } from "../../src/config.js";
+import { loadConfig } from "../../src/systems/config.js";
 import { StowageError, isStowageError, toStowageError } from "../../src/errors.js";
 import { tempDir } from "../support/process.js";
 

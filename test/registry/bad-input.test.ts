@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Blob, blob, closeSystems, cluster, folder, list, load, remove, table } from "../../src/index.js";
-import { expectCode } from "../conformance/suite.js";
+import { expectCode } from "../../src/testing/index.js";
 import { freePort, tempDir } from "../support/process.js";
 import { freshLocalHome } from "./helpers.js";
 

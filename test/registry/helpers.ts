@@ -2,7 +2,7 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
-import { formatAddress } from "../../src/address.js";
+import { formatAddress } from "../../src/systems/addresses.js";
 import type { SystemName } from "../../src/systems/contract.js";
 import { loadFixture, placeOn } from "../support/places.js";
 import { tempDir } from "../support/process.js";

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Blob, Cluster, Folder, Table, blob, closeSystems, cluster, folder, list, load, remove, table } from "../../src/index.js";
 import type { SystemName } from "../../src/systems/contract.js";
-import { expectCode } from "../conformance/suite.js";
+import { expectCode } from "../../src/testing/index.js";
 import { tempDir } from "../support/process.js";
 import { REGISTRY_SYSTEMS, freshLocalHome, freshTeamRegistry, freshUrl, runScript } from "./helpers.js";
 

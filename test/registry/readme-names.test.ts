@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Blob, Cluster, closeSystems, list } from "../../src/index.js";
-import { expectCode } from "../conformance/suite.js";
+import { expectCode } from "../../src/testing/index.js";
 import { tempDir } from "../support/process.js";
 import { freshLocalHome, freshTeamRegistry } from "./helpers.js";
 

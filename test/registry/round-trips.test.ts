@@ -3,13 +3,13 @@
  * of the server: a load is one LIST and one GET; a listing of 1,200 names is two LIST pages.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseAddress } from "../../src/address.js";
+import { parseAddress } from "../../src/systems/addresses.js";
 import { blob, closeSystems, list } from "../../src/index.js";
 import { parseName, RegistryStore } from "../../src/registry/index.js";
 import { versionKey } from "../../src/registry/record.js";
-import type { System } from "../../src/systems/contract.js";
+import { writable } from "../../src/systems/extensions.js";
 import { SystemRegistry } from "../../src/systems/registry.js";
-import { loadConfig } from "../../src/config.js";
+import { loadConfig } from "../../src/systems/config.js";
 import { startCountingProxy, type CountingProxy } from "../support/counting-proxy.js";
 import { eachLimit } from "../support/measure.js";
 import { freshLocalHome, freshTeamRegistry, freshUrl } from "./helpers.js";
@@ -55,7 +55,7 @@ describe("round trips to a team registry on S3", () => {
   });
 
   it("lists 1,200 names in two LIST pages, reading no record", async () => {
-    const system: System = await counted.open(parseAddress(registryUrl));
+    const system = writable(await counted.open(parseAddress(registryUrl)), "write");
     const root = parseAddress(registryUrl).path;
     const names = Array.from({ length: 1200 }, (_, i) => `bulk/n${String(i).padStart(4, "0")}`);
     await eachLimit(names, 32, async (name) => {

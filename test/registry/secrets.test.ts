@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { inspect } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Blob, Cluster, blob, closeSystems, cluster, folder, table } from "../../src/index.js";
-import { expectCode } from "../conformance/suite.js";
+import { expectCode } from "../../src/testing/index.js";
 import { freshLocalHome, freshTeamRegistry, freshUrl } from "./helpers.js";
 
 let home: string;

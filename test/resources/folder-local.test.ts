@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { blob, copy, folder, sync, type ProgressEvent } from "../../src/index.js";
-import { expectCode } from "../conformance/suite.js";
+import { expectCode } from "../../src/testing/index.js";
 import { tempDir } from "../support/process.js";
 
 function localTree(): string {

@@ -6,7 +6,8 @@
  * file filter); CI always starts all of them.
  */
 import type { TestProject } from "vitest/node";
-import { SYSTEM_NAMES, type SystemName } from "../../src/systems/contract.js";
+import { SYSTEM_NAMES } from "../../src/systems/addresses.js";
+import type { SystemName } from "../../src/systems/contract.js";
 import { removeTempDirs, type RunningServer } from "./process.js";
 
 const SERVERS: Partial<Record<SystemName, () => Promise<RunningServer>>> = {

@@ -22,7 +22,9 @@ const FIXTURES: Record<SystemName, () => Promise<{ fixture: SystemFixture }>> = 
 };
 
 export async function loadFixture(system: SystemName): Promise<SystemFixture> {
-  return (await FIXTURES[system]()).fixture;
+  const fixture = FIXTURES[system];
+  if (!fixture) throw new Error(`no conformance fixture for ${system}`);
+  return (await fixture()).fixture;
 }
 
 /** How a host runs this checkout's CLI, for copies that run on an SSH host (the test host is this machine). */

@@ -6,7 +6,7 @@
 import { basename } from "node:path";
 import type { Reporter, TestModule } from "vitest/node";
 import type { SerializedError } from "vitest";
-import { SYSTEM_NAMES } from "../../src/systems/contract.js";
+import { SYSTEM_NAMES } from "../../src/systems/addresses.js";
 
 function groupOf(moduleId: string): string {
   const file = basename(moduleId);

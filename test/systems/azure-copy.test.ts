@@ -4,6 +4,7 @@
  * (synchronous, ≤ 256 MiB) and the asynchronous Copy Blob for larger sources.
  */
 import { createHash, randomBytes } from "node:crypto";
+import { full, type FullSystem } from "../support/full-system.js";
 import {
   AccountSASPermissions,
   AccountSASResourceTypes,
@@ -14,10 +15,9 @@ import {
   type ContainerClient,
 } from "@azure/storage-blob";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseAddress } from "../../src/address.js";
+import { parseAddress } from "../../src/systems/addresses.js";
 import { isStowageError } from "../../src/errors.js";
 import { readAll } from "../../src/systems/body.js";
-import type { System } from "../../src/systems/contract.js";
 import { SystemRegistry } from "../../src/systems/registry.js";
 import { connectAzure } from "../../src/systems/azure/credentials.js";
 import { AzureSystem } from "../../src/systems/azure/system.js";
@@ -27,7 +27,7 @@ const MiB = 1 << 20;
 const CONTAINER = `copy-${randomBytes(4).toString("hex")}`;
 const OTHER_CONTAINER = `copy-target-${randomBytes(4).toString("hex")}`;
 const registry = new SystemRegistry();
-let stowage: System;
+let stowage: FullSystem;
 let service: BlobServiceClient;
 let raw: ContainerClient;
 
@@ -42,7 +42,7 @@ async function codeOf(promise: Promise<unknown>): Promise<string> {
 }
 
 beforeAll(async () => {
-  stowage = await registry.open(parseAddress(`az://${CONTAINER}`));
+  stowage = full(await registry.open(parseAddress(`az://${CONTAINER}`)));
   service = BlobServiceClient.fromConnectionString(process.env.AZURE_STORAGE_CONNECTION_STRING!);
   raw = service.getContainerClient(CONTAINER);
   await raw.create();

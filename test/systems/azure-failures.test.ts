@@ -4,13 +4,13 @@
  * service on both upload paths, and refused credentials give PermissionDenied.
  */
 import { randomBytes } from "node:crypto";
+import { full, type FullSystem } from "../support/full-system.js";
 import { Readable } from "node:stream";
 import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseAddress } from "../../src/address.js";
+import { parseAddress } from "../../src/systems/addresses.js";
 import { isStowageError, type ErrorCode } from "../../src/errors.js";
 import { readAll } from "../../src/systems/body.js";
-import type { System } from "../../src/systems/contract.js";
 import { SystemRegistry } from "../../src/systems/registry.js";
 import { connectAzure } from "../../src/systems/azure/credentials.js";
 import { AzureSystem } from "../../src/systems/azure/system.js";
@@ -19,7 +19,7 @@ import { abortingStream, seededBytes, seededStream } from "../support/seed.js";
 const MiB = 1 << 20;
 const CONTAINER = `failures-${randomBytes(4).toString("hex")}`;
 const registry = new SystemRegistry();
-let stowage: System;
+let stowage: FullSystem;
 let raw: ContainerClient;
 let blobEndpoint: string;
 
@@ -63,7 +63,7 @@ async function rawText(name: string): Promise<string> {
 }
 
 beforeAll(async () => {
-  stowage = await registry.open(parseAddress(`az://${CONTAINER}`));
+  stowage = full(await registry.open(parseAddress(`az://${CONTAINER}`)));
   const service = BlobServiceClient.fromConnectionString(process.env.AZURE_STORAGE_CONNECTION_STRING!);
   raw = service.getContainerClient(CONTAINER);
   await raw.create();

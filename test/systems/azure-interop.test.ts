@@ -3,19 +3,20 @@
  * Stowage wrote and writes what Stowage reads.
  */
 import { createHash, randomBytes } from "node:crypto";
+import { full, type FullSystem } from "../support/full-system.js";
 import { Readable } from "node:stream";
 import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseAddress } from "../../src/address.js";
+import { parseAddress } from "../../src/systems/addresses.js";
 import { readAll } from "../../src/systems/body.js";
-import type { Entry, System } from "../../src/systems/contract.js";
+import type { Entry } from "../../src/systems/contract.js";
 import { SystemRegistry } from "../../src/systems/registry.js";
 import { seededBytes, seededStream, SPECIAL_NAMES } from "../support/seed.js";
 
 const MiB = 1 << 20;
 const CONTAINER = `interop-${randomBytes(4).toString("hex")}`;
 const registry = new SystemRegistry();
-let stowage: System;
+let stowage: FullSystem;
 let raw: ContainerClient;
 
 const md5 = (bytes: Uint8Array) => createHash("md5").update(bytes).digest("hex");
@@ -31,7 +32,7 @@ async function collect(iterable: AsyncIterable<Entry>): Promise<Entry[]> {
 }
 
 beforeAll(async () => {
-  stowage = await registry.open(parseAddress(`az://${CONTAINER}`));
+  stowage = full(await registry.open(parseAddress(`az://${CONTAINER}`)));
   raw = BlobServiceClient.fromConnectionString(process.env.AZURE_STORAGE_CONNECTION_STRING!).getContainerClient(CONTAINER);
 });
 
@@ -105,8 +106,8 @@ describe("azure: Stowage reads what the SDK wrote", () => {
       await raw.getBlockBlobClient(name).uploadData(content);
       const path = `/${CONTAINER}/${name}`;
       expect((await readAll(await stowage.read(path))).equals(content)).toBe(true);
-      expect((await readAll(await stowage.read(path, { range: { offset: 1000, length: 10 } }))).equals(content.subarray(1000, 1010))).toBe(true);
-      expect((await readAll(await stowage.read(path, { range: { suffix: 7 } }))).equals(content.subarray(-7))).toBe(true);
+      expect((await readAll(await stowage.readRange(path, { offset: 1000, length: 10 }))).equals(content.subarray(1000, 1010))).toBe(true);
+      expect((await readAll(await stowage.readRange(path, { suffix: 7 }))).equals(content.subarray(-7))).toBe(true);
       const stat = await stowage.stat(path);
       expect(stat).toMatchObject({ path, type: "file", size: content.length, md5: md5(content) });
       expect(stat.mtime).toBeInstanceOf(Date);

@@ -3,13 +3,14 @@
  * Building clients makes no request, so these need no server; the errors are the SDKs' own classes.
  */
 import { AuthenticationError, CredentialUnavailableError } from "@azure/identity";
+import { canWrite, has, need } from "../../src/systems/extensions.js";
 import { RestError } from "@azure/storage-blob";
 import { describe, expect, it } from "vitest";
-import { parseAddress } from "../../src/address.js";
+import { parseAddress } from "../../src/systems/addresses.js";
 import { toStowageError } from "../../src/errors.js";
 import { connectAzure } from "../../src/systems/azure/credentials.js";
 import { mapAzureError } from "../../src/systems/azure/errors.js";
-import { createAzureSystem } from "../../src/systems/azure/index.js";
+import { createAzureSystem } from "../../src/systems/azure/system.js";
 
 const KEY = Buffer.alloc(64, 1).toString("base64");
 const address = parseAddress("az://container/key");
@@ -58,8 +59,9 @@ describe("azure: choosing account and credential", () => {
     try {
       const system = await createAzureSystem(address, {});
       expect(system.id).toBe("azure:emu@127.0.0.1:1");
-      expect(system.capabilities).toMatchObject({ write: true, rangeRead: true, serverSideCopy: true, atomicWrite: true, conditionalWrite: true, exec: false, directories: false });
-      await expect(system.exec()).rejects.toMatchObject({ code: "Unsupported" });
+      expect(system.semantics).toMatchObject({ atomicWrite: true, conditionalWrite: true, directories: false, checksums: ["md5"] });
+      expect([canWrite(system), has(system, "readRange"), has(system, "copy"), has(system, "exec")]).toEqual([true, true, true, false]);
+      expect(() => need(system, "exec")).toThrow(expect.objectContaining({ code: "Unsupported" }));
     } finally {
       process.env.AZURE_STORAGE_CONNECTION_STRING = saved;
     }

@@ -3,10 +3,11 @@
  * not asserted (Azurite is a single Node process on the same cores). Content is checked.
  */
 import { randomBytes } from "node:crypto";
+import { full, type FullSystem } from "../support/full-system.js";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { parseAddress } from "../../src/address.js";
-import type { System, WriteOptions } from "../../src/systems/contract.js";
+import { parseAddress } from "../../src/systems/addresses.js";
+import type { WriteOptions } from "../../src/systems/contract.js";
 import { SystemRegistry } from "../../src/systems/registry.js";
 import { sha256Of, withPeakRss } from "../support/measure.js";
 import { seededStream } from "../support/seed.js";
@@ -15,10 +16,10 @@ const MiB = 1 << 20;
 const SIZE = 256 * MiB;
 const CONTAINER = `throughput-${randomBytes(4).toString("hex")}`;
 const registry = new SystemRegistry();
-let stowage: System;
+let stowage: FullSystem;
 
 beforeAll(async () => {
-  stowage = await registry.open(parseAddress(`az://${CONTAINER}`));
+  stowage = full(await registry.open(parseAddress(`az://${CONTAINER}`)));
 });
 
 afterAll(async () => {

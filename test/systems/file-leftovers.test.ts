@@ -3,7 +3,7 @@ import { mkdirSync, readdirSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { createFileSystem } from "../../src/systems/file.js";
+import { createFileSystem } from "../../src/systems/file/system.js";
 import { tempDir } from "../support/process.js";
 
 const DAY = 24 * 60 * 60 * 1000;

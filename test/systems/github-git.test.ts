@@ -4,14 +4,16 @@
  * pushes must be readable at once.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { need, writable } from "../../src/systems/extensions.js";
+import { folder } from "../../src/index.js";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseAddress } from "../../src/address.js";
+import { parseAddress } from "../../src/systems/addresses.js";
 import { readAll } from "../../src/systems/body.js";
 import type { Entry, System } from "../../src/systems/contract.js";
 import { SystemRegistry } from "../../src/systems/registry.js";
-import { expectCode } from "../conformance/suite.js";
+import { expectCode } from "../../src/testing/index.js";
 import { git } from "../servers/git-fixture.js";
 import { FEATURE_FILE, HISTORY_ONLY_PATH } from "../servers/git-http.js";
 import { BIG_SEED_PATH, seededBytes } from "../support/seed.js";
@@ -145,11 +147,14 @@ describe("github addresses", () => {
 
 describe("github errors", () => {
   it("rejects every change with Unsupported", async () => {
-    await expectCode(system.write(`/${REPO}@main/new.txt`, "x"), "Unsupported", "github");
-    await expectCode(system.delete([`/${REPO}@main/nested/top.txt`]), "Unsupported", "github");
-    await expectCode(system.copy(`/${REPO}@main/nested/top.txt`, `/${REPO}@main/c.txt`), "Unsupported", "github");
-    await expectCode(system.mkdir(`/${REPO}@main/dir`), "Unsupported", "github");
-    await expectCode(system.exec("ls"), "Unsupported", "github");
+    // A read-only system has no writes at all; asking for them is Unsupported, in one place.
+    expect([system.write, system.delete, system.mkdir, system.copy, system.exec]).toEqual([undefined, undefined, undefined, undefined, undefined]);
+    const asked = (ask: () => unknown) => Promise.resolve().then(ask);
+    await expectCode(asked(() => writable(system, "write", `/${REPO}@main/new.txt`)), "Unsupported", "github");
+    await expectCode(asked(() => need(system, "copy", "copy", `/${REPO}@main/nested/top.txt`)), "Unsupported", "github");
+    await expectCode(asked(() => need(system, "exec")), "Unsupported", "github");
+    // And through the public API: a folder on GitHub refuses a put.
+    await expectCode(folder(`github://${REPO}@main/nested`).put({ "x.txt": "x" }), "Unsupported", "github");
   });
 
   it("gives NotFound for a missing repository, ref, commit and path", async () => {

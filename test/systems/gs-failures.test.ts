@@ -4,17 +4,18 @@
  * ignores, so Stowage also checks first), and provider failures map to the right codes.
  */
 import { randomBytes } from "node:crypto";
+import { need } from "../../src/systems/extensions.js";
+import { full, type FullSystem } from "../support/full-system.js";
 import { createServer, request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
 import { ApiError, Storage, type Bucket } from "@google-cloud/storage";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseAddress } from "../../src/address.js";
+import { parseAddress } from "../../src/systems/addresses.js";
 import { isStowageError, type StowageError } from "../../src/errors.js";
 import { readAll } from "../../src/systems/body.js";
-import type { System } from "../../src/systems/contract.js";
 import { mapGsError } from "../../src/systems/gs/errors.js";
-import { createGsSystem } from "../../src/systems/gs/index.js";
+import { createGsSystem } from "../../src/systems/gs/system.js";
 import { SystemRegistry } from "../../src/systems/registry.js";
 import { TEST_BUCKET } from "../conformance/fixtures/gs.js";
 import { startTcpProxy } from "../support/tcp-proxy.js";
@@ -24,7 +25,7 @@ const MiB = 1 << 20;
 const registry = new SystemRegistry();
 const prefix = `failures-${randomBytes(4).toString("hex")}`;
 const root = `/${TEST_BUCKET}/${prefix}`;
-let stowage: System;
+let stowage: FullSystem;
 let raw: Bucket;
 
 async function failure(promise: Promise<unknown>): Promise<StowageError> {
@@ -54,7 +55,7 @@ async function* failingBody(bytes: number): AsyncGenerator<Buffer> {
 }
 
 /** A system built from the environment while `env` overrides it (the SDK reads it at construction). */
-function systemWithEnv(env: Record<string, string | undefined>, config: Parameters<typeof createGsSystem>[1] = {}): System {
+function systemWithEnv(env: Record<string, string | undefined>, config: Parameters<typeof createGsSystem>[1] = {}): FullSystem {
   const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
   const apply = (values: Record<string, string | undefined>) => {
     for (const [k, v] of Object.entries(values)) {
@@ -64,7 +65,7 @@ function systemWithEnv(env: Record<string, string | undefined>, config: Paramete
   };
   apply(env);
   try {
-    return createGsSystem(parseAddress("gs://x"), config);
+    return full(createGsSystem(parseAddress("gs://x"), config));
   } finally {
     apply(saved);
   }
@@ -75,7 +76,7 @@ function listen(server: Server): Promise<string> {
 }
 
 beforeAll(async () => {
-  stowage = await registry.open(parseAddress(`gs://${TEST_BUCKET}`));
+  stowage = full(await registry.open(parseAddress(`gs://${TEST_BUCKET}`)));
   raw = new Storage().bucket(TEST_BUCKET);
 });
 
@@ -149,7 +150,7 @@ describe("gs overwrite: false", () => {
     const url = await listen(proxy);
     try {
       const proxied = systemWithEnv({ STORAGE_EMULATOR_HOST: url });
-      expect(proxied.capabilities.conditionalWrite).toBe(false);
+      expect(proxied.semantics.conditionalWrite).toBe(false);
       await proxied.write(`${root}/cond/small.txt`, "small", { overwrite: false });
       await proxied.write(`${root}/cond/streamed.bin`, Readable.from([Buffer.from("streamed")]), { overwrite: false });
       await proxied.copy(`${root}/cond/small.txt`, `${root}/cond/copied.txt`, { overwrite: false });
@@ -173,12 +174,13 @@ describe("gs error mapping", () => {
     expect(stat).toMatchObject({ code: "NotFound", operation: "stat", path: `${root}/missing.txt` });
     expect((stat.cause as { code?: unknown }).code).toBe(404);
     expect((await failure(stowage.read(`${root}/missing.txt`))).code).toBe("NotFound");
-    expect((await failure(stowage.read(`${root}/missing.txt`, { range: { suffix: 10 } }))).code).toBe("NotFound");
+    expect((await failure(stowage.readRange(`${root}/missing.txt`, { suffix: 10 }))).code).toBe("NotFound");
     expect((await failure(stowage.copy(`${root}/missing.txt`, `${root}/never.txt`))).code).toBe("NotFound");
   });
 
   it("rejects exec with Unsupported and a bucket-less object path with InvalidInput", async () => {
-    expect((await failure(stowage.exec("ls"))).code).toBe("Unsupported");
+    expect(stowage.exec).toBeUndefined();
+    expect((await failure(Promise.resolve().then(() => need(stowage, "exec")))).code).toBe("Unsupported");
     expect((await failure(stowage.write(`/${TEST_BUCKET}`, "x"))).code).toBe("InvalidInput");
   });
 

@@ -3,10 +3,10 @@
  * and the throughput of a 256 MiB write and read is measured and logged, not asserted.
  */
 import { randomBytes } from "node:crypto";
+import { full, type FullSystem } from "../support/full-system.js";
 import { Storage } from "@google-cloud/storage";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseAddress } from "../../src/address.js";
-import type { System } from "../../src/systems/contract.js";
+import { parseAddress } from "../../src/systems/addresses.js";
 import { SystemRegistry } from "../../src/systems/registry.js";
 import { TEST_BUCKET } from "../conformance/fixtures/gs.js";
 import { sha256Of, withPeakRss } from "../support/measure.js";
@@ -16,10 +16,10 @@ const MiB = 1 << 20;
 const registry = new SystemRegistry();
 const prefix = `throughput-${randomBytes(4).toString("hex")}`;
 const root = `/${TEST_BUCKET}/${prefix}`;
-let stowage: System;
+let stowage: FullSystem;
 
 beforeAll(async () => {
-  stowage = await registry.open(parseAddress(`gs://${TEST_BUCKET}`));
+  stowage = full(await registry.open(parseAddress(`gs://${TEST_BUCKET}`)));
 });
 
 afterAll(async () => {

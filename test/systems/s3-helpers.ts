@@ -1,10 +1,11 @@
 /** Shared by the s3 tests: outside eyes (a raw S3Client built here, not through Stowage). */
 import { randomBytes } from "node:crypto";
+import { full, type FullSystem } from "../support/full-system.js";
 import { ListMultipartUploadsCommand, S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll } from "vitest";
-import { parseAddress } from "../../src/address.js";
+import { parseAddress } from "../../src/systems/addresses.js";
 import { isStowageError } from "../../src/errors.js";
-import type { Entry, System } from "../../src/systems/contract.js";
+import type { Entry } from "../../src/systems/contract.js";
 import { SystemRegistry } from "../../src/systems/registry.js";
 
 export const MiB = 1 << 20;
@@ -54,13 +55,13 @@ export async function pendingUploads(client: S3Client, bucket: string, prefix: s
  * A bucket of its own for one test file, with Stowage's s3 system on it and a raw client: opened
  * before the file's tests (created up front unless `createdByTest`) and emptied and closed after.
  */
-export function useTestBucket(prefix: string, options: { createdByTest?: boolean } = {}): { bucket: string; stowage: () => System; raw: () => S3Client } {
+export function useTestBucket(prefix: string, options: { createdByTest?: boolean } = {}): { bucket: string; stowage: () => FullSystem; raw: () => S3Client } {
   const bucket = uniqueBucket(prefix);
   const registry = new SystemRegistry();
-  let stowage: System | undefined;
+  let stowage: FullSystem | undefined;
   let raw: S3Client | undefined;
   beforeAll(async () => {
-    stowage = await registry.open(parseAddress(`s3://${bucket}`));
+    stowage = full(await registry.open(parseAddress(`s3://${bucket}`)));
     raw = rawClient();
     if (!options.createdByTest) await stowage.write(`/${bucket}/.keep`, "");
   });

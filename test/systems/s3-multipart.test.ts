@@ -4,16 +4,16 @@
  * 256 MiB write and read (logged, not asserted).
  */
 import { ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
+import type { FullSystem } from "../support/full-system.js";
 import { Readable } from "node:stream";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { System } from "../../src/systems/contract.js";
 import { eachLimit, sha256Of } from "../support/measure.js";
 import { abortingStream, seededBytes, seededStream } from "../support/seed.js";
 import { codeOf, collect, MiB, pendingUploads, useTestBucket } from "./s3-helpers.js";
 
 const testBucket = useTestBucket("multipart");
 const BUCKET = testBucket.bucket;
-let stowage: System;
+let stowage: FullSystem;
 let raw: S3Client;
 
 /** Yields `bytes` bytes in 1 MiB chunks, then fails like a dropped source. */

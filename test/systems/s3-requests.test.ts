@@ -4,21 +4,21 @@
  * own bucket, and a request with an abort signal must still be abortable.
  */
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
+import { full, type FullSystem } from "../support/full-system.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseAddress } from "../../src/address.js";
+import { parseAddress } from "../../src/systems/addresses.js";
 import { readAll } from "../../src/systems/body.js";
-import type { System } from "../../src/systems/contract.js";
 import { SystemRegistry } from "../../src/systems/registry.js";
 import { codeOf, rawClient, uniqueBucket } from "./s3-helpers.js";
 
 const BUCKETS = [uniqueBucket("requests-a"), uniqueBucket("requests-b"), uniqueBucket("requests-c")];
 const PER_BUCKET = 40;
 const registry = new SystemRegistry();
-let stowage: System;
+let stowage: FullSystem;
 let raw: S3Client;
 
 beforeAll(async () => {
-  stowage = await registry.open(parseAddress(`s3://${BUCKETS[0]}`));
+  stowage = full(await registry.open(parseAddress(`s3://${BUCKETS[0]}`)));
   raw = rawClient();
 });
 

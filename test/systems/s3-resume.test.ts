@@ -4,9 +4,10 @@
  * while aborts and failures that will not pass leave no pending upload.
  */
 import type { S3Client } from "@aws-sdk/client-s3";
+import type { FullSystem } from "../support/full-system.js";
 import { Readable } from "node:stream";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { ResumableUploads, System, UploadState } from "../../src/systems/contract.js";
+import type { ResumableUploads, UploadState } from "../../src/systems/contract.js";
 import { abortingStream, seededBytes } from "../support/seed.js";
 import { codeOf, MiB, pendingUploads, useTestBucket } from "./s3-helpers.js";
 
@@ -15,7 +16,7 @@ const BUCKET = testBucket.bucket;
 const SIZE = 23 * MiB;
 const PART = 5 * MiB;
 const content = seededBytes(SIZE, 77);
-let stowage: System;
+let stowage: FullSystem;
 let uploads: ResumableUploads;
 let raw: S3Client;
 

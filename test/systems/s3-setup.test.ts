@@ -2,12 +2,14 @@
  * How the s3 system configures itself from AWS conventions: endpoint, region fallback, path-style
  * addressing for loopback endpoints, checksum mode for custom endpoints, and credential failures.
  */
+import { full } from "../support/full-system.js";
 import { afterEach, describe, expect, it } from "vitest";
-import { parseAddress } from "../../src/address.js";
-import { loadConfig, type StowageConfig } from "../../src/config.js";
+import { parseAddress } from "../../src/systems/addresses.js";
+import type { StowageConfig } from "../../src/config.js";
+import { loadConfig } from "../../src/systems/config.js";
 import { readAll } from "../../src/systems/body.js";
 import { createClient, resolveSettings } from "../../src/systems/s3/client.js";
-import { createS3System } from "../../src/systems/s3/index.js";
+import { createS3System } from "../../src/systems/s3/system.js";
 import { codeOf, uniqueBucket } from "./s3-helpers.js";
 
 const saved = { ...process.env };
@@ -69,7 +71,7 @@ describe("s3 settings", () => {
 
   it("works against the test server through a localhost endpoint (virtual-host URLs would not resolve)", async () => {
     const port = new URL(process.env.AWS_ENDPOINT_URL!).port;
-    const system = await createS3System(parseAddress({ system: "s3", path: "/" }), withS3({ endpoint: `http://localhost:${port}` }));
+    const system = full(await createS3System(parseAddress({ system: "s3", path: "/" }), withS3({ endpoint: `http://localhost:${port}` })));
     const bucket = uniqueBucket("localhost");
     try {
       await system.write(`/${bucket}/x.txt`, "via localhost");
@@ -103,7 +105,7 @@ describe("s3 settings", () => {
 describe("s3 credentials", () => {
   it("gives PermissionDenied for a wrong secret, not a raw SDK error", async () => {
     process.env.AWS_SECRET_ACCESS_KEY = "not-the-secret";
-    const system = await createS3System(parseAddress({ system: "s3", path: "/" }), loadConfig());
+    const system = full(await createS3System(parseAddress({ system: "s3", path: "/" }), loadConfig()));
     try {
       expect(await codeOf(system.stat("/any-bucket/key"))).toBe("PermissionDenied");
       expect(await codeOf(system.write(`/${uniqueBucket("denied")}/x.txt`, "x"))).toBe("PermissionDenied");
@@ -116,7 +118,7 @@ describe("s3 credentials", () => {
 
   it("gives PermissionDenied for an unknown access key", async () => {
     process.env.AWS_ACCESS_KEY_ID = "nobody:nobody";
-    const system = await createS3System(parseAddress({ system: "s3", path: "/" }), loadConfig());
+    const system = full(await createS3System(parseAddress({ system: "s3", path: "/" }), loadConfig()));
     try {
       expect(await codeOf(system.stat("/any-bucket"))).toBe("PermissionDenied");
     } finally {
@@ -129,7 +131,7 @@ describe("s3 credentials", () => {
     delete process.env.AWS_ACCESS_KEY_ID;
     delete process.env.AWS_SECRET_ACCESS_KEY;
     delete process.env.AWS_SESSION_TOKEN;
-    const system = await createS3System(parseAddress({ system: "s3", path: "/" }), loadConfig());
+    const system = full(await createS3System(parseAddress({ system: "s3", path: "/" }), loadConfig()));
     try {
       expect(await codeOf(system.stat("/any-bucket/key"))).toBe("PermissionDenied");
     } finally {

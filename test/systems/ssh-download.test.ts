@@ -8,14 +8,14 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { parseAddress } from "../../src/address.js";
+import { parseAddress } from "../../src/systems/addresses.js";
 import { isStowageError } from "../../src/errors.js";
 import { pack, PACK_LOOP } from "../../src/systems/ssh/batch-read.js";
 import { CAT_MARKER, catReader, startCatDownload } from "../../src/systems/ssh/exec-download.js";
 import { readAll } from "../../src/systems/body.js";
 import type { ClientChannel } from "ssh2";
 import { CommandLoop } from "../../src/systems/ssh/command-loop.js";
-import type { SshSystem } from "../../src/systems/ssh/index.js";
+import type { SshSystem } from "../../src/systems/ssh/system.js";
 import { SystemRegistry } from "../../src/systems/registry.js";
 import { seededBytes } from "../support/seed.js";
 import { codeOf, freshDir, serverEnv } from "./ssh-helpers.js";
@@ -145,7 +145,7 @@ describe("ssh reads of large files through cat", () => {
   it("reads a whole large file, and a range of it, byte for byte", async () => {
     const path = bigFile();
     expect((await readAll(await system.read(path))).equals(big)).toBe(true);
-    const range = await readAll(await system.read(path, { range: { offset: 5 << 20, length: 3 } }));
+    const range = await readAll(await system.readRange(path, { offset: 5 << 20, length: 3 }));
     expect(range.equals(big.subarray(5 << 20, (5 << 20) + 3))).toBe(true);
   });
 
@@ -158,7 +158,7 @@ describe("ssh reads of large files through cat", () => {
     // Through read(): a range of 8 MiB or more from a whole MiB on, to the end of the file, goes through dd.
     const exec = vi.spyOn(client, "exec");
     try {
-      const tail = await readAll(await system.read(path, { range: { offset: 3 << 20 } }));
+      const tail = await readAll(await system.readRange(path, { offset: 3 << 20 }));
       expect(tail.equals(big.subarray(3 << 20))).toBe(true);
       expect(exec.mock.calls.map(([command]) => command).filter((command) => command.includes("exec dd if="))).toHaveLength(1);
     } finally {

@@ -3,15 +3,17 @@
  * new keys are accepted only on an explicit opt-in, changed and revoked keys never.
  */
 import { execFileSync } from "node:child_process";
+import { full, type FullSystem } from "../support/full-system.js";
 import { appendFileSync, copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { parseAddress, type Address } from "../../src/address.js";
+import { type Address } from "../../src/address.js";
+import { parseAddress } from "../../src/systems/addresses.js";
 import type { StowageConfig } from "../../src/config.js";
 import { isStowageError, type StowageError } from "../../src/errors.js";
 import type { System } from "../../src/systems/contract.js";
 import { AuthError, HostKeyError } from "../../src/systems/ssh/errors.js";
-import { createSshSystem } from "../../src/systems/ssh/index.js";
+import { createSshSystem } from "../../src/systems/ssh/system.js";
 import { removeScratch, scratch, serverEnv } from "./ssh-helpers.js";
 
 afterAll(removeScratch);
@@ -23,10 +25,10 @@ afterEach(async () => {
 
 const address = (): Address => parseAddress({ system: "ssh", host: serverEnv().alias, path: "/" });
 
-async function open(config: StowageConfig, target: Address = address()): Promise<System> {
+async function open(config: StowageConfig, target: Address = address()): Promise<FullSystem> {
   const system = await createSshSystem(target, config);
   opened.push(system);
-  return system;
+  return full(system);
 }
 
 async function openError(config: StowageConfig, target: Address = address()): Promise<StowageError> {
@@ -215,7 +217,7 @@ describe("ssh authentication", () => {
       const { SystemRegistry } = await import("../../src/systems/registry.js");
       const registry = new SystemRegistry();
       try {
-        const system = await registry.open(parseAddress(`ssh://my-box${server.dir}`));
+        const system = full(await registry.open(parseAddress(`ssh://my-box${server.dir}`)));
         expect(system.id).toBe(`ssh:${server.user}@127.0.0.1:${server.port}`);
         await system.write(`${server.dir}/from-home/x.txt`, "via ~/.ssh/config");
         expect(readFileSync(`${server.dir}/from-home/x.txt`, "utf8")).toBe("via ~/.ssh/config");

@@ -3,14 +3,15 @@
  * forwarding), so each hop is a real SSH connection with its own host key check and login. Which
  * path a connection took is read from the server's SSH_CLIENT and this process's own sockets.
  */
+import { full, type FullSystem } from "../support/full-system.js";
 import { readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { parseAddress } from "../../src/address.js";
+import { parseAddress } from "../../src/systems/addresses.js";
 import { isStowageError, type StowageError } from "../../src/errors.js";
 import type { System } from "../../src/systems/contract.js";
 import { HostKeyError } from "../../src/systems/ssh/errors.js";
-import { createSshSystem } from "../../src/systems/ssh/index.js";
+import { createSshSystem } from "../../src/systems/ssh/system.js";
 import { freePort } from "../support/process.js";
 import { codeOf, freshDir, removeScratch, scratch, serverEnv } from "./ssh-helpers.js";
 
@@ -67,11 +68,11 @@ beforeAll(async () => {
   );
 });
 
-async function open(host: string, port?: number): Promise<System> {
+async function open(host: string, port?: number): Promise<FullSystem> {
   const address = parseAddress({ system: "ssh", host, path: "/", ...(port === undefined ? {} : { port }) });
   const system = await createSshSystem(address, { ssh: { configFile } });
   opened.push(system);
-  return system;
+  return full(system);
 }
 
 async function openError(host: string, port?: number): Promise<StowageError> {
@@ -130,13 +131,13 @@ async function eventually(check: () => boolean, what: string): Promise<void> {
 }
 
 /** The client port the server saw for this session (SSH_CLIENT is "ip port server-port"). */
-async function clientPortSeenByServer(system: System): Promise<number> {
+async function clientPortSeenByServer(system: FullSystem): Promise<number> {
   const { stdout } = await system.exec("echo $SSH_CLIENT");
   return Number(stdout.toString().trim().split(" ")[1]);
 }
 
 /** Writes, stats, lists and reads back one file through `system`. */
-async function roundTrip(system: System): Promise<void> {
+async function roundTrip(system: FullSystem): Promise<void> {
   const dir = freshDir();
   const body = `through ${Math.random()}`;
   await system.write(`${dir}/sub/file.txt`, body);

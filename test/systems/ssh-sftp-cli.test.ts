@@ -7,11 +7,11 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseAddress } from "../../src/address.js";
+import { parseAddress } from "../../src/systems/addresses.js";
 import { StowageError } from "../../src/errors.js";
 import { readAll } from "../../src/systems/body.js";
 import { SystemRegistry } from "../../src/systems/registry.js";
-import type { SshSystem } from "../../src/systems/ssh/index.js";
+import type { SshSystem } from "../../src/systems/ssh/system.js";
 import { seededBytes, seededStream } from "../support/seed.js";
 import { codeOf, freshDir, removeScratch, scratch, serverEnv, sftpBatch, sftpQuote } from "./ssh-helpers.js";
 
@@ -44,9 +44,9 @@ describe("ssh seen by the OpenSSH sftp client", () => {
     writeFileSync(local, content);
     await sftpBatch([`mkdir ${sftpQuote(dir)}`, `put ${sftpQuote(local)} ${sftpQuote(`${dir}/put by sftp.bin`)}`]);
     expect((await readAll(await system.read(`${dir}/put by sftp.bin`))).equals(content)).toBe(true);
-    const tail = await readAll(await system.read(`${dir}/put by sftp.bin`, { range: { suffix: 1000 } }));
+    const tail = await readAll(await system.readRange(`${dir}/put by sftp.bin`, { suffix: 1000 }));
     expect(tail.equals(content.subarray(content.length - 1000))).toBe(true);
-    const middle = await readAll(await system.read(`${dir}/put by sftp.bin`, { range: { offset: MiB - 3, length: 300_000 } }));
+    const middle = await readAll(await system.readRange(`${dir}/put by sftp.bin`, { offset: MiB - 3, length: 300_000 }));
     expect(middle.equals(content.subarray(MiB - 3, MiB - 3 + 300_000))).toBe(true);
     const entries = await collectPaths(system.list(dir));
     expect(entries).toEqual([`${dir}/put by sftp.bin`]);

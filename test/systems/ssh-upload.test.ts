@@ -7,7 +7,7 @@ import { mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSy
 import { createServer } from "node:net";
 import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { parseAddress } from "../../src/address.js";
+import { parseAddress } from "../../src/systems/addresses.js";
 import { StowageError } from "../../src/errors.js";
 import { ARCHIVE_NAME, unpack, UNPACK_LOOP } from "../../src/systems/ssh/batch.js";
 import { CommandLoop, CommandLoops } from "../../src/systems/ssh/command-loop.js";
@@ -15,7 +15,7 @@ import { tarArchive } from "../../src/systems/ssh/tar.js";
 import { SystemRegistry } from "../../src/systems/registry.js";
 import { catInto, CatFailedError, startCat, startRangeWrite } from "../../src/systems/ssh/exec-upload.js";
 import { hostTools } from "../../src/systems/ssh/host-tools.js";
-import type { SshSystem } from "../../src/systems/ssh/index.js";
+import type { SshSystem } from "../../src/systems/ssh/system.js";
 import { seededBytes, seededStream } from "../support/seed.js";
 import { codeOf, freshDir, serverEnv } from "./ssh-helpers.js";
 

@@ -14,7 +14,7 @@ import { table } from "../../src/index.js";
 import { decodeRowGroup, planRowGroup } from "../../src/resources/table/decode/row-group.js";
 import { type Footer, readFooter } from "../../src/resources/table/footer.js";
 import { RangeSource } from "../../src/resources/table/range-source.js";
-import { createFileSystem } from "../../src/systems/file.js";
+import { createFileSystem } from "../../src/systems/file/system.js";
 import { tempDir } from "../support/process.js";
 import { batchOf, column, everyTypeTable, mlTable, rowsById } from "./data.js";
 

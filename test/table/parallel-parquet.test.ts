@@ -4,13 +4,14 @@
  * the worker pool's error paths. Files are checked by content: read back by Stowage and by DuckDB.
  */
 import { randomFillSync } from "node:crypto";
+import { full } from "../support/full-system.js";
 import { readdir, readFile, rm } from "node:fs/promises";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { Binary, Float64, Int64, makeVector, RecordBatch, Table, tableToIPC, Utf8, vectorFromArray } from "apache-arrow";
 import { afterAll, describe, expect, it } from "vitest";
 import { StowageError } from "../../src/errors.js";
 import { openSystem, table } from "../../src/index.js";
-import type { System } from "../../src/systems/contract.js";
+import type { ByteRange, ReadOptions, System } from "../../src/systems/contract.js";
 import { ParquetAssembler } from "../../src/resources/table/parquet-assembler.js";
 import { chooseColumnEncodings } from "../../src/resources/table/parquet-writer.js";
 import { chunkSpans } from "../../src/resources/table/read.js";
@@ -81,7 +82,7 @@ describe("assembling one file from separately encoded row groups", () => {
       }
     }
     const path = `${dir}/assembled.parquet`;
-    const system = await openSystem("/");
+    const system = full(await openSystem("/"));
     await system.write(path, file);
     const back = await table({ path }).fetch();
     expect(back.toArray().map((row) => plain(row))).toEqual(data.toArray().map((row) => plain(row)));
@@ -162,13 +163,12 @@ function failingDataReads(system: System, code: "Unavailable"): System {
         return (path: string, range: { offset: number; length: number }, options?: Parameters<NonNullable<System["readBytes"]>>[2]) =>
           path.endsWith(".parquet") ? Promise.reject(new StowageError({ code, operation: "read", path, message: "injected failure" })) : target.readBytes!(path, range, options);
       }
-      if (property !== "read") return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-      return (path: string, options?: Parameters<System["read"]>[1]) => {
-        const range = options?.range;
-        if (path.endsWith(".parquet") && range && !("suffix" in range)) {
+      if (property !== "readRange" || !target.readRange) return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      return (path: string, range: ByteRange, options?: ReadOptions) => {
+        if (path.endsWith(".parquet") && !("suffix" in range)) {
           return Promise.reject(new StowageError({ code, operation: "read", path, message: "injected failure" }));
         }
-        return target.read(path, options);
+        return target.readRange!(path, range, options);
       };
     },
   });
@@ -176,7 +176,7 @@ function failingDataReads(system: System, code: "Unavailable"): System {
 
 describe("decoding in workers", () => {
   it("a read failing inside a worker's decode rejects with the system's error code, and the pool keeps working", async () => {
-    const system = await openSystem("/");
+    const system = full(await openSystem("/"));
     const path = `${dir}/failing`;
     await table({ data: mlTable(300_000), path }).write();
     await expect(table({ path: { system: failingDataReads(system, "Unavailable"), path } }).fetch()).rejects.toMatchObject({ code: "Unavailable" });
@@ -184,7 +184,7 @@ describe("decoding in workers", () => {
   });
 
   it("a read failing under a stream rejects with the system's error code, and later streams work", async () => {
-    const system = await openSystem("/");
+    const system = full(await openSystem("/"));
     const path = `${dir}/failing-stream`;
     await table({ data: mlTable(300_000), path }).write({ rowGroupSize: 50_000 });
     const drain = async (t: ReturnType<typeof table>) => {
@@ -227,7 +227,7 @@ describe("decoding in workers", () => {
   });
 
   it("a file whose column data is corrupt fails the read, and the pool keeps working", async () => {
-    const system = await openSystem("/");
+    const system = full(await openSystem("/"));
     const path = `${dir}/corrupt`;
     await table({ data: mlTable(20_000), path }).write();
     const file = await onlyParquetFile(path);

@@ -3,6 +3,7 @@
  * (test/table/<system>-table.test.ts). Sizes are kept small: emulators are slow and CI has 2 cores.
  */
 import { type RecordBatch, Table as ArrowTable } from "apache-arrow";
+import { full, type FullSystem } from "../support/full-system.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { table } from "../../src/index.js";
 import type { System } from "../../src/systems/contract.js";
@@ -21,12 +22,12 @@ async function collectIds(batches: AsyncIterable<RecordBatch>): Promise<{ ids: n
 
 export function defineTableSuite(fixture: SystemFixture): void {
   describe(`table on ${fixture.name}`, () => {
-    let system: System;
+    let system: FullSystem;
     let root: string;
     const at = (name: string) => ({ system, path: `${root}/${name}` });
 
     beforeAll(async () => {
-      system = await fixture.open();
+      system = full(await fixture.open());
       root = await fixture.writableRoot!();
     });
     afterAll(async () => {

@@ -10,7 +10,9 @@ import { join } from "node:path";
 import { pipeline, Readable, Transform } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { closeSystems, copy, folder, isStowageError, openSystem } from "../../src/index.js";
-import type { ReadOptions, System, UploadState } from "../../src/systems/contract.js";
+import type { ByteRange, ReadOptions, System, UploadState } from "../../src/systems/contract.js";
+import { readRange } from "../../src/systems/extensions.js";
+import { full, type FullSystem } from "../support/full-system.js";
 import { RANGE_WRITE_ALIGN } from "../../src/systems/contract.js";
 import { splitRanges } from "../../src/transfer/multi-stream.js";
 import { streamCopy } from "../../src/transfer/stream-copy.js";
@@ -26,12 +28,11 @@ const MULTI = { streams: 3, multiStreamCutoff: 2 * MiB };
  * `system` with its reads recorded; with `failRange`, the read of that range fails after 1 MiB (once
  * `failAfter` has resolved, when given).
  */
-function watched(system: System, failRange?: number, failAfter?: Promise<void>): { system: System; reads: Array<ReadOptions["range"]> } {
-  const reads: Array<ReadOptions["range"]> = [];
-  const read = async (path: string, options: ReadOptions = {}): Promise<Readable> => {
-    reads.push(options.range);
-    const stream = await system.read(path, options);
-    const range = options.range;
+function watched(system: System, failRange?: number, failAfter?: Promise<void>): { system: System; reads: Array<ByteRange | undefined> } {
+  const reads: Array<ByteRange | undefined> = [];
+  const read = async (path: string, range: ByteRange | undefined, options: ReadOptions = {}): Promise<Readable> => {
+    reads.push(range);
+    const stream = await readRange(system, path, range, options);
     if (failRange === undefined || !range || !("offset" in range) || range.offset !== failRange) return stream;
     let passed = 0;
     const failing = new Transform({
@@ -47,7 +48,8 @@ function watched(system: System, failRange?: number, failAfter?: Promise<void>):
   // Every other member is the system's own, bound to it (its methods use private fields).
   const proxy = new Proxy(system, {
     get: (target, key) => {
-      if (key === "read") return read;
+      if (key === "read") return (path: string, options?: ReadOptions) => read(path, undefined, options);
+      if (key === "readRange" && system.readRange) return read;
       const value: unknown = Reflect.get(target, key, target);
       return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
     },
@@ -72,14 +74,14 @@ function checkpointAwaitingOuterRanges(): { upload: { state: UploadState | undef
 describe("multi-stream copies", () => {
   let localDir: string;
   let sshDir: string;
-  let ssh: System;
+  let ssh: FullSystem;
   let file: System;
 
   beforeAll(async () => {
     localDir = tempDir("multi-stream");
     await folder(join(localDir, "src")).put({ "big.bin": content });
     sshDir = join(process.env.STOWAGE_TEST_SSH_DIR!, `multi-${randomUUID()}`);
-    ssh = await openSystem(`ssh://${process.env.STOWAGE_TEST_SSH_HOST}/`);
+    ssh = full(await openSystem(`ssh://${process.env.STOWAGE_TEST_SSH_HOST}/`));
     file = await openSystem(localDir);
     await ssh.write(`${sshDir}/src/big.bin`, content);
   });
@@ -151,7 +153,7 @@ describe("multi-stream copies", () => {
     ["azure", "az://stowage-test"],
   ] as const) {
     it(`downloads a multipart ${name} object to the local disk as ranges`, async () => {
-      const store = await openSystem(address);
+      const store = full(await openSystem(address));
       const key = `/stowage-test/multi-stream-${randomUUID()}/big.bin`;
       await store.write(key, Readable.from([content.subarray(0, 6 * MiB), content.subarray(6 * MiB)]), { partSize: 5 * MiB, size: content.length });
       const stat = await store.stat(key);

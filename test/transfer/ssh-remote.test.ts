@@ -3,12 +3,13 @@
  * traffic. The test host is this machine behind a counting TCP proxy, so we can see what crosses.
  */
 import { randomUUID } from "node:crypto";
+import { full } from "../support/full-system.js";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { closeSystems, folder, openSystem, type ExecOptions } from "../../src/index.js";
-import { expectCode } from "../conformance/suite.js";
+import { expectCode } from "../../src/testing/index.js";
 import { sha256 } from "../support/measure.js";
 import { localRemoteCommand } from "../support/places.js";
 import { seededBytes } from "../support/seed.js";
@@ -58,7 +59,7 @@ describe("ssh → bucket runs on the host", () => {
 
   it("hands the destination's credentials to the host command on stdin only", async () => {
     process.env.STOWAGE_REMOTE_COMMAND = localRemoteCommand();
-    const ssh = await openSystem({ system: "ssh", host, path: "/" });
+    const ssh = full(await openSystem({ system: "ssh", host, path: "/" }));
     const calls: Array<{ command: string; stdin: string }> = [];
     const exec = ssh.exec.bind(ssh);
     ssh.exec = (command: string, options?: ExecOptions) => {

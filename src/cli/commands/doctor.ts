@@ -52,7 +52,7 @@ function sourcesFor(system: string): string[] {
     case "ssh":
       return [
         ...present("SSH_AUTH_SOCK").map(() => "ssh-agent ($SSH_AUTH_SOCK)"),
-        ...file(config.ssh?.configFile ?? join(home(), ".ssh", "config")),
+        ...file(typeof config.ssh?.configFile === "string" ? config.ssh.configFile : join(home(), ".ssh", "config")),
         ...["id_ed25519", "id_ecdsa", "id_rsa"].flatMap((key) => file(join(home(), ".ssh", key))),
         ...present("STOWAGE_SSH_PASSPHRASE"),
       ];

@@ -4,6 +4,7 @@
  */
 import { RecordBatch, type Schema, Table as ArrowTable, tableToIPC } from "apache-arrow";
 import { StowageError } from "../../errors.js";
+import { writable } from "../../systems/extensions.js";
 import { transfer } from "../../transfer/engine.js";
 import { toDuckDB } from "./adapters/duckdb.js";
 import { toPolars } from "./adapters/polars.js";
@@ -186,7 +187,8 @@ export async function tableExists(location: ResolvedLocation, signal?: AbortSign
  * files and the directories they leave empty. Other files under the path are left alone.
  */
 export async function removeTable(location: ResolvedLocation): Promise<void> {
-  const { system, root } = location;
+  const { root } = location;
+  const system = writable(location.system, "rm", root);
   const stat = await system.stat(root).catch((error: StowageError) => {
     if (error.code === "NotFound") return undefined;
     throw error;
@@ -197,7 +199,7 @@ export async function removeTable(location: ResolvedLocation): Promise<void> {
   const files: string[] = [];
   for await (const entry of system.list(root, { recursive: true })) if (entry.type === "file" && entry.path.endsWith(".parquet")) files.push(entry.path);
   await removeFiles({ system, root }, files);
-  if (system.capabilities.directories) await system.delete([root]).catch(() => {});
+  if (system.semantics.directories) await system.delete([root]).catch(() => {});
 }
 
 /**
@@ -215,8 +217,9 @@ export async function copyTable(source: ResolvedLocation, target: ResolvedLocati
   );
   const manifest: Manifest = dataset.manifest ?? (await manifestFor(dataset));
   const replaced = await readManifest(target.system, target.root);
-  await writeManifest(target.system, target.root, manifest);
-  await removeReplaced({ system: target.system, root: target.root }, manifest, replaced);
+  const destination = writable(target.system, "write", target.root);
+  await writeManifest(destination, target.root, manifest);
+  await removeReplaced({ system: destination, root: target.root }, manifest, replaced);
 }
 
 /** A manifest for a dataset written by another engine, built from its footers. */

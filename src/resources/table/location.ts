@@ -1,5 +1,5 @@
 /** Where a table lives: an open system and the absolute path of the table's root in it. */
-import { formatAddress, parseAddress } from "../../address.js";
+import { formatAddress, parseAddress } from "../../systems/addresses.js";
 import type { System } from "../../systems/contract.js";
 import { normalizePath } from "../../systems/paths.js";
 import { systems } from "../../systems/registry.js";

@@ -10,6 +10,7 @@ import { type Schema, Table, tableFromIPC, tableToIPC } from "apache-arrow";
 import { StowageError } from "../../errors.js";
 import { readAll } from "../../systems/body.js";
 import type { System } from "../../systems/contract.js";
+import type { Writable } from "../../systems/extensions.js";
 
 export const MANIFEST_NAME = "_stowage_table.json";
 const FORMAT = "stowage.table";
@@ -83,7 +84,7 @@ export async function readManifest(system: System, root: string, signal?: AbortS
 }
 
 /** One single-object write: atomic on every system that reports `atomicWrite`. */
-export async function writeManifest(system: System, root: string, manifest: Manifest, signal?: AbortSignal): Promise<void> {
+export async function writeManifest(system: Writable, root: string, manifest: Manifest, signal?: AbortSignal): Promise<void> {
   const body = JSON.stringify(manifest, null, 1);
   await system.write(joinPath(root, MANIFEST_NAME), body, { contentType: "application/json", ...(signal ? { signal } : {}) });
 }

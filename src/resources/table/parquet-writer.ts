@@ -5,7 +5,7 @@
  * nothing is buffered whole, so files of any size can be written to any system.
  */
 import { type Float, Precision, type RecordBatch, Table, tableToIPC, Type } from "apache-arrow";
-import type { System } from "../../systems/contract.js";
+import type { Writable } from "../../systems/extensions.js";
 import { Channel } from "./channel.js";
 import type { ColumnCodecs } from "./column-codecs.js";
 import { ParquetAssembler } from "./parquet-assembler.js";
@@ -94,7 +94,7 @@ export class ParquetFileWriter {
   /** Row groups being encoded, in file order. */
   readonly #encoding: Promise<Uint8Array>[] = [];
 
-  constructor(system: System, path: string, settings: ParquetSettings, signal: AbortSignal | undefined) {
+  constructor(system: Writable, path: string, settings: ParquetSettings, signal: AbortSignal | undefined) {
     this.path = path;
     this.#settings = settings;
     const channel = this.#channel;

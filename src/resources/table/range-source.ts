@@ -7,6 +7,7 @@
  * `slice()` and `arrayBuffer()` (tables.md §4.2; covered by the tests).
  */
 import type { System } from "../../systems/contract.js";
+import { readRange } from "../../systems/extensions.js";
 
 /** The tail fetched first: footers and page indexes of ordinary files fit in it. */
 const TAIL_BYTES = 64 * 1024;
@@ -37,7 +38,7 @@ export class RangeSource {
     if (start >= tail.start) return tail.bytes.subarray(start - tail.start, end - tail.start);
     const signal = this.signal ? { signal: this.signal } : {};
     if (this.system.readBytes) return this.system.readBytes(this.path, { offset: start, length: end - start }, { ...signal, ...(into ? { into } : {}) });
-    const stream = await this.system.read(this.path, { range: { offset: start, length: end - start }, ...signal });
+    const stream = await readRange(this.system, this.path, { offset: start, length: end - start }, signal);
     return collect(stream, end - start, into);
   }
 
@@ -52,7 +53,7 @@ export class RangeSource {
 
   #fetchTail(length: number): Promise<{ start: number; bytes: Uint8Array }> {
     this.#tail = (async () => {
-      const stream = await this.system.read(this.path, { range: { suffix: length }, ...(this.signal ? { signal: this.signal } : {}) });
+      const stream = await readRange(this.system, this.path, { suffix: length }, this.signal ? { signal: this.signal } : {});
       const bytes = await collect(stream, length);
       return { start: this.size - bytes.length, bytes };
     })();

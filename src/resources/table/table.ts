@@ -3,10 +3,12 @@
  * parquet-wasm) load on first use.
  */
 import type { Schema, Table as ArrowTable, RecordBatch } from "apache-arrow";
-import { formatAddress, parseAddress, type Address } from "../../address.js";
+import { type Address } from "../../address.js";
+import { formatAddress, parseAddress } from "../../systems/addresses.js";
 import { StowageError } from "../../errors.js";
 import { savedAddress, type RecordBody } from "../../registry/index.js";
 import type { System } from "../../systems/contract.js";
+import { writable } from "../../systems/extensions.js";
 import { RESOURCE_OPTIONS, addressFromInit, checkOptions, type ResourceInit } from "../location.js";
 import { historyOf, loadAs, saveResource, type HistoryEntry, type Nameable, type SaveOptions } from "../named.js";
 import type { ResolvedLocation } from "./location.js";
@@ -143,8 +145,9 @@ export class Table implements Nameable {
       throw new StowageError({ code: "InvalidInput", operation: "write", message: "nothing to write: pass `data` to table({ data, path })" });
     }
     const [{ writeTable }, where] = await Promise.all([loadEngine(), this.#where()]);
-    if (this.#options.mkdir) await where.system.mkdir(where.root);
-    await writeTable(where, {
+    const system = writable(where.system, "write", where.root);
+    if (this.#options.mkdir) await system.mkdir(where.root);
+    await writeTable({ system, root: where.root }, {
       data: this.#options.data as TableData,
       partitionCols: this.#options.partitionCols,
       metadata: this.#options.metadata,

@@ -13,7 +13,7 @@
  */
 import { Field, type RecordBatch, RecordBatch as Batch, type Schema, Schema as ArrowSchema } from "apache-arrow";
 import { StowageError } from "../../errors.js";
-import type { System } from "../../systems/contract.js";
+import type { Writable } from "../../systems/extensions.js";
 import { ColumnCodecs } from "./column-codecs.js";
 import { selectColumns } from "./columns.js";
 import { checkedBatches, sameSchema, toBatches } from "./input.js";
@@ -24,7 +24,7 @@ import { picksOf, take } from "./take.js";
 import type { TableData, TableWriteOptions } from "./types.js";
 
 export interface WriteTarget {
-  system: System;
+  system: Writable;
   root: string;
 }
 
@@ -244,7 +244,7 @@ export async function removeReplaced(target: WriteTarget, manifest: Manifest, re
 export async function removeFiles(target: WriteTarget, paths: readonly string[]): Promise<void> {
   if (paths.length === 0) return;
   await target.system.delete(paths);
-  if (target.system.capabilities.directories) await removeEmptyDirs(target, paths);
+  if (target.system.semantics.directories) await removeEmptyDirs(target, paths);
 }
 
 async function removeEmptyDirs(target: WriteTarget, removed: readonly string[]): Promise<void> {

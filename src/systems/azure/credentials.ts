@@ -6,6 +6,8 @@
 import { AnonymousCredential, BlobServiceClient, StorageSharedKeyCredential, type StoragePipelineOptions } from "@azure/storage-blob";
 import type { Address } from "../../address.js";
 import type { StowageConfig } from "../../config.js";
+import { sectionOf } from "../descriptor.js";
+import type { AzureConfig } from "./index.js";
 import { credential, type Credentials } from "../../credentials.js";
 import { StowageError } from "../../errors.js";
 
@@ -24,7 +26,7 @@ const PIPELINE_OPTIONS: StoragePipelineOptions = {
 
 export async function connectAzure(address: Address, config: StowageConfig, processEnv: NodeJS.ProcessEnv = process.env): Promise<AzureConnection> {
   const env = address.credentials ? explicitEnv(address.credentials, processEnv) : processEnv;
-  const requested = address.account ?? config.azure?.account ?? env.STOWAGE_AZURE_ACCOUNT;
+  const requested = address.account ?? sectionOf<AzureConfig>(config, "azure").account ?? env.STOWAGE_AZURE_ACCOUNT;
   const connectionString = env.AZURE_STORAGE_CONNECTION_STRING;
   if (connectionString) {
     const service = BlobServiceClient.fromConnectionString(connectionString, PIPELINE_OPTIONS);
@@ -44,7 +46,7 @@ export async function connectAzure(address: Address, config: StowageConfig, proc
         "AZURE_STORAGE_SAS_TOKEN or an Azure login), or STOWAGE_AZURE_ACCOUNT, or write az://container/key with { account }",
     });
   }
-  const endpoint = (config.azure?.endpoint ?? `https://${account}.blob.core.windows.net`).replace(/\/+$/, "");
+  const endpoint = (sectionOf<AzureConfig>(config, "azure").endpoint ?? `https://${account}.blob.core.windows.net`).replace(/\/+$/, "");
   if (env.AZURE_STORAGE_KEY) {
     const credential = new StorageSharedKeyCredential(account, env.AZURE_STORAGE_KEY);
     return { service: new BlobServiceClient(endpoint, credential, PIPELINE_OPTIONS), account, auth: "sharedKey" };

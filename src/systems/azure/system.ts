@@ -7,7 +7,8 @@ import { AccountSASPermissions, AccountSASResourceTypes, BlobSASPermissions, typ
 import { StowageError, type ErrorCode } from "../../errors.js";
 import { bytesOf, isBytes, resolveRange, validateRange } from "../body.js";
 import type {
-  Capabilities,
+  ByteRange,
+  Semantics,
   CopyOptions,
   DeleteOptions,
   Entry,
@@ -24,22 +25,22 @@ import type {
 } from "../contract.js";
 import { createGuard } from "../guard.js";
 import { normalizePath, prefixOf, splitBucket } from "../paths.js";
-import type { AzureAuth, AzureConnection } from "./credentials.js";
+import type { Address } from "../../address.js";
+import type { StowageConfig } from "../../config.js";
+import { connectAzure, type AzureAuth, type AzureConnection } from "./credentials.js";
 import { mapAzureError } from "./errors.js";
 import { BlobDeleteError, BATCH_LIMIT, deleteBlobs } from "./remove.js";
 import { parseBlockState, reusableBlocks } from "./blocks.js";
 import { SINGLE_PUT_LIMIT, uploadBody, uploadBytes, type Uploaded, type UploadOptions } from "./upload.js";
 
-const CAPABILITIES: Capabilities = {
-  write: true,
-  rangeRead: true,
-  serverSideCopy: true,
-  exec: false,
+const SEMANTICS: Semantics = {
   atomicWrite: true,
   // `If-None-Match: *` is honoured by Put Blob and by Put Block List (checked in the tests).
   conditionalWrite: true,
-  checksums: true,
+  // Put Blob answers with the Content-MD5 of what it stored.
+  checksums: ["md5"],
   directories: false,
+  local: false,
 };
 
 /** Copy Blob From URL (synchronous) takes sources up to 256 MiB; larger ones use the async copy. */
@@ -70,7 +71,7 @@ function emptyStream(): Readable {
 export class AzureSystem implements System {
   readonly name = "azure" as const;
   readonly id: string;
-  readonly capabilities = CAPABILITIES;
+  readonly semantics = SEMANTICS;
   readonly #service: BlobServiceClient;
   readonly #auth: AzureAuth;
   /** Containers this process created or wrote to, so stream writes skip the existence check. */
@@ -179,10 +180,14 @@ export class AzureSystem implements System {
   }
 
   read(path: string, options: ReadOptions = {}): Promise<Readable> {
+    return this.readRange(path, undefined, options);
+  }
+
+  readRange(path: string, range: ByteRange | undefined, options: ReadOptions = {}): Promise<Readable> {
     const target = normalizePath(path);
     return guard("read", target, async () => {
       const blob = this.#blobClient(target, "read");
-      const { range, signal } = options;
+      const { signal } = options;
       const requestOptions = { maxRetryRequests: 5, ...signalOption(signal) };
       if (range) validateRange(range);
       let offset = 0;
@@ -398,12 +403,6 @@ export class AzureSystem implements System {
     return guard("mkdir", path, async () => void normalizePath(path));
   }
 
-  exec(): Promise<never> {
-    return Promise.reject(
-      new StowageError({ code: "Unsupported", system: "azure", operation: "exec", message: "Azure Blob Storage runs no commands" }),
-    );
-  }
-
   /**
    * For a copy running on an SSH host: a SAS connection string valid for 12 hours, so the account
    * key itself never leaves this machine. A token login (Azure AD) cannot be handed on this way.
@@ -449,4 +448,8 @@ function* blobEntries(container: string, items: readonly BlobItem[]): Iterable<E
     const { contentLength, lastModified, etag, contentMD5 } = item.properties;
     yield fileStat(`/${container}/${item.name}`, contentLength ?? 0, lastModified, etag, contentMD5);
   }
+}
+
+export async function createAzureSystem(address: Address, config: StowageConfig): Promise<AzureSystem> {
+  return new AzureSystem(await connectAzure(address, config), address.credentials?.key);
 }

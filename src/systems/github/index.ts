@@ -1,161 +1,43 @@
 /**
- * github: a read-only view of a git repository at a ref, over git's smart-HTTP protocol v2 (what
- * github.com and `git http-backend` serve). Paths are "/owner/repo@ref/path"; without "@ref" the
- * default branch. Only the commit's trees are fetched (no blobs, no history), then each blob on
- * demand by id, streamed and inflated as it arrives.
- *
- * Choices:
- * - Directories are git trees, so `directories: true`; a submodule (mode 160000) shows as an empty
- *   directory (its content lives in another repository, as in a non-recursive clone); a symlink
- *   (120000) is a file holding its target path, as git stores it.
- * - Sizes: `stat`, one-level and recursive `list` report real sizes, from the protocol's
- *   `object-info` command when the server offers it (one request per 1,000 files), else from each
- *   blob's pack entry header (one short request per file, cached). github.com does not offer
- *   `object-info`, so listing many files there costs one request per uncached file.
- * - `etag` is the git object id (blob or tree), which changes exactly when the content does.
- * - "/" and "/owner" name no repository: git cannot list repositories, so they are `Unsupported`.
+ * A GitHub repository at a ref, read-only: `github://<owner>/<repo>[@<ref>]/<path>`, or the web URL
+ * `https://github.com/<owner>/<repo>/tree/<ref>/<path>` (GitHub Enterprise: GITHUB_SERVER_URL).
  */
-import type { Readable } from "node:stream";
+import { StowageError } from "../../errors.js";
 import type { Address } from "../../address.js";
-import type { StowageConfig } from "../../config.js";
-import { resolveRange, validateRange } from "../body.js";
-import type { Capabilities, Entry, ListOptions, ReadOptions, Stat, System } from "../contract.js";
-import { createGuard } from "../guard.js";
+import type { SystemDescriptor } from "../descriptor.js";
 import { normalizePath } from "../paths.js";
-import { blobStream } from "./blob-stream.js";
-import { GithubError, mapGitError } from "./errors.js";
-import { GitHttpClient } from "./http.js";
-import { parseRepoPath } from "./location.js";
-import { UploadPackClient } from "./protocol.js";
-import { Repository, type ObjectCaches, type ResolvedPath, type Target } from "./repository.js";
 
-const CAPABILITIES: Capabilities = {
-  write: false,
-  rangeRead: false,
-  serverSideCopy: false,
-  exec: false,
-  atomicWrite: false,
-  conditionalWrite: false,
-  checksums: false,
-  directories: true,
-};
-
-/** Files resolved together when listing, so sizes are asked for in batches. */
-const LIST_BATCH = 1_000;
-
-export function createGithubSystem(address: Address, config: StowageConfig): System {
-  const server = (address.server ?? config.github?.server ?? process.env.GITHUB_SERVER_URL ?? "https://github.com").replace(/\/+$/, "");
-  const http = new GitHttpClient(process.env.GITHUB_TOKEN || undefined);
-  const guard = createGuard("github", mapGitError);
-  const caches: ObjectCaches = { trees: new Map(), rootTrees: new Map(), sizes: new Map() };
-  const repositories = new Map<string, Repository>();
-
-  function repositoryOf(owner: string, repo: string): Repository {
-    const name = `${owner}/${repo}`;
-    let repository = repositories.get(name);
-    if (!repository) {
-      const client = new UploadPackClient(http, `${server}/${encodeURIComponent(owner)}/${encodeURIComponent(repo)}.git`);
-      repository = new Repository(name, client, caches);
-      repositories.set(name, repository);
-    }
-    return repository;
-  }
-
-  interface Located extends ResolvedPath {
-    repository: Repository;
-    target: Target | undefined;
-  }
-
-  async function locate(path: string, signal?: AbortSignal): Promise<Located> {
-    const parsed = parseRepoPath(path);
-    if (!parsed) {
-      throw new GithubError("Unsupported", "git cannot list repositories; name one as /owner/repo[@ref]");
-    }
-    const repository = repositoryOf(parsed.owner, parsed.repo);
-    const resolved = await repository.resolve(parsed, signal);
-    return { ...resolved, repository, target: await repository.find(resolved.commitId, resolved.inner, signal) };
-  }
-
-  const unsupported = (operation: string, path: string | undefined) =>
-    guard(operation, path, () => Promise.reject(new GithubError("Unsupported", "github is read-only")));
-
-  async function* listEntries(path: string, options: ListOptions): AsyncGenerator<Entry> {
-    const { repository, target } = await locate(path, options.signal);
-    if (target?.kind !== "directory") return;
-    const pending: { path: string; id: string }[] = [];
-    async function* flush(): AsyncGenerator<Entry> {
-      const sizes = await repository.sizes(
-        pending.map((file) => file.id),
-        options.signal,
-      );
-      for (const file of pending.splice(0)) yield { path: file.path, type: "file", size: sizes.get(file.id)!, etag: file.id };
-    }
-    // Depth-first, each tree in git's (byte) order.
-    const stack: { treeId: string; path: string }[] = [{ treeId: target.treeId, path }];
-    while (stack.length > 0) {
-      const { treeId, path: dir } = stack.pop()!;
-      const subtrees: { treeId: string; path: string }[] = [];
-      for (const entry of repository.tree(treeId)) {
-        const child = `${dir}/${entry.name}`;
-        if (entry.kind === "file" || entry.kind === "symlink") {
-          pending.push({ path: child, id: entry.id });
-          if (pending.length >= LIST_BATCH) yield* flush();
-        } else if (!options.recursive) {
-          yield { path: child, type: "directory", size: 0, etag: entry.id };
-        } else if (entry.kind === "directory") {
-          subtrees.push({ treeId: entry.id, path: child });
-        }
-      }
-      yield* flush();
-      stack.push(...subtrees.reverse());
-    }
-  }
-
-  return {
-    name: "github",
-    id: `github:${server}`,
-    capabilities: CAPABILITIES,
-
-    stat(path, options = {}) {
-      return guard("stat", path, async (): Promise<Stat> => {
-        const normalized = normalizePath(path);
-        const { repository, target } = await locate(normalized, options.signal);
-        if (!target) throw new GithubError("NotFound", "no such file or directory");
-        if (target.kind === "directory") return { path: normalized, type: "directory", size: 0, etag: target.treeId };
-        if (target.kind === "submodule") return { path: normalized, type: "directory", size: 0, etag: target.id };
-        const size = (await repository.sizes([target.id], options.signal)).get(target.id)!;
-        return { path: normalized, type: "file", size, etag: target.id };
-      });
-    },
-
-    async *list(path, options = {}) {
-      try {
-        yield* listEntries(normalizePath(path), options);
-      } catch (error) {
-        throw guard.error("list", path, error);
-      }
-    },
-
-    read(path, options: ReadOptions = {}) {
-      return guard("read", path, async (): Promise<Readable> => {
-        const { repository, target } = await locate(normalizePath(path), options.signal);
-        if (!target) throw new GithubError("NotFound", "no such file");
-        if (target.kind !== "file") throw new GithubError("IsADirectory", "cannot read a directory");
-        if (options.range) validateRange(options.range);
-        const blob = await repository.openBlob(target.id, options.signal);
-        const { start, end } = resolveRange(options.range, blob.size);
-        return guard.stream("read", path, blobStream(blob, target.id, start, end, options.signal));
-      });
-    },
-
-    write: (path) => unsupported("write", path),
-    delete: (paths) => unsupported("delete", paths[0]),
-    copy: (from) => unsupported("copy", from),
-    mkdir: (path) => unsupported("mkdir", path),
-    exec: () => unsupported("exec", undefined),
-
-    async close() {
-      http.close();
-    },
-  };
+export interface GithubConfig {
+  server: string;
 }
+
+/** https://github.com/owner/repo[/tree/<ref>/<path>]; undefined for a URL of another server. */
+function parseWebUrl(url: URL): Address | undefined {
+  const server = `${url.protocol}//${url.host}`;
+  const enterprise = process.env.GITHUB_SERVER_URL?.replace(/\/+$/, "");
+  if (url.host !== "github.com" && server !== enterprise) return undefined;
+  const [owner, repo, kind, ...rest] = decodeURIComponent(url.pathname).split("/").filter(Boolean);
+  if (!owner || !repo) throw new StowageError({ code: "InvalidInput", message: `no owner/repo in "${url.href}"` });
+  const name = repo.replace(/\.git$/, "");
+  // In /tree/<ref>/<path> a ref may itself hold "/"; the github system resolves it against the refs.
+  const tail = (kind === "tree" || kind === "blob") && rest.length > 0 ? `@${rest.join("/")}` : "";
+  const address: Address = { system: "github", path: normalizePath(`/${owner}/${name}${tail}`) };
+  if (url.host !== "github.com") address.server = server;
+  return address;
+}
+
+export const descriptor: SystemDescriptor = {
+  name: "github",
+  schemes: ["github"],
+  packages: [],
+  config: { server: { type: "string" } },
+  load: async () => (await import("./system.js")).createGithubSystem,
+  parseUrl: (rest) => ({ system: "github", path: normalizePath(rest) }),
+  parseWebUrl,
+  normalize: (address) => address,
+  format: (address) => `github://${address.path.slice(1)}`,
+  connectionKey: (address) => `github:${address.server ?? ""}`,
+  defaultPath: () => {
+    throw new StowageError({ code: "InvalidInput", system: "github", message: "github is read-only: give the path of an existing resource" });
+  },
+};

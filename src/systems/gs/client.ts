@@ -7,6 +7,8 @@
 import { IdempotencyStrategy, Storage, type StorageOptions } from "@google-cloud/storage";
 import { OAuth2Client } from "google-auth-library";
 import type { StowageConfig } from "../../config.js";
+import { sectionOf } from "../descriptor.js";
+import type { GsConfig } from "./index.js";
 import { credential, type Credentials } from "../../credentials.js";
 
 export interface GsConnection {
@@ -36,9 +38,9 @@ export function connect(config: StowageConfig, env: NodeJS.ProcessEnv = process.
   if (credentials) {
     options.credentials = { client_email: credential(credentials, "clientEmail")!, private_key: credential(credentials, "privateKey")! };
   }
-  const project = config.gs?.project ?? (env.GOOGLE_CLOUD_PROJECT || env.GCLOUD_PROJECT);
+  const project = sectionOf<GsConfig>(config, "gs").project ?? (env.GOOGLE_CLOUD_PROJECT || env.GCLOUD_PROJECT);
   if (project) options.projectId = project;
-  const endpoint = config.gs?.endpoint;
+  const endpoint = sectionOf<GsConfig>(config, "gs").endpoint;
   if (endpoint) {
     options.apiEndpoint = endpoint;
     // The SDK skips credentials for any custom endpoint; a private endpoint of real GCS needs them.

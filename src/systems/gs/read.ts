@@ -2,9 +2,9 @@
 import { Readable, addAbortSignal } from "node:stream";
 import type { File } from "@google-cloud/storage";
 import { resolveRange } from "../body.js";
-import type { ReadOptions } from "../contract.js";
+import type { RangedReadOptions } from "../contract.js";
 
-export async function openRead(file: File, options: ReadOptions): Promise<Readable> {
+export async function openRead(file: File, options: RangedReadOptions): Promise<Readable> {
   const [metadata] = await file.getMetadata();
   const size = Number(metadata.size ?? 0);
   const { start, end } = resolveRange(options.range, size);

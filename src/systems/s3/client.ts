@@ -8,6 +8,8 @@ import { createHash } from "node:crypto";
 import { S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
 import { credential, type Credentials } from "../../credentials.js";
 import { timeoutsMs, type StowageConfig } from "../../config.js";
+import { sectionOf } from "../descriptor.js";
+import type { S3Config } from "./index.js";
 import { StowageError } from "../../errors.js";
 
 export interface S3Settings {
@@ -39,7 +41,7 @@ export function isLoopbackEndpoint(endpoint: string): boolean {
 }
 
 function copyPartSizeFrom(config: StowageConfig): number {
-  const size = config.s3?.copyPartSize ?? MAX_COPY_PART_SIZE;
+  const size = sectionOf<S3Config>(config, "s3").copyPartSize ?? MAX_COPY_PART_SIZE;
   if (!Number.isSafeInteger(size) || size < MIN_PART_SIZE || size > MAX_COPY_PART_SIZE) {
     throw new StowageError({
       code: "InvalidInput",
@@ -55,7 +57,7 @@ function copyPartSizeFrom(config: StowageConfig): number {
  * checksum mode depend on the endpoint). A throwaway client reads the chain; no request is made.
  */
 export async function resolveSettings(config: StowageConfig, credentials?: Credentials): Promise<S3Settings> {
-  const s3 = config.s3 ?? {};
+  const s3 = sectionOf<S3Config>(config, "s3");
   const profile = s3.profile;
   const probe = new S3Client(profile ? { profile } : {});
   try {

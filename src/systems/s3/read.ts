@@ -2,14 +2,14 @@
 import { GetObjectCommand } from "@aws-sdk/client-s3";
 import { Readable, pipeline } from "node:stream";
 import { httpRange, isEmptyRange, resolveRange, sliceStream } from "../body.js";
-import type { ReadOptions } from "../contract.js";
+import type { RangedReadOptions } from "../contract.js";
 import { splitBucket } from "../paths.js";
 import { type S3Context } from "./context.js";
 import { S3Failure, s3ErrorName, s3Status } from "./errors.js";
 
 const empty = () => Readable.from([]);
 
-export async function readObject(context: S3Context, path: string, options: ReadOptions = {}): Promise<Readable> {
+export async function readObject(context: S3Context, path: string, options: RangedReadOptions = {}): Promise<Readable> {
   const { bucket, key } = splitBucket(path);
   if (key === "") throw new S3Failure("IsADirectory", "a bucket cannot be read");
   const { range, signal } = options;

@@ -9,6 +9,8 @@ import { join } from "node:path";
 import type { Address } from "../../address.js";
 import type { Credentials } from "../../credentials.js";
 import type { StowageConfig } from "../../config.js";
+import { sectionOf } from "../descriptor.js";
+import type { SshConfig } from "./index.js";
 import { SshConfigError } from "./errors.js";
 import { expandPath, expandTokens, PROXY_COMMAND_TOKENS, readHostConfig, type HostConfig, type TokenValues } from "./ssh-config.js";
 
@@ -72,11 +74,12 @@ interface Context {
 
 export function resolveSettings(address: Address, config: StowageConfig, env: NodeJS.ProcessEnv = process.env): SshSettings {
   const home = env.HOME || homedir();
+  const ssh = sectionOf<SshConfig>(config, "ssh");
   const context: Context = {
     config,
     env,
     home,
-    configFile: config.ssh?.configFile ?? join(home, ".ssh", "config"),
+    configFile: ssh.configFile ?? join(home, ".ssh", "config"),
     localUser: userInfo().username,
   };
   const settings = resolveHost(context, { host: address.host!, user: address.user, port: address.port }, undefined, 0);
@@ -89,6 +92,7 @@ export function resolveSettings(address: Address, config: StowageConfig, env: No
  */
 function resolveHost(context: Context, spec: HostSpec, proxyOverride: ProxyRoute | undefined, depth: number): SshSettings {
   const { config, env, home, localUser } = context;
+  const ssh = sectionOf<SshConfig>(config, "ssh");
   const alias = spec.host;
   // Match criteria see the address's user and port before any the config gives (as ssh's -l and -p).
   const host = readHostConfig(context.configFile, alias, { home, localUser, user: spec.user, port: spec.port });
@@ -110,16 +114,16 @@ function resolveHost(context: Context, spec: HostSpec, proxyOverride: ProxyRoute
 
   let knownHostsFiles: string[];
   let knownHostsWriteFile: string | undefined;
-  if (config.ssh?.knownHosts) {
-    knownHostsFiles = [config.ssh.knownHosts];
-    knownHostsWriteFile = config.ssh.knownHosts;
+  if (ssh.knownHosts) {
+    knownHostsFiles = [ssh.knownHosts];
+    knownHostsWriteFile = ssh.knownHosts;
   } else {
     const userFiles = (host.userKnownHostsFiles ?? ["~/.ssh/known_hosts", "~/.ssh/known_hosts2"]).filter((f) => f !== "none").map(expand);
     knownHostsFiles = [...userFiles, ...GLOBAL_KNOWN_HOSTS];
     knownHostsWriteFile = userFiles[0];
   }
 
-  let hostKeyPolicy: HostKeyPolicy = config.ssh?.acceptNewHostKeys ? "accept-new" : "strict";
+  let hostKeyPolicy: HostKeyPolicy = ssh.acceptNewHostKeys ? "accept-new" : "strict";
   if (host.strictHostKeyChecking === "accept-new") hostKeyPolicy = "accept-new";
   if (host.strictHostKeyChecking === "no") hostKeyPolicy = "off";
 

@@ -2,12 +2,12 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { closeSystems, openSystem } from "../../../src/index.js";
+import { closeSystems, openSystem, writable } from "../../../src/index.js";
 
 const address = process.argv[2] ?? "file";
 if (address === "file") {
   const dir = mkdtempSync(join(tmpdir(), "stowage-lazy-"));
-  const system = await openSystem(dir);
+  const system = writable(await openSystem(dir), "write");
   await system.write(`${dir}/a.txt`, "hello");
   for await (const entry of system.list(dir)) process.stdout.write(`${entry.path}\n`);
   await system.delete([dir], { recursive: true });

@@ -22,10 +22,11 @@ import { dirname, join } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { promisify } from "node:util";
-import { StowageError } from "../errors.js";
-import { bytesOf, isBytes, resolveRange, toReadable } from "./body.js";
+import { StowageError } from "../../errors.js";
+import { bytesOf, isBytes, resolveRange, toReadable } from "../body.js";
 import type {
-  Capabilities,
+  ByteRange,
+  Semantics,
   CopyOptions,
   DeleteOptions,
   Entry,
@@ -40,20 +41,17 @@ import type {
   WriteBody,
   WriteOptions,
   WriteResult,
-} from "./contract.js";
-import { anyPartOf, isPartFile, PART_SUFFIX, partialState, partOf, partRangeWriter, resumableBytes, resumedRangesPart } from "./partial.js";
-import { createGuard, worthKeeping } from "./guard.js";
-import { baseName, normalizePath } from "./paths.js";
+} from "../contract.js";
+import { anyPartOf, isPartFile, PART_SUFFIX, partialState, partOf, partRangeWriter, resumableBytes, resumedRangesPart } from "../partial.js";
+import { createGuard, worthKeeping } from "../guard.js";
+import { baseName, normalizePath } from "../paths.js";
 
-const CAPABILITIES: Capabilities = {
-  write: true,
-  rangeRead: true,
-  serverSideCopy: true,
-  exec: false,
+const SEMANTICS: Semantics = {
   atomicWrite: true,
   conditionalWrite: true,
-  checksums: false,
+  checksums: [],
   directories: true,
+  local: true,
 };
 
 /**
@@ -166,7 +164,7 @@ function toStat(path: string, stats: import("node:fs").Stats): Stat {
 export class FileSystem implements System {
   readonly name = "file" as const;
   readonly id = "file";
-  readonly capabilities = CAPABILITIES;
+  readonly semantics = SEMANTICS;
   /** A stream write cut by a failure that may pass continues from its part file (partial.ts). */
   readonly uploads: ResumableUploads = {
     offset: (path: string, state: UploadState, options: { size: number }) => {
@@ -248,6 +246,10 @@ export class FileSystem implements System {
   }
 
   read(path: string, options: ReadOptions = {}): Promise<Readable> {
+    return this.readRange(path, undefined, options);
+  }
+
+  readRange(path: string, range: ByteRange | undefined, options: ReadOptions = {}): Promise<Readable> {
     const target = normalizePath(path);
     return guard("read", target, async () => {
       // Plain descriptors rather than a FileHandle: for 10 KiB files its promise machinery cost
@@ -256,7 +258,7 @@ export class FileSystem implements System {
       try {
         const stats = await fdStat(handle);
         if (stats.isDirectory()) throw new StowageError({ code: "IsADirectory", system: "file", operation: "read", path: target });
-        const { start, end } = resolveRange(options.range, stats.size);
+        const { start, end } = resolveRange(range, stats.size);
         // A small file is read in one call: a stream costs more than the bytes (many-small-file copies).
         if (end - start <= SMALL_READ) {
           const bytes = Buffer.allocUnsafe(end - start);
@@ -439,12 +441,6 @@ export class FileSystem implements System {
     return guard("mkdir", target, async () => {
       await mkdir(target, { recursive: true });
     });
-  }
-
-  exec(): Promise<never> {
-    return Promise.reject(
-      new StowageError({ code: "Unsupported", system: "file", operation: "exec", message: "the file system runs no commands" }),
-    );
   }
 
   async close(): Promise<void> {}

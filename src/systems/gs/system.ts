@@ -1,0 +1,103 @@
+/**
+ * Google Cloud Storage: paths are "/<bucket>/<object name>", and directories are name prefixes.
+ * Configured by Google's conventions (see client.ts); `config.gs` adds a project and an endpoint.
+ */
+import type { Address } from "../../address.js";
+import type { StowageConfig } from "../../config.js";
+import type { Semantics, System, WriteResult } from "../contract.js";
+import { createGuard } from "../guard.js";
+import { splitBucket } from "../paths.js";
+import { connect } from "./client.js";
+import { deletePath } from "./delete.js";
+import { gsError, mapGsError } from "./errors.js";
+import { listPath, statPath } from "./objects.js";
+import { openRead } from "./read.js";
+import { BucketKeeper, assertAbsent, upload } from "./write.js";
+
+export function createGsSystem(address: Address, config: StowageConfig): System {
+  const { storage, endpoint, emulator, project } = connect(config, process.env, address.credentials);
+  const guard = createGuard("gs", mapGsError);
+  const buckets = new BucketKeeper(storage, !emulator);
+
+  const objectAt = (operation: string, path: string) => {
+    const { bucket, key } = splitBucket(path);
+    if (bucket === "" || key === "") throw gsError("InvalidInput", operation, path, "a gs object path is /<bucket>/<name>");
+    return { bucket, key, file: storage.bucket(bucket).file(key) };
+  };
+
+  const semantics: Semantics = {
+    // Each upload is one request that finalizes only when the body is complete.
+    atomicWrite: true,
+    // GCS enforces ifGenerationMatch=0 itself. The firebase-tools emulator ignores preconditions, so
+    // against an emulator `overwrite: false` is only a check before the write.
+    conditionalWrite: !emulator,
+    // Uploads answer with the stored object's md5Hash.
+    checksums: ["md5"],
+    directories: false,
+    local: false,
+  };
+
+  return {
+    name: "gs",
+    id: `gs:${endpoint}${address.credentials ? `#${address.credentials.key}` : ""}`,
+    semantics,
+
+    stat: (path) => guard("stat", path, () => statPath(storage, path)),
+
+    async *list(path, options = {}) {
+      try {
+        yield* listPath(storage, path, options);
+      } catch (error) {
+        throw guard.error("list", path, error);
+      }
+    },
+
+    read: (path, options = {}) =>
+      guard("read", path, async () => guard.stream("read", path, await openRead(objectAt("read", path).file, options))),
+
+    readRange: (path, range, options = {}) =>
+      guard("read", path, async () => guard.stream("read", path, await openRead(objectAt("read", path).file, { ...options, range }))),
+
+    write: (path, body, options = {}) =>
+      guard("write", path, async () => {
+        const { bucket, key, file } = objectAt("write", path);
+        if (options.overwrite === false) await assertAbsent(file, "write", path);
+        await buckets.ensure(bucket);
+        const metadata = await upload(file, body, options);
+        const result: WriteResult = { path: `/${bucket}/${key}`, size: Number(metadata.size ?? 0) };
+        if (metadata.etag) result.etag = metadata.etag;
+        if (typeof metadata.md5Hash === "string") result.md5 = Buffer.from(metadata.md5Hash, "base64").toString("hex");
+        return result;
+      }),
+
+    async delete(paths, options = {}) {
+      for (const path of paths) await guard("delete", path, () => deletePath(storage, path, options));
+    },
+
+    copy: (from, to, options = {}) =>
+      guard("copy", from, async () => {
+        options.signal?.throwIfAborted();
+        const source = objectAt("copy", from);
+        const target = objectAt("copy", to);
+        if (options.overwrite === false) await assertAbsent(target.file, "copy", to);
+        await buckets.ensure(target.bucket);
+        // A rewrite inside GCS: the bytes never pass through this process.
+        await source.file.copy(target.file, options.overwrite === false ? { preconditionOpts: { ifGenerationMatch: 0 } } : {});
+      }),
+
+    mkdir: async () => {},
+
+    /**
+     * For a copy running on an SSH host: the emulator's address, or an OAuth access token that
+     * expires within the hour, so no key file ever leaves this machine.
+     */
+    async exportCredentials() {
+      const projectEnv: Record<string, string> = project ? { GOOGLE_CLOUD_PROJECT: project } : {};
+      if (emulator) return { STORAGE_EMULATOR_HOST: endpoint, ...projectEnv };
+      const token = await guard("exportCredentials", undefined, () => storage.authClient.getAccessToken());
+      return token ? { STOWAGE_GS_ACCESS_TOKEN: token, ...projectEnv } : undefined;
+    },
+
+    close: async () => {},
+  };
+}
