@@ -1,0 +1,70 @@
+/**
+ * The exec-channel transport: large files through `cat` both ways and ranges through `dd`, each on
+ * its own exec channel (so each has its own 2 MiB window). A connection runs at most
+ * CHANNELS_PER_CONNECTION of them, which with the SFTP channels stays within OpenSSH's MaxSessions
+ * (10). Every function answers undefined, with nothing read from its body, when the host lacks
+ * the tool, the budget is spent, or the host refuses another channel: the caller uses SFTP then.
+ */
+import type { Readable } from "node:stream";
+import { StowageError } from "../../errors.js";
+import type { Session } from "./connect.js";
+import { catInto, startCat, startRangeWrite } from "./exec-upload.js";
+import { catReader, startCatDownload } from "./exec-download.js";
+import type { SftpClient } from "./sftp-io.js";
+
+/** Uploads and downloads through `cat` or `dd` at once per connection. */
+const CHANNELS_PER_CONNECTION = 4;
+/** Streams at least this large (or of unknown size) go up through `cat`. */
+export const CAT_UPLOAD_MIN_BYTES = 8 << 20;
+/** Reads at least this large come down through `cat` (whole files) or `dd` (ranges from a whole MiB). */
+export const CAT_DOWNLOAD_MIN_BYTES = 8 << 20;
+
+export class ExecChannels {
+  #open = 0;
+
+  /** A stream of the file (or of a range of it, through dd). */
+  async download(session: Session, remote: string, range: { start: number; end: number }, whole: boolean, target: string): Promise<Readable | undefined> {
+    if (this.#open >= CHANNELS_PER_CONNECTION) return undefined;
+    const tools = await session.tools;
+    if (!(whole ? tools.cat : tools.dd)) return undefined;
+    this.#open++;
+    const size = range.end - range.start;
+    const channel = await startCatDownload(session.client, remote, whole ? undefined : { offset: range.start, length: size }).catch(() => undefined);
+    if (!channel) {
+      this.#open--;
+      return undefined;
+    }
+    channel.once("close", () => this.#open--);
+    return catReader(channel, size, target);
+  }
+
+  /** Streams `body` into the (empty, closed) part file through `cat` and checks what arrived. */
+  async upload(session: Session, sftp: SftpClient, part: string, body: Readable, target: string, signal: AbortSignal | undefined): Promise<number | undefined> {
+    if (this.#open >= CHANNELS_PER_CONNECTION || !(await session.tools).cat) return undefined;
+    this.#open++;
+    try {
+      const channel = await startCat(session.client, part).catch(() => undefined);
+      if (!channel) return undefined;
+      const sent = await catInto(channel, body, signal);
+      const landed = (await sftp.stat(part)).size;
+      if (landed !== sent) {
+        throw new StowageError({ code: "Conflict", retryable: true, system: "ssh", operation: "write", path: target, message: `sent ${sent} bytes, ${landed} arrived` });
+      }
+      return sent;
+    } finally {
+      this.#open--;
+    }
+  }
+
+  /** Writes one range of a part file through `dd` at its offset. */
+  async writeRange(session: Session, part: string, offset: number, body: AsyncIterable<Uint8Array>, signal: AbortSignal | undefined): Promise<number | undefined> {
+    if (this.#open >= CHANNELS_PER_CONNECTION || !(await session.tools).dd) return undefined;
+    this.#open++;
+    try {
+      const channel = await startRangeWrite(session.client, part, offset).catch(() => undefined);
+      return channel ? await catInto(channel, body, signal) : undefined;
+    } finally {
+      this.#open--;
+    }
+  }
+}
