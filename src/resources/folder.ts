@@ -129,7 +129,7 @@ export class Folder extends Resource {
    */
   async put(contents: Record<string, WriteBody> | Iterable<[string, WriteBody]>, options: { overwrite?: boolean; signal?: AbortSignal } = {}): Promise<this> {
     const system = await this.writableSystem("put");
-    const files = [...(Symbol.iterator in contents ? (contents as Iterable<[string, WriteBody]>) : Object.entries(contents))].map(
+    const files = [...(Symbol.iterator in contents ? (contents) : Object.entries(contents))].map(
       ([name, body]) => [childPath(this.path, name), body] as const,
     );
     const overwrite = options.overwrite ?? true;

@@ -105,7 +105,7 @@ function typeOf(resource: NamedResource): ResourceType {
 }
 
 async function fromRecord(record: SavedRecord): Promise<NamedResource> {
-  const address = withSavedHost(parseAddress(record.address as Address));
+  const address = withSavedHost(parseAddress(record.address));
   switch (record.type) {
     case "table": {
       const { Table } = await import("./table/table.js");

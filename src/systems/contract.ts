@@ -117,7 +117,7 @@ export interface UploadCheckpoint {
   /** Continue this earlier upload: the body then holds the object's bytes from `offset` on. */
   resume?: { state: UploadState; offset: number };
   /** Called when the upload has state worth keeping (e.g. once its multipart upload exists). */
-  save(state: UploadState): void;
+  save: (state: UploadState) => void;
 }
 
 /** Continuing uploads an earlier attempt left unfinished (S3 multipart parts, ...). */

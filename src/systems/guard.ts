@@ -31,7 +31,7 @@ export function createGuard(system: SystemName, map: ProviderErrorMap): Guard {
   guard.stream = (operation, path, stream) => {
     // Rewrite the error in place before other listeners see it: destroy(err) emits that error.
     const destroy = stream.destroy.bind(stream);
-    stream.destroy = ((error?: Error) => destroy(error === undefined || error === null ? error : wrap(operation, path, error))) as typeof stream.destroy;
+    stream.destroy = ((error?: Error) => destroy(error === undefined || error === null ? error : wrap(operation, path, error)));
     return stream;
   };
   return guard;

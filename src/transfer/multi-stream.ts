@@ -60,13 +60,13 @@ export interface MultiStreamOptions {
   streams: number;
   overwrite: boolean;
   signal?: AbortSignal | undefined;
-  onBytes(count: number): void;
+  onBytes: (count: number) => void;
   /**
    * Makes the copy resumable: each finished range is saved through `save`, a failure that may pass
    * keeps the part file, and a `state` from an earlier attempt is continued with only its missing
    * ranges.
    */
-  upload?: { state: UploadState | undefined; save(state: UploadState): void } | undefined;
+  upload?: { state: UploadState | undefined; save: (state: UploadState) => void } | undefined;
 }
 
 /**

@@ -112,7 +112,7 @@ export async function runOnHost(source: TransferEndpoint, destination: TransferE
     };
     if (message.event) {
       const event = message.event;
-      options.onProgress?.(event.type === "file" && event.error ? { ...event, error: errorFrom(event.error as ErrorJson) } : event);
+      options.onProgress?.(event.type === "file" && event.error ? { ...event, error: errorFrom(event.error) } : event);
     } else if (message.report) {
       report = { ...message.report, failed: message.report.failed.map((f) => ({ path: f.path, error: errorFrom(f.error) })) };
     } else if (message.error) failure = errorFrom(message.error);

@@ -30,9 +30,9 @@ export interface StreamCopyOptions {
   streams?: number | undefined;
   multiStreamCutoff?: number | undefined;
   signal?: AbortSignal | undefined;
-  onBytes(count: number): void;
+  onBytes: (count: number) => void;
   /** The destination's unfinished upload of this file from an earlier attempt, and where to save a new one's. */
-  upload?: { state: UploadState | undefined; save(state: UploadState): void } | undefined;
+  upload?: { state: UploadState | undefined; save: (state: UploadState) => void } | undefined;
 }
 
 /** Bytes of the destination file an earlier attempt already stored, so this one starts after them. */

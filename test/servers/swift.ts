@@ -148,10 +148,10 @@ export async function startSwift(): Promise<RunningServer> {
   await Promise.all([mkdir(etc), mkdir(join(dir, "srv", "d1"), { recursive: true }), mkdir(logs)]);
   const user = userInfo().username;
   const [proxyPort, memcachedPort, accountPort, containerPort, objectPort] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
-  const ports: Record<StorageServer, number> = { account: accountPort!, container: containerPort!, object: objectPort! };
+  const ports: Record<StorageServer, number> = { account: accountPort, container: containerPort, object: objectPort };
 
   await writeFile(join(etc, "swift.conf"), SWIFT_CONF);
-  await writeFile(join(etc, "proxy-server.conf"), proxyConf(dir, proxyPort!, memcachedPort!, user));
+  await writeFile(join(etc, "proxy-server.conf"), proxyConf(dir, proxyPort, memcachedPort, user));
   await Promise.all(STORAGE_SERVERS.map((server) => writeFile(join(etc, `${server}-server.conf`), storageServerConf(dir, server, ports[server], user))));
   await Promise.all(STORAGE_SERVERS.map((server) => buildRing(etc, server, ports[server])));
 
@@ -177,10 +177,10 @@ export async function startSwift(): Promise<RunningServer> {
     children.push(proxy);
 
     await Promise.all([
-      waitForPort(memcachedPort!, memcached, "memcached", memcachedLog),
+      waitForPort(memcachedPort, memcached, "memcached", memcachedLog),
       ...servers.map(({ server, child, logFile }) => waitForPort(ports[server], child, `swift ${server} server`, logFile)),
     ]);
-    await waitForHealthcheck(proxyPort!, proxy, proxyLog);
+    await waitForHealthcheck(proxyPort, proxy, proxyLog);
   } catch (error) {
     await stop();
     throw error;

@@ -29,7 +29,7 @@ function selectedSystems(): SystemName[] {
   const wanted = process.env.STOWAGE_TEST_SYSTEMS;
   if (!wanted) return [...SYSTEM_NAMES];
   if (process.env.CI) throw new Error("STOWAGE_TEST_SYSTEMS narrows the run and is refused under CI");
-  return wanted.split(",").map((s) => s.trim()) as SystemName[];
+  return wanted.split(",").map((s): SystemName => s.trim());
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {

@@ -9,7 +9,7 @@ import { Readable } from "node:stream";
 import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAddress } from "../../src/systems/addresses.js";
-import { isStowageError, type ErrorCode } from "../../src/errors.js";
+import { isStowageError } from "../../src/errors.js";
 import { readAll } from "../../src/systems/body.js";
 import { SystemRegistry } from "../../src/systems/registry.js";
 import { connectAzure } from "../../src/systems/azure/credentials.js";
@@ -23,7 +23,7 @@ let stowage: FullSystem;
 let raw: ContainerClient;
 let blobEndpoint: string;
 
-async function codeOf(promise: Promise<unknown>): Promise<ErrorCode | string> {
+async function codeOf(promise: Promise<unknown>): Promise<string> {
   const error = await promise.then(
     () => undefined,
     (e: unknown) => e,

@@ -83,7 +83,7 @@ describe("ssh writes", () => {
     expect(fulfilled).toHaveLength(1);
     expect(rejected).toHaveLength(1);
     expect((rejected[0]!.reason as StowageError).code).toBe("AlreadyExists");
-    const winner = results[0]!.status === "fulfilled" ? 1 : 2;
+    const winner = results[0].status === "fulfilled" ? 1 : 2;
     expect(readFileSync(`${dir}/race.bin`).equals(seededBytes(4 * MiB, winner))).toBe(true);
     expect(readdirSync(dir)).toEqual(["race.bin"]);
   });

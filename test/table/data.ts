@@ -186,5 +186,5 @@ export function rowsById(t: Table): Record<string, unknown>[] {
     for (const f of t.schema.fields) row[f.name] = plain(t.getChild(f.name)!.get(i));
     rows.push(row);
   }
-  return rows.sort((a, b) => Number(a.id as bigint) - Number(b.id as bigint));
+  return rows.sort((a, b) => Number(a.id) - Number(b.id));
 }

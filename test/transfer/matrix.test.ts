@@ -41,7 +41,7 @@ describe("copy between every pair of systems", () => {
 
   afterAll(async () => {
     await Promise.all(WRITABLE.map((system) => folder(placeOn(system, roots.get(system)!)).rm().catch(() => {})));
-    await Promise.all([...fixtures.values()].map((f) => f.dispose?.()));
+    await Promise.all([...fixtures.values()].map(async (f) => f.dispose?.()));
     await closeSystems();
   });
 

@@ -97,16 +97,23 @@ export function parseCsv(text: string): Row[] {
   for (let i = 0; i < text.length; i++) {
     const ch = text[i]!;
     if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') (field += '"'), i++;
+      if (ch === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      }
       else if (ch === '"') quoted = false;
       else field += ch;
     } else if (ch === '"' && field === "") quoted = true;
-    else if (ch === ",") record.push(field), (field = "");
+    else if (ch === ",") {
+      record.push(field);
+      field = "";
+    }
     else if (ch === "\n" || ch === "\r") {
       if (ch === "\r" && text[i + 1] === "\n") i++;
       record.push(field);
       if (record.length > 1 || record[0] !== "") records.push(record);
-      (record = []), (field = "");
+      record = [];
+      field = "";
     } else field += ch;
   }
   if (field !== "" || record.length > 0) records.push([...record, field]);
@@ -130,7 +137,7 @@ export function parseCsv(text: string): Row[] {
 
 async function readInput(file: string): Promise<Row[]> {
   const extension = extname(file).toLowerCase();
-  if (extension === ".parquet") return (await table({ path: file }).fetch({ format: "rows" })) as Row[];
+  if (extension === ".parquet") return table({ path: file }).fetch<"rows">({ format: "rows" });
   const text = await readFile(file, "utf8").catch((error: unknown) => {
     throw new StowageError({ code: (error as { code?: string }).code === "ENOENT" ? "NotFound" : "InvalidInput", operation: "read", path: file, cause: error });
   });
@@ -213,7 +220,7 @@ export async function tableCommand(argv: string[]): Promise<void> {
       });
       let first = true;
       for await (const batch of stream) {
-        const rows = batch as Row[];
+        const rows = batch;
         printRows(rows, rows[0] ? Object.keys(rows[0]) : [], format, first);
         first = false;
       }

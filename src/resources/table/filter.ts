@@ -46,7 +46,7 @@ export function compileFilter(filter: Filter | undefined, schema: Schema): Predi
       if (list !== Array.isArray(value)) throw invalid(`filter on "${column}": "${op}" takes ${list ? "an array of values" : "a single value"}`);
       const values = (list ? value : [value]) as FilterValue[];
       for (const v of values) checkValue(column, baseType(field.type as DataType), v);
-      return { column, op: op === "==" ? "=" : op, value: list ? values.map(normaliseValue) : normaliseValue(value as FilterValue) } as Clause;
+      return { column, op: op === "==" ? "=" : op, value: list ? values.map(normaliseValue) : normaliseValue(value as FilterValue) };
     }),
   );
 }

@@ -160,7 +160,7 @@ export async function arenaFor(dataset: Dataset, units: readonly Unit[], project
   if (projection.predicate.length > 0) return undefined;
   const types = projection.fileColumns.map((name) => dataset.schema.fields.find((f) => f.name === name)!.type);
   const bytesPerRow = types.reduce((sum, type) => sum + arenaBytesPerRow(type), 0);
-  const strings = projection.fileColumns.filter((_, i) => isByteArray(types[i]!));
+  const strings = projection.fileColumns.filter((_, i) => isByteArray(types[i]));
   const groups = new Map(units.map((u) => [`${u.file.relative}#${u.rowGroup}`, u]));
   let bytes = 0;
   for (const unit of groups.values()) {

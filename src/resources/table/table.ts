@@ -13,7 +13,7 @@ import { RESOURCE_OPTIONS, addressFromInit, checkOptions, type ResourceInit } fr
 import { historyOf, loadAs, saveResource, type HistoryEntry, type Nameable, type SaveOptions } from "../named.js";
 import type { ResolvedLocation } from "./location.js";
 import type { TableStream } from "./stream.js";
-import type { FetchOptions, Filter, OutputFormat, ReadOptions, Row, StreamOptions, TableData, TableLocation, TableOptions, TableWriteOptions } from "./types.js";
+import type { FetchOptions, Filter, OutputFormat, ReadOptions, Row, StreamOptions, TableLocation, TableOptions, TableWriteOptions } from "./types.js";
 
 type Engine = typeof import("./engine.js");
 let engine: Promise<Engine> | undefined;
@@ -148,7 +148,7 @@ export class Table implements Nameable {
     const system = writable(where.system, "write", where.root);
     if (this.#options.mkdir) await system.mkdir(where.root);
     await writeTable({ system, root: where.root }, {
-      data: this.#options.data as TableData,
+      data: this.#options.data,
       partitionCols: this.#options.partitionCols,
       metadata: this.#options.metadata,
       schema: this.#options.schema,
@@ -170,13 +170,13 @@ export class Table implements Nameable {
    */
   stream<F extends OutputFormat = "arrow">(options: StreamOptions<F> = {}): AsyncIterable<StreamItem[F]> & { readonly position: string | undefined } {
     let inner: TableStream | undefined;
-    const self = this;
+    const locate = () => this.#where();
     return {
       get position() {
         return inner?.position;
       },
       async *[Symbol.asyncIterator]() {
-        const [{ streamTable, convert }, where] = await Promise.all([loadEngine(), self.#where()]);
+        const [{ streamTable, convert }, where] = await Promise.all([loadEngine(), locate()]);
         inner = streamTable(where, options);
         for await (const batch of inner) {
           if ((options.format ?? "arrow") === "arrow") yield batch as StreamItem[F];

@@ -27,7 +27,7 @@ export function take<T extends DataType>(chunks: readonly Data<T>[], picks: Pick
 }
 
 function takeAny(chunks: readonly Data[], picks: Picks): Data {
-  const type = chunks[0]!.type as DataType;
+  const type = chunks[0]!.type;
   const length = picks.rowOf.length;
   const { nullBitmap, nullCount } = gatherValidity(chunks, picks);
   switch (type.typeId) {
@@ -196,7 +196,7 @@ function gatherLargeVariable(chunks: readonly Data[], { chunkOf, rowOf }: Picks)
   let position = 0;
   for (let i = 0; i < length; i++) {
     const source = chunks[chunkOf[i]!]!.values as Uint8Array;
-    values.set(source.subarray(starts[i]!, ends[i]!), position);
+    values.set(source.subarray(starts[i], ends[i]), position);
     position += ends[i]! - starts[i]!;
     offsets[i + 1] = BigInt(position);
   }
@@ -235,7 +235,7 @@ function takeDictionary(chunks: readonly Data[], picks: Picks, nullBitmap: Uint8
   for (let i = 0; i < length; i++) {
     const chunk = picks.chunkOf[i]!;
     const value = Number(chunks[chunk]!.values[picks.rowOf[i]!]) + base[chunk]!;
-    indices[i] = (indices instanceof BigInt64Array ? BigInt(value) : value) as never;
+    indices[i] = (indices instanceof BigInt64Array ? BigInt(value) : value);
   }
   const dictionary = shared ? dictionaries[0]! : dictionaries.slice(1).reduce((all, d) => all.concat(d), dictionaries[0]!);
   return makeData({ type, length, nullCount, nullBitmap, data: indices, dictionary } as never);

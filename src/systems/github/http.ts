@@ -43,7 +43,10 @@ export class GitHttpClient {
         const chunks: Buffer[] = [];
         let kept = 0;
         response.on("data", (chunk: Buffer) => {
-          if (kept < 1024) chunks.push(chunk), (kept += chunk.length);
+          if (kept < 1024) {
+            chunks.push(chunk);
+            kept += chunk.length;
+          }
         });
         response.once("end", () => reject(new GitHttpError(status, redact(url), Buffer.concat(chunks).toString("utf8", 0, 1024).trim())));
         response.once("error", reject);

@@ -73,7 +73,7 @@ export class S3Context {
         this.client.config,
         undefined,
       );
-      byBucket.set(key, handler as Handler<unknown>);
+      byBucket.set(key, handler);
     }
     return handler(command).then((result) => result.output);
   }

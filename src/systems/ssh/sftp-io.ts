@@ -188,7 +188,10 @@ export function pipelinedReader(client: SftpClient, handle: Buffer, start: numbe
     },
     destroy(error, callback) {
       pending.length = 0;
-      closeHandle().then(() => callback(error));
+      closeHandle().then(
+        () => callback(error),
+        (closeError: unknown) => callback(error ?? (closeError as Error)),
+      );
     },
   });
 }

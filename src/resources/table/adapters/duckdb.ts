@@ -109,10 +109,10 @@ function builderValue(value: unknown, type: DataType): unknown {
     const entries = v.entries as Record<string, unknown>;
     return Object.fromEntries(type.children.map((f) => [f.name, builderValue(entries[f.name], f.type)]));
   }
-  if ("micros" in v) return Number(v.micros as bigint) / 1000;
-  if ("millis" in v) return Number(v.millis as bigint);
-  if ("seconds" in v) return Number(v.seconds as bigint) * 1000;
-  if ("nanos" in v) return Number(v.nanos as bigint) / 1e6;
+  if ("micros" in v) return Number(v.micros) / 1000;
+  if ("millis" in v) return Number(v.millis);
+  if ("seconds" in v) return Number(v.seconds) * 1000;
+  if ("nanos" in v) return Number(v.nanos) / 1e6;
   return String(value);
 }
 

@@ -100,7 +100,7 @@ function scratch(count: number): Int32Array {
  */
 function uninitialised<T extends Uint8Array | Int32Array | Uint32Array>(ArrayType: { new (buffer: ArrayBuffer, offset: number, length: number): T; BYTES_PER_ELEMENT: number }, length: number): T {
   const bytes = Buffer.allocUnsafeSlow(length * ArrayType.BYTES_PER_ELEMENT);
-  return new ArrayType(bytes.buffer as ArrayBuffer, bytes.byteOffset, length);
+  return new ArrayType(bytes.buffer, bytes.byteOffset, length);
 }
 
 /** Dictionary indices: a bit-width byte, then the hybrid (in the scratch array). */
@@ -490,7 +490,7 @@ function packDictionary(offsets: Int32Array, data: Uint8Array): PackedDictionary
   const wordsPerEntry = (longest + 3) >>> 2;
   const words = new Uint32Array(count * wordsPerEntry);
   const bytes = new Uint8Array(words.buffer);
-  for (let i = 0; i < count; i++) bytes.set(data.subarray(offsets[i]!, offsets[i + 1]!), i * wordsPerEntry * 4);
+  for (let i = 0; i < count; i++) bytes.set(data.subarray(offsets[i], offsets[i + 1]), i * wordsPerEntry * 4);
   return { words, wordsPerEntry };
 }
 

@@ -19,7 +19,7 @@ let zstd: Promise<Decompress | undefined> | undefined;
 function nativeZstd(): Promise<Decompress | undefined> {
   zstd ??= (async () => {
     const builtin = (zlib as unknown as { zstdDecompress?: (b: Uint8Array, cb: (e: Error | null, r: Buffer) => void) => void }).zstdDecompress;
-    if (typeof builtin === "function") return promisify(builtin) as Decompress;
+    if (typeof builtin === "function") return promisify(builtin);
     try {
       const module = (await import(ZSTD_PACKAGE)) as { decompress?: (b: Buffer) => Promise<Buffer>; default?: { decompress: (b: Buffer) => Promise<Buffer> } };
       const decompress = module.decompress ?? module.default?.decompress;
