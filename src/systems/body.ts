@@ -1,5 +1,5 @@
 /** Write bodies and byte ranges, the same for every system. */
-import { Readable, Transform, type TransformCallback } from "node:stream";
+import { Readable } from "node:stream";
 import { StowageError } from "../errors.js";
 import type { ByteRange, WriteBody } from "./contract.js";
 
@@ -57,15 +57,21 @@ export function isEmptyRange(range: ByteRange | undefined): boolean {
   return "suffix" in range ? range.suffix === 0 : range.length === 0;
 }
 
-/** Passes through only bytes [start, end) of a stream, for systems that cannot read ranges. */
-export function sliceStream(start: number, end: number): Transform {
+/**
+ * Only bytes [start, end) of a stream, for a source that sends the whole object. Leaving the loop
+ * once they are read destroys the source, so its download stops there.
+ */
+export function sliceBytes(source: Readable, start: number, end: number): Readable {
+  return Readable.from(slice(source, start, end), { objectMode: false });
+}
+
+async function* slice(source: Readable, start: number, end: number): AsyncGenerator<Buffer> {
   let position = 0;
-  return new Transform({
-    transform(chunk: Buffer, _encoding, callback: TransformCallback) {
-      const from = Math.max(start - position, 0);
-      const to = Math.min(end - position, chunk.length);
-      position += chunk.length;
-      callback(null, from < to ? chunk.subarray(from, to) : undefined);
-    },
-  });
+  for await (const chunk of source as AsyncIterable<Buffer>) {
+    const from = Math.max(start - position, 0);
+    const to = Math.min(end - position, chunk.length);
+    position += chunk.length;
+    if (from < to) yield chunk.subarray(from, to);
+    if (position >= end) return;
+  }
 }

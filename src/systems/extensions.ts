@@ -3,9 +3,9 @@
  * The one place a missing ability becomes an `Unsupported` error, so no system carries methods that
  * exist only to refuse.
  */
-import { Readable } from "node:stream";
+import type { Readable } from "node:stream";
 import { StowageError } from "../errors.js";
-import { resolveRange, validateRange } from "./body.js";
+import { resolveRange, sliceBytes, validateRange } from "./body.js";
 import type { ByteRange, ExtensionName, Extensions, ReadOptions, System, Writes } from "./contract.js";
 
 export type With<K extends ExtensionName> = System & Pick<Extensions, K>;
@@ -61,17 +61,5 @@ export async function readRange(system: System, path: string, range: ByteRange |
   const size = "suffix" in range || range.length === undefined ? (await system.stat(path, options)).size : Infinity;
   const { start, end } = resolveRange(range, size);
   const whole = await system.read(path, options);
-  return Readable.from(slice(whole, start, end), { objectMode: false });
-}
-
-/** The bytes [start, end) of a stream; leaving the loop once they are read destroys the source, so a download stops there. */
-async function* slice(source: Readable, start: number, end: number): AsyncGenerator<Buffer> {
-  let position = 0;
-  for await (const chunk of source as AsyncIterable<Buffer>) {
-    const from = Math.max(start - position, 0);
-    const to = Math.min(end - position, chunk.length);
-    position += chunk.length;
-    if (from < to) yield chunk.subarray(from, to);
-    if (position >= end) return;
-  }
+  return sliceBytes(whole, start, end);
 }

@@ -1,7 +1,7 @@
 /** read: GetObject with an HTTP Range; empty and past-the-end ranges give an empty stream. */
 import { GetObjectCommand } from "@aws-sdk/client-s3";
-import { Readable, pipeline } from "node:stream";
-import { httpRange, isEmptyRange, resolveRange, sliceStream } from "../body.js";
+import { Readable } from "node:stream";
+import { httpRange, isEmptyRange, resolveRange, sliceBytes } from "../body.js";
 import type { RangedReadOptions } from "../contract.js";
 import { splitBucket } from "../paths.js";
 import { type S3Context } from "./context.js";
@@ -24,7 +24,7 @@ export async function readObject(context: S3Context, path: string, options: Rang
     if (range === undefined || response.ContentRange !== undefined) return body;
     // The server ignored the Range and sent the whole object (some do for empty objects): cut it here.
     const { start, end } = resolveRange(range, response.ContentLength ?? 0);
-    return pipeline(body, sliceStream(start, end), () => undefined);
+    return sliceBytes(body, start, end);
   } catch (error) {
     // 416: the object exists but the range starts at or past its end (or it is empty).
     if (s3ErrorName(error) === "InvalidRange" || s3Status(error) === 416) return empty();
