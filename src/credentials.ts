@@ -9,42 +9,13 @@ import { createHash } from "node:crypto";
 import { inspect } from "node:util";
 import { StowageError } from "./errors.js";
 
-export interface S3Credentials {
-  accessKeyId: string;
-  secretAccessKey: string;
-  sessionToken?: string;
+/** The fields a system's `credentials` option takes, declared by the system's descriptor. */
+export interface CredentialFields {
+  /** Every field it knows. */
+  readonly fields: readonly string[];
+  /** Fields that must all be present (an S3 key is nothing without its secret). */
+  readonly required?: readonly string[];
 }
-
-export interface AzureCredentials {
-  /** A full connection string (its account and key or SAS). */
-  connectionString?: string;
-  /** The account's shared key, with the account from the address or config. */
-  accountKey?: string;
-  /** A SAS token (with or without the leading "?"). */
-  sasToken?: string;
-}
-
-export interface GsCredentials {
-  /** A service account's email and PEM private key, as in its JSON key file. */
-  clientEmail: string;
-  privateKey: string;
-}
-
-export interface SshCredentials {
-  /** A private key in OpenSSH or PEM form, tried before the agent and key files. */
-  privateKey?: string | Buffer;
-  passphrase?: string;
-  password?: string;
-}
-
-export type CredentialsInput = S3Credentials | AzureCredentials | GsCredentials | SshCredentials;
-
-const FIELDS: Record<string, readonly string[]> = {
-  s3: ["accessKeyId", "secretAccessKey", "sessionToken"],
-  azure: ["connectionString", "accountKey", "sasToken"],
-  gs: ["clientEmail", "privateKey"],
-  ssh: ["privateKey", "passphrase", "password"],
-};
 
 export class Credentials {
   readonly #values: Readonly<Record<string, string | Buffer>>;
@@ -58,19 +29,21 @@ export class Credentials {
     this.#key = digest.digest("hex").slice(0, 16);
   }
 
-  /** Checks the fields against what `system` takes; an unknown or empty field is `InvalidInput`. */
-  static for(system: string, input: unknown): Credentials {
+  /**
+   * Checks `input` against the fields `system` declares (`undefined`: it takes no credentials); an
+   * unknown, empty or missing required field is `InvalidInput`.
+   */
+  static for(system: string, accepted: CredentialFields | undefined, input: unknown): Credentials {
     if (input instanceof Credentials) return input;
-    const fields = FIELDS[system];
-    if (!fields) throw new StowageError({ code: "InvalidInput", system, message: `${system} takes no explicit credentials` });
+    if (!accepted) throw new StowageError({ code: "InvalidInput", system, message: `${system} takes no explicit credentials` });
     if (typeof input !== "object" || input === null || Array.isArray(input)) {
       throw new StowageError({ code: "InvalidInput", system, message: "credentials must be an object" });
     }
     const values: Record<string, string | Buffer> = {};
     for (const [field, value] of Object.entries(input)) {
       if (value === undefined) continue;
-      if (!fields.includes(field)) {
-        throw new StowageError({ code: "InvalidInput", system, message: `unknown ${system} credential "${field}"; known: ${fields.join(", ")}` });
+      if (!accepted.fields.includes(field)) {
+        throw new StowageError({ code: "InvalidInput", system, message: `unknown ${system} credential "${field}"; known: ${accepted.fields.join(", ")}` });
       }
       if (!(typeof value === "string" || Buffer.isBuffer(value)) || value.length === 0) {
         throw new StowageError({ code: "InvalidInput", system, message: `${system} credential "${field}" must be a non-empty string` });
@@ -78,11 +51,9 @@ export class Credentials {
       values[field] = value;
     }
     if (Object.keys(values).length === 0) throw new StowageError({ code: "InvalidInput", system, message: `empty ${system} credentials` });
-    if (system === "s3" && !(values.accessKeyId && values.secretAccessKey)) {
-      throw new StowageError({ code: "InvalidInput", system, message: "s3 credentials need accessKeyId and secretAccessKey" });
-    }
-    if (system === "gs" && !(values.clientEmail && values.privateKey)) {
-      throw new StowageError({ code: "InvalidInput", system, message: "gs credentials need clientEmail and privateKey" });
+    const missing = (accepted.required ?? []).filter((field) => values[field] === undefined);
+    if (missing.length > 0) {
+      throw new StowageError({ code: "InvalidInput", system, message: `${system} credentials need ${accepted.required!.join(" and ")}` });
     }
     return new Credentials(values);
   }

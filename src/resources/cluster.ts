@@ -1,8 +1,9 @@
 /** A remote host reached over SSH: somewhere to put folders and to run commands next to the data. */
 import type { Address } from "../address.js";
-import { Credentials, type SshCredentials } from "../credentials.js";
+import { Credentials } from "../credentials.js";
+import type { SshCredentials } from "../systems/catalog.js";
 import { StowageError } from "../errors.js";
-import { isSystemName } from "../systems/addresses.js";
+import { descriptorOf, isSystemName } from "../systems/addresses.js";
 import type { RecordBody } from "../registry/index.js";
 import type { ExecOptions, ExecResult } from "../systems/contract.js";
 import { need } from "../systems/extensions.js";
@@ -43,7 +44,7 @@ export class Cluster implements Nameable {
     this.user = init.user;
     this.port = init.port;
     this.name = init.name;
-    this.#credentials = init.credentials === undefined ? undefined : Credentials.for("ssh", init.credentials);
+    this.#credentials = init.credentials === undefined ? undefined : Credentials.for("ssh", descriptorOf("ssh").credentials, init.credentials);
   }
 
   /** The cluster saved under `name`. */

@@ -7,9 +7,10 @@
 import { randomUUID } from "node:crypto";
 import { type Address } from "../address.js";
 import { descriptorOf, isSystemName, parseAddress, systemNameOf } from "../systems/addresses.js";
-import type { ResourceKind } from "../systems/descriptor.js";
+import type { AddressOption, ResourceKind } from "../systems/descriptor.js";
+import type { CredentialsInput } from "../systems/catalog.js";
 import { loadConfig } from "../systems/config.js";
-import { Credentials, type CredentialsInput } from "../credentials.js";
+import { Credentials } from "../credentials.js";
 import { StowageError } from "../errors.js";
 import { parseName, savedCluster, teamRegistryAddress, withSavedHost, type ParsedName } from "../registry/index.js";
 import type { SystemName } from "../systems/contract.js";
@@ -56,15 +57,11 @@ export type { ResourceKind } from "../systems/descriptor.js";
 const PLACE_OPTIONS = ["path", "system", "host", "user", "port", "account", "server", "credentials"] as const;
 export const RESOURCE_OPTIONS: readonly string[] = [...PLACE_OPTIONS, "name", "mkdir"];
 
-/** Which systems each address option means something to. */
-const OPTION_SYSTEMS: Record<string, readonly SystemName[]> = {
-  host: ["ssh"],
-  user: ["ssh"],
-  port: ["ssh"],
-  account: ["azure"],
-  server: ["github"],
-  credentials: ["s3", "gs", "azure", "ssh"],
-};
+/** Whether `option` means something to `system`, as its descriptor declares. */
+function appliesTo(option: AddressOption | "credentials", system: SystemName): boolean {
+  const descriptor = descriptorOf(system);
+  return option === "credentials" ? descriptor.credentials !== undefined : (descriptor.addressOptions ?? []).includes(option);
+}
 
 function invalid(message: string, path?: string): StowageError {
   return new StowageError({ code: "InvalidInput", message, ...(path === undefined ? {} : { path }) });
@@ -152,10 +149,10 @@ export function addressFromInit(init: ResourceInit, kind: ResourceKind): Address
   }
 
   for (const field of [...explicitFields, ...(init.credentials === undefined ? [] : ["credentials" as const])]) {
-    if (!OPTION_SYSTEMS[field]!.includes(address.system)) throw invalid(`option "${field}" does not apply to ${address.system} addresses`);
+    if (!appliesTo(field, address.system)) throw invalid(`option "${field}" does not apply to ${address.system} addresses`);
   }
   address = withSavedHost(address);
-  if (init.credentials !== undefined) address.credentials = Credentials.for(address.system, init.credentials);
+  if (init.credentials !== undefined) address.credentials = Credentials.for(address.system, descriptorOf(address.system).credentials, init.credentials);
   return address;
 }
 

@@ -6,6 +6,14 @@ import { descriptor as github } from "./github/index.js";
 import { descriptor as gs } from "./gs/index.js";
 import { descriptor as s3 } from "./s3/index.js";
 import { descriptor as ssh } from "./ssh/index.js";
+import type { AzureCredentials } from "./azure/index.js";
+import type { GsCredentials } from "./gs/index.js";
+import type { S3Credentials } from "./s3/index.js";
+import type { SshCredentials } from "./ssh/index.js";
 
 /** Every system Stowage has, local disk first. */
 export const DESCRIPTORS: readonly SystemDescriptor[] = [file, azure, github, gs, s3, ssh];
+
+/** What the `credentials` option takes, on any system that takes one. */
+export type CredentialsInput = AzureCredentials | GsCredentials | S3Credentials | SshCredentials;
+export type { AzureCredentials, GsCredentials, S3Credentials, SshCredentials };

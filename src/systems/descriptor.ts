@@ -7,9 +7,14 @@
  */
 import type { Address } from "../address.js";
 import type { ConfigKey, StowageConfig } from "../config.js";
+import type { CredentialFields } from "../credentials.js";
 import type { System } from "./contract.js";
+import type { SetupContext, SetupFound } from "./sources.js";
 
 export type SystemFactory = (address: Address, config: StowageConfig) => System | Promise<System>;
+
+/** Address fields a place may give as options beside its path. */
+export type AddressOption = "host" | "user" | "port" | "account" | "server";
 
 /** The kinds of resources that get a default place when created without a path. */
 export type ResourceKind = "blobs" | "folders" | "tables";
@@ -29,6 +34,10 @@ export interface SystemDescriptor {
   readonly schemes: readonly string[];
   /** The provider packages it needs, named in the error when they cannot be loaded. */
   readonly packages: readonly string[];
+  /** The fields of the `credentials` option it takes; absent: it takes none (its provider chain only). */
+  readonly credentials?: CredentialFields;
+  /** The address options besides `path` that mean something to it ("host", "account"). */
+  readonly addressOptions?: readonly AddressOption[];
   /** Its section of the config file, keyed as in the file. */
   readonly config?: Readonly<Record<string, ConfigKey>>;
   /** Imports the implementation; called on the first address of this system opened. */
@@ -43,6 +52,10 @@ export interface SystemDescriptor {
   connectionKey(address: Address): string;
   /** Web URLs it reads (https://github.com/…); undefined when the URL is not one of its. */
   parseWebUrl?(url: URL): Address | undefined;
+  /** Where it would find credentials and settings on this machine (names, never values), and a place worth probing. */
+  setup?(context: SetupContext): SetupFound;
+  /** Usable with nothing configured (local disk, public repositories). */
+  readonly needsNoSetup?: boolean;
   /** Where a resource of `kind` without a path goes; throws InvalidInput where there is no default. */
   defaultPath(kind: ResourceKind, name: string, config: StowageConfig): string;
 }

@@ -98,6 +98,29 @@ describe("architecture", () => {
     expect(offending).toEqual([]);
   });
 
+  it("a provider's name appears in code only inside its own folder: a new system touches nothing else", () => {
+    const providers = ["s3", "gs", "gcs", "azure", "az", "github"];
+    const literal = new RegExp(`["'\`](?:${providers.join("|")})["'\`]`);
+    const code = (text: string) => text.replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, "");
+    const offending = files
+      .filter((f) => !/^systems\/[^/]+\//.test(f.file) && f.file !== "systems/catalog.ts")
+      .filter((f) => literal.test(code(readFileSync(join(SRC, f.file), "utf8"))))
+      .map((f) => f.file);
+    expect(offending).toEqual([]);
+  });
+
+  it("the layer picture in docs/architecture.md names every top-level part of src/, and nothing that is not there", () => {
+    const doc = readFileSync("docs/architecture.md", "utf8");
+    const picture = /```\n( ┌[\s\S]*?)```/.exec(doc)?.[1] ?? "";
+    expect(picture).not.toBe("");
+    // A layer's row starts with its parts: "│ cli/", "│ address.ts config.ts …" (one space apart).
+    const rows = picture.split("\n").map((line) => /^ │ ((?:[a-z][\w-]*(?:\/|\.ts)(?: (?=[a-z]))?)+)/.exec(line)?.[1] ?? "");
+    const inPicture = new Set(rows.flatMap((row) => row.split(" ")).filter(Boolean).map((part) => part.replace(/\/$/, "")));
+    const inTree = new Set(readdirSync(SRC).map((entry) => entry.replace(/\/$/, "")));
+    expect([...inTree].filter((entry) => !inPicture.has(entry)).sort()).toEqual([]);
+    expect([...inPicture].filter((entry) => !inTree.has(entry)).sort()).toEqual([]);
+  });
+
   it("the CLI uses only the public API", () => {
     const offending = files
       .filter((f) => layerOf(f.file) === "cli")

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { parseName, parsePrefix } from "../../src/registry/names.js";
 import { compareVersions, parseRecord, parseVersionKey, savedAddress, versionKey } from "../../src/registry/record.js";
 import { Credentials } from "../../src/credentials.js";
+import { descriptorOf } from "../../src/systems/addresses.js";
 import { isStowageError } from "../../src/errors.js";
 
 describe("names", () => {
@@ -48,7 +49,7 @@ describe("version keys", () => {
 
 describe("records", () => {
   it("keep only the allowlisted address fields", () => {
-    const credentials = Credentials.for("s3", { accessKeyId: "AKIA", secretAccessKey: "very-secret" });
+    const credentials = Credentials.for("s3", descriptorOf("s3").credentials, { accessKeyId: "AKIA", secretAccessKey: "very-secret" });
     const saved = savedAddress({ system: "s3", path: "/b/k", credentials } as never);
     expect(saved).toEqual({ system: "s3", path: "/b/k" });
     expect(JSON.stringify({ credentials })).toBe("{}");

@@ -4,10 +4,8 @@
  * the registries in use; Node and Stowage versions.
  */
 import { existsSync } from "node:fs";
-import { homedir } from "node:os";
-import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { VERSION, configPath, isStowageError, list, loadConfig, openSystem, registries } from "../../index.js";
+import { VERSION, configPath, describeSystems, isStowageError, list, loadConfig, openSystem, registries, type SystemSetup } from "../../index.js";
 import { printJson } from "../output.js";
 import { usageError } from "./cp.js";
 
@@ -15,14 +13,9 @@ import { DOCTOR_USAGE as usage } from "../usage.js";
 
 export { usage };
 
-interface SystemReport {
-  system: string;
-  /** Where credentials and settings come from: variable names, file paths, never values. */
-  sources: string[];
-  configured: boolean;
-  /** Checked against `probe`; undefined when there was nothing to ask. */
+/** A system's setup (from the library's descriptors) and, where there was a place to ask, whether it answered. */
+interface SystemReport extends SystemSetup {
   reachable?: boolean;
-  probe?: string;
   error?: string;
 }
 
@@ -34,82 +27,14 @@ interface RegistryReport {
   error?: string;
 }
 
-const home = () => process.env.HOME || homedir();
-
-function present(variable: string): string[] {
-  return process.env[variable] ? [`$${variable}`] : [];
-}
-
-function file(path: string, label = path): string[] {
-  return existsSync(path) ? [label] : [];
-}
-
-function sourcesFor(system: string): string[] {
-  const config = loadConfig();
-  switch (system) {
-    case "file":
-      return ["local disk"];
-    case "ssh":
-      return [
-        ...present("SSH_AUTH_SOCK").map(() => "ssh-agent ($SSH_AUTH_SOCK)"),
-        ...file(typeof config.ssh?.configFile === "string" ? config.ssh.configFile : join(home(), ".ssh", "config")),
-        ...["id_ed25519", "id_ecdsa", "id_rsa"].flatMap((key) => file(join(home(), ".ssh", key))),
-        ...present("STOWAGE_SSH_PASSPHRASE"),
-      ];
-    case "s3":
-      return [
-        ...present("AWS_ACCESS_KEY_ID"),
-        ...present("AWS_PROFILE"),
-        ...present("AWS_WEB_IDENTITY_TOKEN_FILE"),
-        ...present("AWS_CONTAINER_CREDENTIALS_FULL_URI"),
-        ...file(process.env.AWS_SHARED_CREDENTIALS_FILE ?? join(home(), ".aws", "credentials")),
-        ...file(process.env.AWS_CONFIG_FILE ?? join(home(), ".aws", "config")),
-        ...present("AWS_ENDPOINT_URL_S3"),
-        ...present("AWS_ENDPOINT_URL"),
-        ...(config.s3?.endpoint ? ["config s3.endpoint"] : []),
-      ];
-    case "gs":
-      return [
-        ...present("GOOGLE_APPLICATION_CREDENTIALS"),
-        ...file(join(home(), ".config", "gcloud", "application_default_credentials.json")),
-        ...present("STORAGE_EMULATOR_HOST"),
-        ...present("GOOGLE_CLOUD_PROJECT"),
-      ];
-    case "azure":
-      return [
-        ...present("AZURE_STORAGE_CONNECTION_STRING"),
-        ...present("AZURE_STORAGE_ACCOUNT"),
-        ...present("AZURE_STORAGE_KEY"),
-        ...present("AZURE_STORAGE_SAS_TOKEN"),
-        ...present("AZURE_CLIENT_ID"),
-        ...(config.azure?.account ? ["config azure.account"] : []),
-      ];
-    case "github":
-      return [...present("GITHUB_TOKEN"), ...present("GITHUB_SERVER_URL")];
-    default:
-      return [];
-  }
-}
-
-/** Where to ask a system whether it answers: its configured default bucket or container. */
-function probeFor(system: string): string | undefined {
-  const config = loadConfig();
-  if (system === "s3" && config.s3?.bucket) return `s3://${config.s3.bucket}`;
-  if (system === "gs" && config.gs?.bucket) return `gs://${config.gs.bucket}`;
-  if (system === "azure" && config.azure?.container) return `az://${config.azure.container}`;
-  return undefined;
-}
-
 function failure(error: unknown): string {
   return isStowageError(error) ? `${error.code}: ${error.message}` : String(error);
 }
 
-async function checkSystem(system: string): Promise<SystemReport> {
-  const sources = sourcesFor(system);
-  const report: SystemReport = { system, sources, configured: system === "file" || system === "github" || sources.length > 0 };
-  const probe = probeFor(system);
+async function checkSystem(setup: SystemSetup): Promise<SystemReport> {
+  const report: SystemReport = { ...setup };
+  const probe = setup.probe;
   if (!probe) return report;
-  report.probe = probe;
   try {
     const opened = await openSystem(probe);
     for await (const _ of opened.list(`/${probe.split("://")[1]}`, { pageSize: 1 })) break;
@@ -140,7 +65,7 @@ export async function doctor(argv: string[]): Promise<void> {
   const where = registries();
   const team = loadConfig().registry?.team || undefined;
   const [systems, local, teamReport] = await Promise.all([
-    Promise.all(["file", "ssh", "s3", "gs", "azure", "github"].map(checkSystem)),
+    Promise.all(describeSystems().map(checkSystem)),
     checkRegistry("local", where.local),
     checkRegistry("team", team),
   ]);

@@ -2,7 +2,7 @@
  * What a PLACE argument may be on the command line: a URL, a local path, a saved name (`@/x`, or
  * `~/x` when such a name is saved), or a saved cluster's path as `gpu-box:/data` (scp's form).
  */
-import { Table, isStowageError, load, type NamedResource } from "../../index.js";
+import { Table, isStowageError, isSystemName, load, type NamedResource } from "../../index.js";
 
 /** The URL of a saved resource's data. */
 export async function urlOf(resource: NamedResource): Promise<string> {
@@ -12,7 +12,8 @@ export async function urlOf(resource: NamedResource): Promise<string> {
   return `ssh://${user}${resource.host}${resource.port ? `:${resource.port}` : ""}/`;
 }
 
-const SCHEMES = new Set(["file", "local", "ssh", "sftp", "s3", "gs", "gcs", "az", "azure", "github", "http", "https"]);
+/** Web URLs, like the systems own schemes, are never `host:/path`. */
+const WEB_SCHEMES = new Set(["http", "https"]);
 
 export async function placeArg(text: string): Promise<string> {
   if (text.startsWith("@/")) return urlOf(await load(text));
@@ -26,7 +27,7 @@ export async function placeArg(text: string): Promise<string> {
     }
   }
   const hostPath = /^([A-Za-z0-9_][A-Za-z0-9_.-]*):(\/.*)$/.exec(text);
-  if (hostPath && !SCHEMES.has(hostPath[1]!.toLowerCase()) && !hostPath[2]!.startsWith("//")) {
+  if (hostPath && !isSystemName(hostPath[1]!) && !WEB_SCHEMES.has(hostPath[1]!.toLowerCase()) && !hostPath[2]!.startsWith("//")) {
     return `ssh://${hostPath[1]}${hostPath[2]}`;
   }
   return text;

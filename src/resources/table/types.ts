@@ -1,7 +1,7 @@
 /** The public option and filter types of the Table resource. */
 import type { RecordBatch, Schema, Table as ArrowTable } from "apache-arrow";
 import type { AddressInput } from "../../address.js";
-import type { CredentialsInput } from "../../credentials.js";
+import type { CredentialsInput } from "../../systems/catalog.js";
 import type { System } from "../../systems/contract.js";
 import type { Cluster } from "../cluster.js";
 

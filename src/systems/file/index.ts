@@ -4,6 +4,7 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { cacheDir } from "../../config.js";
 import type { SystemDescriptor } from "../descriptor.js";
+
 import { normalizePath } from "../paths.js";
 
 /** A local path as the user typed it: "~" and "~/x" are the home directory, the rest is cwd-relative. */
@@ -17,6 +18,8 @@ export const descriptor: SystemDescriptor = {
   name: "file",
   schemes: ["file", "local"],
   packages: [],
+  needsNoSetup: true,
+  setup: () => ({ sources: ["local disk"] }),
   load: async () => (await import("./system.js")).createFileSystem,
   // Only file:// URLs are percent-decoded.
   parseUrl: (_rest, { text }) => ({ system: "file", path: normalizePath(fileURLToPath(text)) }),

@@ -5,6 +5,8 @@
 import { StowageError } from "../../errors.js";
 import type { Address } from "../../address.js";
 import type { SystemDescriptor } from "../descriptor.js";
+import { variable } from "../sources.js";
+
 import { normalizePath } from "../paths.js";
 
 export interface GithubConfig {
@@ -30,6 +32,9 @@ export const descriptor: SystemDescriptor = {
   name: "github",
   schemes: ["github"],
   packages: [],
+  addressOptions: ["server"],
+  needsNoSetup: true,
+  setup: (context) => ({ sources: [...variable(context, "GITHUB_TOKEN"), ...variable(context, "GITHUB_SERVER_URL")] }),
   config: { server: { type: "string" } },
   load: async () => (await import("./system.js")).createGithubSystem,
   parseUrl: (rest) => ({ system: "github", path: normalizePath(rest) }),

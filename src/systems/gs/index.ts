@@ -1,5 +1,8 @@
 /** Google Cloud Storage: `gs://<bucket>/<object name>`, configured by Application Default Credentials. */
+import { join } from "node:path";
 import type { SystemDescriptor } from "../descriptor.js";
+import { file, variable, type SetupFound } from "../sources.js";
+
 import { bucketAddress, bucketDefaultPath } from "../object-store.js";
 
 export interface GsConfig {
@@ -9,10 +12,29 @@ export interface GsConfig {
   bucket: string;
 }
 
+/** Explicit GCS credentials: a service account's email and PEM private key, as in its JSON key file. */
+export interface GsCredentials {
+  clientEmail: string;
+  privateKey: string;
+}
+
 export const descriptor: SystemDescriptor = {
   name: "gs",
   schemes: ["gs", "gcs"],
   packages: ["@google-cloud/storage"],
+  credentials: { fields: ["clientEmail", "privateKey"], required: ["clientEmail", "privateKey"] },
+  setup: (context) => {
+    const found: SetupFound = {
+      sources: [
+        ...variable(context, "GOOGLE_APPLICATION_CREDENTIALS"),
+        ...file(join(context.home, ".config", "gcloud", "application_default_credentials.json")),
+        ...variable(context, "STORAGE_EMULATOR_HOST"),
+        ...variable(context, "GOOGLE_CLOUD_PROJECT"),
+      ],
+    };
+    if (context.config.gs?.bucket) found.probe = `gs://${String(context.config.gs.bucket)}`;
+    return found;
+  },
   config: {
     project: { type: "string" },
     endpoint: { type: "string" },

@@ -1,5 +1,8 @@
 /** Amazon S3 and S3-compatible servers: `s3://<bucket>/<key>`, configured by the AWS chain. */
+import { join } from "node:path";
 import type { SystemDescriptor } from "../descriptor.js";
+import { file, variable, type SetupFound } from "../sources.js";
+
 import { bucketAddress, bucketDefaultPath } from "../object-store.js";
 
 export interface S3Config {
@@ -13,10 +16,33 @@ export interface S3Config {
   bucket: string;
 }
 
+/** Explicit S3 credentials: an access key, with its session token when it is a temporary one. */
+export interface S3Credentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+}
+
 export const descriptor: SystemDescriptor = {
   name: "s3",
   schemes: ["s3"],
   packages: ["@aws-sdk/client-s3"],
+  credentials: { fields: ["accessKeyId", "secretAccessKey", "sessionToken"], required: ["accessKeyId", "secretAccessKey"] },
+  setup: (context) => {
+    const { env, config, home } = context;
+    const found: SetupFound = {
+      sources: [
+        ...["AWS_ACCESS_KEY_ID", "AWS_PROFILE", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_FULL_URI"].flatMap((name) => variable(context, name)),
+        ...file(env.AWS_SHARED_CREDENTIALS_FILE ?? join(home, ".aws", "credentials")),
+        ...file(env.AWS_CONFIG_FILE ?? join(home, ".aws", "config")),
+        ...variable(context, "AWS_ENDPOINT_URL_S3"),
+        ...variable(context, "AWS_ENDPOINT_URL"),
+        ...(config.s3?.endpoint ? ["config s3.endpoint"] : []),
+      ],
+    };
+    if (config.s3?.bucket) found.probe = `s3://${String(config.s3.bucket)}`;
+    return found;
+  },
   config: {
     endpoint: { env: "STOWAGE_S3_ENDPOINT", type: "string" },
     region: { type: "string" },

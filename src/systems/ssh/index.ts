@@ -3,9 +3,12 @@
  * ~/.ssh/config, the agent and known_hosts as OpenSSH uses them. "/~/x" is relative to the login
  * directory.
  */
+import { join } from "node:path";
 import { StowageError } from "../../errors.js";
 import type { Address } from "../../address.js";
 import type { SystemDescriptor } from "../descriptor.js";
+import { file, variable } from "../sources.js";
+
 import { normalizePath } from "../paths.js";
 
 export interface SshConfig {
@@ -33,10 +36,31 @@ function parseSshUrl(rest: string, text: string): Address {
   return address;
 }
 
+/** Explicit SSH credentials, tried before the agent and key files. */
+export interface SshCredentials {
+  /** A private key in OpenSSH or PEM form. */
+  privateKey?: string | Buffer;
+  passphrase?: string;
+  password?: string;
+}
+
 export const descriptor: SystemDescriptor = {
   name: "ssh",
   schemes: ["ssh", "sftp"],
   packages: ["ssh2"],
+  credentials: { fields: ["privateKey", "passphrase", "password"] },
+  addressOptions: ["host", "user", "port"],
+  setup: (context) => {
+    const configFile = context.config.ssh?.configFile;
+    return {
+      sources: [
+        ...variable(context, "SSH_AUTH_SOCK", "ssh-agent ($SSH_AUTH_SOCK)"),
+        ...file(typeof configFile === "string" ? configFile : join(context.home, ".ssh", "config")),
+        ...["id_ed25519", "id_ecdsa", "id_rsa"].flatMap((key) => file(join(context.home, ".ssh", key))),
+        ...variable(context, "STOWAGE_SSH_PASSPHRASE"),
+      ],
+    };
+  },
   config: {
     remoteCommand: { env: "STOWAGE_REMOTE_COMMAND", type: "string" },
     acceptNewHostKeys: { env: "STOWAGE_SSH_ACCEPT_NEW_HOST_KEYS", type: "boolean" },
