@@ -30,7 +30,13 @@ async function main(): Promise<void> {
   Object.assign(process.env, servers.env);
   const proxy = await startCountingProxy(process.env.AWS_ENDPOINT_URL!);
   const systems = new SystemRegistry(() => ({ ...loadConfig(), s3: { ...loadConfig().s3, endpoint: proxy.url } }));
-  const raw = new S3Client({ endpoint: proxy.url, forcePathStyle: true, region: "us-east-1", requestChecksumCalculation: "WHEN_REQUIRED", responseChecksumValidation: "WHEN_REQUIRED" });
+  const raw = new S3Client({
+    endpoint: proxy.url,
+    forcePathStyle: true,
+    region: "us-east-1",
+    requestChecksumCalculation: "WHEN_REQUIRED",
+    responseChecksumValidation: "WHEN_REQUIRED",
+  });
   try {
     const address = parseAddress(`s3://${BUCKET}/registry`);
     const system = writable(await systems.open(address), "write");

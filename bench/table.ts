@@ -178,7 +178,10 @@ async function dirBytes(dir: string): Promise<number> {
 
 async function prepare(): Promise<void> {
   await mkdir(DIR, { recursive: true });
-  const exists = await stat(IPC).then(() => true, () => false);
+  const exists = await stat(IPC).then(
+    () => true,
+    () => false,
+  );
   if (!exists) {
     const { mlTable } = await import("../test/table/data.js");
     const writer = new RecordBatchFileWriter();
@@ -188,7 +191,8 @@ async function prepare(): Promise<void> {
     const sink = (async () => {
       for await (const chunk of writer) chunks.push(chunk);
     })();
-    for (let first = 0; first < ROWS; first += 500_000) for (const batch of mlTable(500_000, first, first + 1).selectAt([0, 1, 2, 3, 4, 5]).batches) writer.write(batch);
+    for (let first = 0; first < ROWS; first += 500_000)
+      for (const batch of mlTable(500_000, first, first + 1).selectAt([0, 1, 2, 3, 4, 5]).batches) writer.write(batch);
     writer.finish();
     await Promise.all([sink, ...parts]);
     await writeFile(IPC, Buffer.concat(chunks));
@@ -261,13 +265,22 @@ async function main(): Promise<void> {
   }
   const med = (name: string) => median(results.get(name)!.map((r) => r.ms));
   if (chosen) {
-    for (const name of names) console.log(`${name}: median ${med(name).toFixed(0)} ms (${results.get(name)!.map((r) => r.ms.toFixed(0)).join(" / ")}), peak RSS ${Math.max(...results.get(name)!.map((r) => r.peakRssMB))} MB`);
+    for (const name of names)
+      console.log(
+        `${name}: median ${med(name).toFixed(0)} ms (${results
+          .get(name)!
+          .map((r) => r.ms.toFixed(0))
+          .join(" / ")}), peak RSS ${Math.max(...results.get(name)!.map((r) => r.peakRssMB))} MB`,
+      );
     return;
   }
   const rss = (name: string) => Math.max(...results.get(name)!.map((r) => r.peakRssMB));
   const line = (name: string) => {
     const r = results.get(name)![0]!;
-    const all = results.get(name)!.map((x) => x.ms.toFixed(0)).join(" / ");
+    const all = results
+      .get(name)!
+      .map((x) => x.ms.toFixed(0))
+      .join(" / ");
     return `| ${name} | ${med(name).toFixed(0)} | ${all} | ${rss(name)} | ${r.bytes ? r.bytes.toLocaleString("en") : ""} | ${r.note ?? ""} |`;
   };
   const streamRate = ROWS / (med("stream stowage") / 1000);

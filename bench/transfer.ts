@@ -112,7 +112,11 @@ async function main(): Promise<void> {
 
     if (options.paths.some((p) => p.source === "s3")) {
       for (const workload of chosen) {
-        const seeded = await runCommand(["rclone", "--config", rcloneConfig, "copy", workload.dir, `${RCLONE_REMOTE.s3}:${S3_SOURCE_BUCKET}/${workload.name}`, ...RCLONE_FLAGS], rcloneEnv, 30 * 60_000);
+        const seeded = await runCommand(
+          ["rclone", "--config", rcloneConfig, "copy", workload.dir, `${RCLONE_REMOTE.s3}:${S3_SOURCE_BUCKET}/${workload.name}`, ...RCLONE_FLAGS],
+          rcloneEnv,
+          30 * 60_000,
+        );
         if (seeded.code !== 0) throw new Error(`seeding s3://${S3_SOURCE_BUCKET}/${workload.name} failed: ${seeded.stderr}`);
       }
       log(`seeded s3://${S3_SOURCE_BUCKET}`);
@@ -140,7 +144,17 @@ async function main(): Promise<void> {
         const command = commandFor(c, name, ctx);
         const outcome = await runCommand(command, c.tool === "rclone" ? rcloneEnv : env, timeoutMs);
         const serverCpu = await serverCpuSince(serverBefore);
-        const result: RunResult = { key: c.key, round, ok: outcome.code === 0, seconds: outcome.seconds, cpuSeconds: outcome.cpuSeconds, serverCpuSeconds: serverCpu, load1, settleSeconds, quiet };
+        const result: RunResult = {
+          key: c.key,
+          round,
+          ok: outcome.code === 0,
+          seconds: outcome.seconds,
+          cpuSeconds: outcome.cpuSeconds,
+          serverCpuSeconds: serverCpu,
+          load1,
+          settleSeconds,
+          quiet,
+        };
         if (c.tool === "stowage" && result.ok) {
           // The worker's own timing and CPU replace the process's (Node startup and imports excluded).
           const line = outcome.stdout.trim().split("\n").at(-1) ?? "{}";
@@ -151,8 +165,7 @@ async function main(): Promise<void> {
         if (!result.ok) {
           result.error = `exit ${outcome.code}: ${firstError(outcome.stderr)}`;
           log(`  stderr of ${c.key}:\n${outcome.stderr.trim().slice(-3000)}`);
-        }
-        else {
+        } else {
           const landed = await places.tally(destination, name).catch((error: unknown) => ({ files: -1, bytes: -1, error }));
           if (landed.files !== c.workload.files || landed.bytes !== c.workload.bytes) {
             result.ok = false;
@@ -169,10 +182,15 @@ async function main(): Promise<void> {
         const removeSeconds = (Date.now() - removeStarted) / 1000;
         results.push(result);
         await appendFile(rawFile, `${JSON.stringify(result)}\n`);
-        const rate = c.workload.name === "big" ? `${(c.workload.bytes / (1 << 20) / result.seconds).toFixed(0)} MiB/s` : `${(c.workload.files / result.seconds).toFixed(0)} files/s`;
+        const rate =
+          c.workload.name === "big"
+            ? `${(c.workload.bytes / (1 << 20) / result.seconds).toFixed(0)} MiB/s`
+            : `${(c.workload.files / result.seconds).toFixed(0)} files/s`;
         log(
           `[round ${round}, ${done}/${totalRuns}] ${c.key}: ` +
-            (result.ok ? `${result.seconds.toFixed(2)} s, ${rate}, CPU ${result.cpuSeconds.toFixed(1)} s, servers ${serverCpu.toFixed(1)} s, load ${load1.toFixed(1)}, settled ${settleSeconds.toFixed(1)} s${quiet ? "" : " (not quiet)"}` : `FAILED ${result.error}`) +
+            (result.ok
+              ? `${result.seconds.toFixed(2)} s, ${rate}, CPU ${result.cpuSeconds.toFixed(1)} s, servers ${serverCpu.toFixed(1)} s, load ${load1.toFixed(1)}, settled ${settleSeconds.toFixed(1)} s${quiet ? "" : " (not quiet)"}`
+              : `FAILED ${result.error}`) +
             ` (cleanup ${removeSeconds.toFixed(1)} s)`,
         );
       }
@@ -181,7 +199,16 @@ async function main(): Promise<void> {
     const wallSeconds = (Date.now() - started.getTime()) / 1000;
     const summaries = summarize(cases, results);
     const command = `npx tsx bench/transfer.ts ${process.argv.slice(2).join(" ")}`.trim();
-    const section = renderSection(options.paths, chosen, summaries, results, { mode: options.quick ? "quick" : "full", rounds: options.rounds, scpRounds: options.scpRounds, seed: options.seed, started, wallSeconds, command, rawFile });
+    const section = renderSection(options.paths, chosen, summaries, results, {
+      mode: options.quick ? "quick" : "full",
+      rounds: options.rounds,
+      scpRounds: options.scpRounds,
+      seed: options.seed,
+      started,
+      wallSeconds,
+      command,
+      rawFile,
+    });
     log(`\n${section}`);
     if (options.write) {
       await writeSection(join(REPO, "bench/RESULTS.md"), section);

@@ -64,9 +64,7 @@ export class StowageError extends Error {
 }
 
 function formatMessage(init: StowageErrorInit): string {
-  const where = [init.system && `[${init.system}]`, init.operation, init.path !== undefined && JSON.stringify(init.path)]
-    .filter(Boolean)
-    .join(" ");
+  const where = [init.system && `[${init.system}]`, init.operation, init.path !== undefined && JSON.stringify(init.path)].filter(Boolean).join(" ");
   const detail = init.message ?? (init.cause instanceof Error ? init.cause.message : init.code);
   return where ? `${where}: ${init.code}: ${detail}` : `${init.code}: ${detail}`;
 }

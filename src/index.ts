@@ -53,7 +53,18 @@ export { folder, Folder, type FolderEntry, type FolderInit, type LsOptions, type
 export { blob, Blob, type BlobInit } from "./resources/blob.js";
 export { cluster, Cluster, type ClusterInit } from "./resources/cluster.js";
 export { copy, sync } from "./resources/transfer.js";
-export { load, list, registries, remove, type HistoryEntry, type ListOptions as NameListOptions, type NameEntry, type NamedResource, type RemoveOptions, type SaveOptions } from "./resources/named.js";
+export {
+  load,
+  list,
+  registries,
+  remove,
+  type HistoryEntry,
+  type ListOptions as NameListOptions,
+  type NameEntry,
+  type NamedResource,
+  type RemoveOptions,
+  type SaveOptions,
+} from "./resources/named.js";
 export type { Place, PlaceInit, ResourceInit } from "./resources/location.js";
 export type { AzureCredentials, CredentialsInput, GsCredentials, S3Credentials, SshCredentials } from "./systems/catalog.js";
 export type { OpenOptions } from "./resources/ranges.js";

@@ -61,7 +61,8 @@ export function againstScp(path: PathSpec, workload: WorkloadName): boolean {
 
 /** Which tools are references on a path, and for which workloads (per the issue's benchmark). */
 function toolsFor(path: PathSpec, workload: WorkloadName): Tool[] {
-  if (path.id === "local-ssh" || path.id === "ssh-local") return againstScp(path, workload) ? ["stowage", "rclone", "scp", "rsync"] : ["stowage", "rclone", "rsync"];
+  if (path.id === "local-ssh" || path.id === "ssh-local")
+    return againstScp(path, workload) ? ["stowage", "rclone", "scp", "rsync"] : ["stowage", "rclone", "rsync"];
   return ["stowage", "rclone"];
 }
 
@@ -73,7 +74,7 @@ function toolsFor(path: PathSpec, workload: WorkloadName): Tool[] {
  */
 function unavailable(path: PathSpec, tool: Tool): string | undefined {
   if (path.destination === "gs" && tool === "rclone") {
-    return "rclone 1.60 cannot upload to the firebase-tools GCS emulator (small files: 400 \"Missing content type\" for its multipart upload; large files: it cannot parse the emulator's resumable-upload answer)";
+    return 'rclone 1.60 cannot upload to the firebase-tools GCS emulator (small files: 400 "Missing content type" for its multipart upload; large files: it cannot parse the emulator\'s resumable-upload answer)';
   }
   return undefined;
 }

@@ -28,7 +28,10 @@ export const USAGE = `usage: npx tsx bench/transfer.ts [options]
 
 function list<T extends string>(value: string | undefined, known: readonly T[], what: string): T[] | undefined {
   if (!value) return undefined;
-  const items = value.split(",").map((item) => item.trim()).filter(Boolean);
+  const items = value
+    .split(",")
+    .map((item) => item.trim())
+    .filter(Boolean);
   for (const item of items) if (!known.includes(item as T)) throw new Error(`unknown ${what} "${item}"; known: ${known.join(", ")}`);
   return items as T[];
 }
@@ -59,7 +62,11 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
     process.stdout.write(`${USAGE}\n`);
     process.exit(0);
   }
-  const pathIds = list(values.paths ?? env.BENCH_PATHS, PATHS.map((p) => p.id), "path");
+  const pathIds = list(
+    values.paths ?? env.BENCH_PATHS,
+    PATHS.map((p) => p.id),
+    "path",
+  );
   const quick = values.quick ?? /^(1|true|yes)$/i.test(env.BENCH_QUICK ?? "");
   return {
     quick,

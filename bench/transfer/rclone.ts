@@ -7,12 +7,18 @@ export const RCLONE_REMOTE = { ssh: "bsftp", s3: "bs3", azure: "baz", gs: "bgs" 
 
 /** The settings of the research (B.2): 16 in flight, 16 MiB parts. */
 export const RCLONE_FLAGS = [
-  "--transfers", "16",
-  "--checkers", "16",
-  "--s3-chunk-size", "16M",
-  "--s3-upload-concurrency", "16",
-  "--azureblob-chunk-size", "16M",
-  "--azureblob-upload-concurrency", "16",
+  "--transfers",
+  "16",
+  "--checkers",
+  "16",
+  "--s3-chunk-size",
+  "16M",
+  "--s3-upload-concurrency",
+  "16",
+  "--azureblob-chunk-size",
+  "16M",
+  "--azureblob-upload-concurrency",
+  "16",
   "--sftp-disable-hashcheck",
 ];
 

@@ -111,7 +111,13 @@ function goalsFor(path: PathSpec, workload: Workload): Goal[] {
   return goals;
 }
 
-export function renderSection(paths: readonly PathSpec[], workloads: readonly Workload[], summaries: Map<string, CaseSummary>, results: readonly RunResult[], info: RunInfo): string {
+export function renderSection(
+  paths: readonly PathSpec[],
+  workloads: readonly Workload[],
+  summaries: Map<string, CaseSummary>,
+  results: readonly RunResult[],
+  info: RunInfo,
+): string {
   const loads = results.map((r) => r.load1);
   const lines: string[] = [];
   lines.push("## Transfers", "");
@@ -151,7 +157,10 @@ export function renderSection(paths: readonly PathSpec[], workloads: readonly Wo
   const unavailable = [...summaries.values()].filter((s) => s.c.unavailable);
   if (unavailable.length > 0) notes.push(`¹ Not run: ${[...new Set(unavailable.map((s) => s.c.unavailable))].join("; ")}.`);
   for (const s of summaries.values()) {
-    if (s.failures.length > 0) notes.push(`\`${s.c.key}\` failed ${s.failures.length} of ${s.runs} runs: ${[...new Set(s.failures)].map((f) => f.replace(/\s+/g, " ").slice(0, 300)).join(" / ")}`);
+    if (s.failures.length > 0)
+      notes.push(
+        `\`${s.c.key}\` failed ${s.failures.length} of ${s.runs} runs: ${[...new Set(s.failures)].map((f) => f.replace(/\s+/g, " ").slice(0, 300)).join(" / ")}`,
+      );
   }
   lines.push(
     "How it was measured: every case runs once per round in a seeded shuffled order, each into a fresh destination (new bucket/container, or new directory on the SSH host), " +
@@ -159,14 +168,16 @@ export function renderSection(paths: readonly PathSpec[], workloads: readonly Wo
       "after each run the destination's file count and bytes are verified (a mismatch counts as a failed run) and the destination is removed (small-file S3 buckets are kept until the server stops: Swift deletes objects one at a time). " +
       "Stowage runs `copy(source, destination)` in a fresh Node process from the built package (dist/, compiled by the bench first; the CLI the SSH host runs for ssh→s3 too), timed from before any system is opened to the end of the copy (Node startup and imports excluded), CPU from `process.cpuUsage()`. " +
       "Reference tools are timed as whole processes (startup and SSH handshake included), CPU of the process tree from the shell's `times`. " +
-      "\"server CPU-s\" is the CPU the test servers (and, for ssh→s3, everything the SSH host ran, including Stowage's remote CLI) used during the run. " +
+      '"server CPU-s" is the CPU the test servers (and, for ssh→s3, everything the SSH host ran, including Stowage\'s remote CLI) used during the run. ' +
       "rclone: `--transfers 16 --checkers 16`, 16 MiB chunks and 16 parts in flight for s3/azureblob/gcs, `--sftp-disable-hashcheck`; scp and rsync use the generated ssh config (rsync with OpenSSH's default cipher). " +
       "Stowage runs with its defaults (16 files in flight). The S3 server is OpenStack Swift (s3api), Azure is Azurite, GCS is the firebase-tools emulator: all run on the same 2 cores as the clients, so object-store ratios are emulator-bound (see `/work/shared/research/clients-and-perf.md` B.2).",
     "",
   );
   const imports = results.filter((r) => r.importSeconds !== undefined).map((r) => r.importSeconds!);
   if (imports.length > 0) {
-    notes.push(`Importing Stowage's provider modules (excluded from Stowage's times, as in the research) took a median ${fmt(median(imports), 2)} s (${fmt(Math.min(...imports), 2)}–${fmt(Math.max(...imports), 2)}) per run.`);
+    notes.push(
+      `Importing Stowage's provider modules (excluded from Stowage's times, as in the research) took a median ${fmt(median(imports), 2)} s (${fmt(Math.min(...imports), 2)}–${fmt(Math.max(...imports), 2)}) per run.`,
+    );
   }
   if (notes.length > 0) lines.push(...notes.map((n) => `- ${n}`), "");
   lines.push(

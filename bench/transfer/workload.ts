@@ -37,7 +37,7 @@ async function writeBig(dir: string, bytes: number): Promise<void> {
   await mkdir(dir, { recursive: true });
   const file = await open(join(dir, "big.bin"), "w");
   try {
-    for (let written = 0; written < bytes; ) {
+    for (let written = 0; written < bytes;) {
       const chunk = randomBytes(Math.min(16 * MiB, bytes - written));
       await file.write(chunk);
       written += chunk.length;

@@ -56,4 +56,3 @@ export const EXIT_CODE_HELP = `Exit codes (one per error code, as rclone does):
   6    unsupported (Unsupported)
   7    unavailable or timed out (Unavailable, Timeout)
   130  aborted (Aborted)`;
-

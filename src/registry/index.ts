@@ -31,7 +31,8 @@ export function teamRegistryAddress(): Address {
     throw new StowageError({
       code: "InvalidInput",
       operation: "registry",
-      message: "no team registry is configured for @/ names: set STOWAGE_TEAM_REGISTRY (or registry.team in the config file) to a folder URL, e.g. s3://team-bucket/stowage-registry",
+      message:
+        "no team registry is configured for @/ names: set STOWAGE_TEAM_REGISTRY (or registry.team in the config file) to a folder URL, e.g. s3://team-bucket/stowage-registry",
     });
   }
   return withSavedHost(parseAddress(url));
@@ -70,7 +71,10 @@ export function savedCluster(name: string): SavedAddress | undefined {
   } catch {
     return undefined;
   }
-  const latest = files.flatMap((file) => parseVersionKey(file) ?? []).sort(compareVersions).at(-1);
+  const latest = files
+    .flatMap((file) => parseVersionKey(file) ?? [])
+    .sort(compareVersions)
+    .at(-1);
   if (!latest || latest.type !== "cluster") return undefined;
   const record = parseRecord(readFileSync(join(dir, latest.key)), join(dir, latest.key));
   return record.address;

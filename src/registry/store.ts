@@ -11,16 +11,7 @@ import { readAll } from "../systems/body.js";
 import type { System } from "../systems/contract.js";
 import { writable } from "../systems/extensions.js";
 import { formatName, type ParsedName, type Scope } from "./names.js";
-import {
-  RECORD_FORMAT,
-  compareVersions,
-  parseRecord,
-  parseVersionKey,
-  versionKey,
-  type ResourceType,
-  type SavedRecord,
-  type VersionKey,
-} from "./record.js";
+import { RECORD_FORMAT, compareVersions, parseRecord, parseVersionKey, versionKey, type ResourceType, type SavedRecord, type VersionKey } from "./record.js";
 
 export interface StoredVersion {
   version: number;
@@ -146,7 +137,12 @@ export class RegistryStore {
   async remove(name: ParsedName): Promise<StoredVersion[]> {
     const versions = await this.versions(name);
     if (versions.length === 0) {
-      throw new StowageError({ code: "NotFound", operation: "remove", path: name.name, message: `no resource is saved as ${name.name} in the ${this.scope} registry at ${this.url}` });
+      throw new StowageError({
+        code: "NotFound",
+        operation: "remove",
+        path: name.name,
+        message: `no resource is saved as ${name.name} in the ${this.scope} registry at ${this.url}`,
+      });
     }
     await this.#use("remove", (system) => writable(system, "remove", this.url).delete([this.#versionsDir(name.segments)], { recursive: true }));
     return versions;

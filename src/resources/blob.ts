@@ -110,7 +110,8 @@ export class Blob extends Resource {
  */
 export function blob(init: BlobInit | string | URL = {}): Blob {
   if (typeof init === "string" || init instanceof URL) return new Blob(resolvePlace(init, { kind: "blobs" }));
-  if (typeof init !== "object" || init === null) throw new StowageError({ code: "InvalidInput", message: `blob() takes a URL, a path or options, not ${String(init)}` });
+  if (typeof init !== "object" || init === null)
+    throw new StowageError({ code: "InvalidInput", message: `blob() takes a URL, a path or options, not ${String(init)}` });
   checkOptions(init, BLOB_OPTIONS, "blob()");
   const { data, name, mkdir } = init;
   return new Blob(addressFromInit(init, "blobs"), data, undefined, { name, mkdir });

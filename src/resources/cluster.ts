@@ -35,7 +35,11 @@ export class Cluster implements Nameable {
   constructor(init: ClusterInit) {
     if (typeof init !== "object" || init === null) throw new StowageError({ code: "InvalidInput", message: "a cluster takes { host, user, port }" });
     const unknown = Object.keys(init).filter((key) => !CLUSTER_OPTIONS.includes(key) && (init as unknown as Record<string, unknown>)[key] !== undefined);
-    if (unknown.length > 0) throw new StowageError({ code: "InvalidInput", message: `cluster() has no option ${unknown.map((k) => `"${k}"`).join(", ")}; it takes ${CLUSTER_OPTIONS.join(", ")}` });
+    if (unknown.length > 0)
+      throw new StowageError({
+        code: "InvalidInput",
+        message: `cluster() has no option ${unknown.map((k) => `"${k}"`).join(", ")}; it takes ${CLUSTER_OPTIONS.join(", ")}`,
+      });
     if (!init.host || typeof init.host !== "string") throw new StowageError({ code: "InvalidInput", message: "a cluster needs a host" });
     if (init.port !== undefined && !(Number.isInteger(init.port) && init.port > 0 && init.port < 65536)) {
       throw new StowageError({ code: "InvalidInput", message: `port must be 1-65535, got ${String(init.port)}` });

@@ -129,13 +129,18 @@ export class Folder extends Resource {
    */
   async put(contents: Record<string, WriteBody> | Iterable<[string, WriteBody]>, options: { overwrite?: boolean; signal?: AbortSignal } = {}): Promise<this> {
     const system = await this.writableSystem("put");
-    const files = [...(Symbol.iterator in contents ? (contents) : Object.entries(contents))].map(
-      ([name, body]) => [childPath(this.path, name), body] as const,
-    );
+    const files = [...(Symbol.iterator in contents ? contents : Object.entries(contents))].map(([name, body]) => [childPath(this.path, name), body] as const);
     const overwrite = options.overwrite ?? true;
     await this.#prepare(system);
     if (!overwrite) {
-      const existing = await Promise.all(files.map(([path]) => system.stat(path).then(() => path, () => undefined)));
+      const existing = await Promise.all(
+        files.map(([path]) =>
+          system.stat(path).then(
+            () => path,
+            () => undefined,
+          ),
+        ),
+      );
       const first = existing.find((path) => path !== undefined);
       if (first) throw new StowageError({ code: "AlreadyExists", system: system.name, operation: "put", path: first });
     }
@@ -225,7 +230,8 @@ export class Folder extends Resource {
  */
 export function folder(init: FolderInit | string | URL = {}): Folder {
   if (typeof init === "string" || init instanceof URL) return new Folder(resolvePlace(init, { kind: "folders" }));
-  if (typeof init !== "object" || init === null) throw new StowageError({ code: "InvalidInput", message: `folder() takes a URL, a path or options, not ${String(init)}` });
+  if (typeof init !== "object" || init === null)
+    throw new StowageError({ code: "InvalidInput", message: `folder() takes a URL, a path or options, not ${String(init)}` });
   checkOptions(init, RESOURCE_OPTIONS, "folder()");
   return new Folder(addressFromInit(init, "folders"), undefined, { name: init.name, mkdir: init.mkdir });
 }

@@ -99,7 +99,8 @@ function systemByName(name: string): { system: SystemName } | { cluster: Cluster
     return { system: systemNameOf(name) };
   }
   const saved = savedCluster(name);
-  if (saved?.host) return { cluster: new Cluster({ host: saved.host, ...(saved.user ? { user: saved.user } : {}), ...(saved.port ? { port: saved.port } : {}) }) };
+  if (saved?.host)
+    return { cluster: new Cluster({ host: saved.host, ...(saved.user ? { user: saved.user } : {}), ...(saved.port ? { port: saved.port } : {}) }) };
   return { system: systemNameOf(name) }; // throws InvalidInput naming the known systems
 }
 
@@ -123,7 +124,10 @@ export function addressFromInit(init: ResourceInit, kind: ResourceKind): Address
       const given = init.system instanceof Cluster ? undefined : systemByName(init.system);
       const givenSystem = given && "system" in given ? given.system : "ssh";
       if (givenSystem !== address.system) {
-        throw invalid(`system "${init.system instanceof Cluster ? init.system.host : init.system}" contradicts the path's URL ${path} (a ${address.system} address)`, path);
+        throw invalid(
+          `system "${init.system instanceof Cluster ? init.system.host : init.system}" contradicts the path's URL ${path} (a ${address.system} address)`,
+          path,
+        );
       }
     }
     for (const field of explicitFields) {

@@ -6,7 +6,17 @@
 import { type Address } from "../address.js";
 import { parseAddress } from "../systems/addresses.js";
 import { StowageError } from "../errors.js";
-import { localRegistryPath, parseName, parsePrefix, registryFor, withSavedHost, type NameEntry, type RecordBody, type ResourceType, type SavedRecord } from "../registry/index.js";
+import {
+  localRegistryPath,
+  parseName,
+  parsePrefix,
+  registryFor,
+  withSavedHost,
+  type NameEntry,
+  type RecordBody,
+  type ResourceType,
+  type SavedRecord,
+} from "../registry/index.js";
 import type { Blob } from "./blob.js";
 import type { Cluster } from "./cluster.js";
 import type { Folder } from "./folder.js";
@@ -40,7 +50,11 @@ export interface HistoryEntry {
 export type NamedResource = Table | Blob | Folder | Cluster;
 
 function noName(what: string): StowageError {
-  return new StowageError({ code: "InvalidInput", operation: what, message: `the resource has no name: pass one to save("…") or give { name } to its constructor` });
+  return new StowageError({
+    code: "InvalidInput",
+    operation: what,
+    message: `the resource has no name: pass one to save("…") or give { name } to its constructor`,
+  });
 }
 
 /**
@@ -51,7 +65,8 @@ export async function saveResource(resource: Nameable, name: string | undefined,
   const chosen = name ?? resource.name;
   if (chosen === undefined) throw noName("save");
   const parsed = parseName(chosen, { allowVersion: false });
-  if (options.note !== undefined && typeof options.note !== "string") throw new StowageError({ code: "InvalidInput", operation: "save", message: "note must be a string" });
+  if (options.note !== undefined && typeof options.note !== "string")
+    throw new StowageError({ code: "InvalidInput", operation: "save", message: "note must be a string" });
   const store = registryFor(parsed.scope);
   await store.versions(parsed);
   await resource.writePending();
@@ -122,7 +137,12 @@ async function fromRecord(record: SavedRecord): Promise<NamedResource> {
     }
     case "cluster": {
       const { Cluster } = await import("./cluster.js");
-      return new Cluster({ host: address.host!, ...(address.user ? { user: address.user } : {}), ...(address.port ? { port: address.port } : {}), name: record.name });
+      return new Cluster({
+        host: address.host!,
+        ...(address.user ? { user: address.user } : {}),
+        ...(address.port ? { port: address.port } : {}),
+        name: record.name,
+      });
     }
   }
 }

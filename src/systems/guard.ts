@@ -18,8 +18,7 @@ export interface Guard {
 }
 
 export function createGuard(system: SystemName, map: ProviderErrorMap): Guard {
-  const wrap = (operation: string, path: string | undefined, error: unknown) =>
-    toStowageError(error, { system, operation, path }, map);
+  const wrap = (operation: string, path: string | undefined, error: unknown) => toStowageError(error, { system, operation, path }, map);
   const guard = (async <T>(operation: string, path: string | undefined, fn: () => Promise<T>): Promise<T> => {
     try {
       return await fn();
@@ -31,7 +30,7 @@ export function createGuard(system: SystemName, map: ProviderErrorMap): Guard {
   guard.stream = (operation, path, stream) => {
     // Rewrite the error in place before other listeners see it: destroy(err) emits that error.
     const destroy = stream.destroy.bind(stream);
-    stream.destroy = ((error?: Error) => destroy(error === undefined || error === null ? error : wrap(operation, path, error)));
+    stream.destroy = (error?: Error) => destroy(error === undefined || error === null ? error : wrap(operation, path, error));
     return stream;
   };
   return guard;

@@ -15,7 +15,14 @@ export function bucketAddress(system: string, what: "bucket" | "container", rest
 }
 
 /** `/<default bucket>/stowage/<kind>/<name>`, the bucket from config or `variable`. */
-export function bucketDefaultPath(system: string, what: "bucket" | "container", variable: string, kind: ResourceKind, name: string, config: StowageConfig): string {
+export function bucketDefaultPath(
+  system: string,
+  what: "bucket" | "container",
+  variable: string,
+  kind: ResourceKind,
+  name: string,
+  config: StowageConfig,
+): string {
   const bucket = config[system]?.[what];
   if (typeof bucket !== "string" || bucket === "") {
     throw new StowageError({

@@ -41,7 +41,8 @@ export function partOf(path: string, state: UploadState, where = path, kind: Par
 export function resumedRangesPart(system: SystemName, path: string, resume: UploadState | undefined, where = path): string | undefined {
   if (!resume) return undefined;
   const part = partOf(path, resume, where, "partial-ranges");
-  if (!part) throw new StowageError({ code: "InvalidInput", system, operation: "write", path, message: "the range write to resume is not a part file of this target" });
+  if (!part)
+    throw new StowageError({ code: "InvalidInput", system, operation: "write", path, message: "the range write to resume is not a part file of this target" });
   return part;
 }
 

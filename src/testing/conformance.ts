@@ -12,17 +12,7 @@ import type { ByteRange, Entry, ExtensionName, System, UploadState } from "../sy
 import { canWrite, has, need, readRange, writable, type Writable } from "../systems/extensions.js";
 import type { SystemFixture } from "./fixture.js";
 import { eachLimit, sha256, sha256Of, withPeakRss } from "./measure.js";
-import {
-  BIG_SEED_PATH,
-  BIG_SEED_SIZE,
-  MANY_COUNT,
-  SPECIAL_NAMES,
-  abortingStream,
-  bigSeed,
-  seedTree,
-  seededBytes,
-  seededStream,
-} from "./seed.js";
+import { BIG_SEED_PATH, BIG_SEED_SIZE, MANY_COUNT, SPECIAL_NAMES, abortingStream, bigSeed, seedTree, seededBytes, seededStream } from "./seed.js";
 
 const MiB = 1 << 20;
 /**
@@ -158,7 +148,10 @@ export function defineConformanceSuite(fixture: SystemFixture): void {
       });
 
       it("lists more than 1,000 entries across pages, one level and recursively", async () => {
-        const expected = [...seed.keys()].filter((k) => k.startsWith("many/")).map((k) => `${seedRoot}/${k}`).sort();
+        const expected = [...seed.keys()]
+          .filter((k) => k.startsWith("many/"))
+          .map((k) => `${seedRoot}/${k}`)
+          .sort();
         expect(expected).toHaveLength(MANY_COUNT);
         const flat = await collect(system.list(`${seedRoot}/many`));
         expect(flat.map((e) => e.path).sort()).toEqual(expected);
@@ -218,7 +211,17 @@ export function defineConformanceSuite(fixture: SystemFixture): void {
     });
 
     describe("extensions", () => {
-      const EXTENSIONS: readonly ExtensionName[] = ["readRange", "readBytes", "openRangeWriter", "copy", "exec", "exportCredentials", "uploads", "batches", "batchReads"];
+      const EXTENSIONS: readonly ExtensionName[] = [
+        "readRange",
+        "readBytes",
+        "openRangeWriter",
+        "copy",
+        "exec",
+        "exportCredentials",
+        "uploads",
+        "batches",
+        "batchReads",
+      ];
 
       it("has each extension exactly when the fixture lists it", () => {
         expect(EXTENSIONS.filter((extension) => has(system, extension))).toEqual(EXTENSIONS.filter(listed));
@@ -234,7 +237,8 @@ export function defineConformanceSuite(fixture: SystemFixture): void {
           }
           expect(error, extension).toMatchObject({ code: "Unsupported", system: fixture.name, operation: extension });
         }
-        if (!writableFixture) expect(() => writable(system, "write", `${seedRoot}/new.txt`)).toThrow(expect.objectContaining({ code: "Unsupported", system: fixture.name }));
+        if (!writableFixture)
+          expect(() => writable(system, "write", `${seedRoot}/new.txt`)).toThrow(expect.objectContaining({ code: "Unsupported", system: fixture.name }));
         // Whatever it has, a read of what exists works.
         return text(system, `${seedRoot}/nested/top.txt`).then((content) => expect(content).toBe("top\n"));
       });
@@ -245,275 +249,300 @@ export function defineConformanceSuite(fixture: SystemFixture): void {
         expect([system.write, system.delete, system.mkdir].filter((method) => method !== undefined)).toHaveLength(writableFixture ? 3 : 0);
       });
 
-      if (listed("exec")) it("runs a command where the data is, with stdin, output and exit code", async () => {
-        const host = need(system, "exec");
-        const result = await host.exec("cat; echo; echo to-stderr >&2; exit 3", { stdin: "from stdin" });
-        expect(result.code).toBe(3);
-        expect(result.stdout.toString()).toBe("from stdin\n");
-        expect(result.stderr.toString()).toBe("to-stderr\n");
+      if (listed("exec"))
+        it("runs a command where the data is, with stdin, output and exit code", async () => {
+          const host = need(system, "exec");
+          const result = await host.exec("cat; echo; echo to-stderr >&2; exit 3", { stdin: "from stdin" });
+          expect(result.code).toBe(3);
+          expect(result.stdout.toString()).toBe("from stdin\n");
+          expect(result.stderr.toString()).toBe("to-stderr\n");
+        });
+
+      if (listed("exportCredentials"))
+        it("exports credentials as environment variables of strings, or says it cannot", async () => {
+          const exported = await need(system, "exportCredentials").exportCredentials();
+          if (exported === undefined) return;
+          expect(Object.keys(exported).length).toBeGreaterThan(0);
+          for (const [key, value] of Object.entries(exported)) {
+            expect(key).toMatch(/^[A-Z][A-Z0-9_]*$/);
+            expect(typeof value).toBe("string");
+          }
+        });
+
+      if (listed("batchReads"))
+        it("reads many files in one batch: each one's bytes, or an error for that file alone", async () => {
+          const batch = need(system, "batchReads").batchReads;
+          expect(batch.maxFiles).toBeGreaterThan(1);
+          const paths = [`${seedRoot}/nested/top.txt`, `${seedRoot}/no-such-file.txt`, `${seedRoot}/empty.bin`, `${seedRoot}/special/${SPECIAL_NAMES[1]}`];
+          const results = await batch.readMany(paths);
+          expect(results).toHaveLength(paths.length);
+          expect(Buffer.from(results[0] as Buffer).toString()).toBe("top\n");
+          expect(results[1]).toBeInstanceOf(Error);
+          expect((results[2] as Buffer).length).toBe(0);
+          expect(Buffer.from(results[3] as Buffer).toString()).toBe(`name: ${SPECIAL_NAMES[1]}\n`);
+        });
+
+      if (writableFixture && listed("batches"))
+        it("writes many files in one batch, each atomically, with one outcome per file", async () => {
+          const batch = need(system, "batches").batches;
+          expect(batch.maxFiles).toBeGreaterThan(1);
+          const files = [
+            { path: `${root}/batch/a.txt`, body: Buffer.from("a") },
+            { path: `${root}/batch/deep/b ü#.txt`, body: Buffer.from("bb") },
+            { path: `${root}/batch/empty.bin`, body: Buffer.alloc(0) },
+          ];
+          const results = await batch.writeMany(files);
+          expect(results.map((r) => (r instanceof Error ? r : r.size))).toEqual([1, 2, 0]);
+          for (const file of files) expect(Buffer.compare(await readAll(await system.read(file.path)), file.body)).toBe(0);
+          // With overwrite off, an existing file fails alone and keeps its content.
+          const again = await batch.writeMany(
+            [
+              { path: `${root}/batch/a.txt`, body: Buffer.from("new") },
+              { path: `${root}/batch/c.txt`, body: Buffer.from("c") },
+            ],
+            { overwrite: false },
+          );
+          expect(again[0]).toMatchObject({ code: "AlreadyExists" });
+          expect(again[1]).toMatchObject({ size: 1 });
+          expect(await text(system, `${root}/batch/a.txt`)).toBe("a");
+        });
+    });
+
+    if (!writableFixture)
+      describe("large reads", () => {
+        it("streams a large file with bounded memory and the right content", async () => {
+          const expected = sha256(bigSeed());
+          const { result, rssGrowth } = await withPeakRss(async () => sha256Of(await system.read(`${seedRoot}/${BIG_SEED_PATH}`)));
+          expect(result.size).toBe(BIG_SEED_SIZE);
+          expect(result.sha256).toBe(expected);
+          expect(rssGrowth).toBeLessThan(BIG_SEED_SIZE);
+        });
       });
 
-      if (listed("exportCredentials")) it("exports credentials as environment variables of strings, or says it cannot", async () => {
-        const exported = await need(system, "exportCredentials").exportCredentials();
-        if (exported === undefined) return;
-        expect(Object.keys(exported).length).toBeGreaterThan(0);
-        for (const [key, value] of Object.entries(exported)) {
-          expect(key).toMatch(/^[A-Z][A-Z0-9_]*$/);
-          expect(typeof value).toBe("string");
-        }
+    if (writableFixture)
+      describe("writing", () => {
+        it("writes bytes and strings, then reads them back", async () => {
+          const result = await store.write(`${root}/basic/hello.txt`, "hello");
+          expect(result).toMatchObject({ path: `${root}/basic/hello.txt`, size: 5 });
+          await store.write(`${root}/basic/bytes.bin`, new Uint8Array([1, 2, 3]));
+          // A system that says its writes report checksums must report the right one.
+          if (system.semantics.checksums.includes("md5")) expect(result.md5).toBe(createHash("md5").update("hello").digest("hex"));
+          expect(await text(system, `${root}/basic/hello.txt`)).toBe("hello");
+          expect([...(await readAll(await system.read(`${root}/basic/bytes.bin`)))]).toEqual([1, 2, 3]);
+          expect((await system.stat(`${root}/basic/hello.txt`)).size).toBe(5);
+        });
+
+        it("streams a 200 MiB object in and out with bounded memory", async () => {
+          const size = 200 * MiB;
+          const path = `${root}/big/object.bin`;
+          const source = seededStream(size);
+          const written = await withPeakRss(() => store.write(path, source.stream));
+          expect(written.result.size).toBe(size);
+          const read = await withPeakRss(async () => sha256Of(await system.read(path)));
+          expect(read.result).toEqual({ sha256: source.sha256(), size });
+          expect((await system.stat(path)).size).toBe(size);
+          console.log(`[${fixture.name}] 200 MiB rss growth: write ${(written.rssGrowth / MiB).toFixed(0)} MiB, read ${(read.rssGrowth / MiB).toFixed(0)} MiB`);
+          expect(written.rssGrowth).toBeLessThan(STREAM_MEMORY_BOUND);
+          expect(read.rssGrowth).toBeLessThan(STREAM_MEMORY_BOUND);
+          await store.delete([path]);
+          await expectCode(system.stat(path), "NotFound");
+        }, 600_000);
+
+        it("overwrites by default, and refuses with AlreadyExists when told not to", async () => {
+          const path = `${root}/overwrite/file.txt`;
+          await store.write(path, "first");
+          await store.write(path, "second!");
+          expect(await text(system, path)).toBe("second!");
+          await expectCode(store.write(path, "third", { overwrite: false }), "AlreadyExists", fixture.name);
+          await expectCode(store.write(path, Readable.from([Buffer.from("third")]), { overwrite: false }), "AlreadyExists");
+          expect(await text(system, path)).toBe("second!");
+          await store.write(`${root}/overwrite/new.txt`, "fresh", { overwrite: false });
+          expect(await text(system, `${root}/overwrite/new.txt`)).toBe("fresh");
+        });
+
+        it("leaves nothing under the name when the body fails mid-stream", async () => {
+          const dir = `${root}/interrupted`;
+          await expect(store.write(`${dir}/new.bin`, failingBody(12 * MiB))).rejects.toThrow();
+          await expectCode(system.stat(`${dir}/new.bin`), "NotFound");
+          expect((await collect(system.list(dir, { recursive: true }))).map((e) => e.path)).toEqual([]);
+          // An existing object keeps its old content when a replacement fails.
+          await store.write(`${dir}/old.bin`, "old content");
+          await expect(store.write(`${dir}/old.bin`, failingBody(12 * MiB))).rejects.toThrow();
+          expect(await text(system, `${dir}/old.bin`)).toBe("old content");
+          expect((await collect(system.list(dir, { recursive: true }))).map((e) => e.path)).toEqual([`${dir}/old.bin`]);
+        });
+
+        it("leaves nothing when the write is aborted", async () => {
+          const { stream, signal } = abortingStream(64 * MiB, 10 * MiB);
+          await expect(store.write(`${root}/aborted/x.bin`, stream, { signal })).rejects.toThrow();
+          await expectCode(system.stat(`${root}/aborted/x.bin`), "NotFound");
+        });
+
+        it("deletes files, succeeds on missing ones, and deletes trees recursively", async () => {
+          const dir = `${root}/deleting`;
+          await eachLimit(["a.txt", "b.txt", "sub/c.txt", "sub/deeper/d.txt"], 4, (name) => store.write(`${dir}/${name}`, name));
+          await store.delete([`${dir}/a.txt`, `${dir}/never-existed.txt`]);
+          await expectCode(system.stat(`${dir}/a.txt`), "NotFound");
+          expect(await text(system, `${dir}/b.txt`)).toBe("b.txt");
+          await store.delete([`${dir}/missing-dir`], { recursive: true });
+          await store.delete([`${dir}/sub`], { recursive: true });
+          expect((await collect(system.list(dir, { recursive: true }))).map((e) => e.path)).toEqual([`${dir}/b.txt`]);
+          await expectCode(system.stat(`${dir}/sub`), "NotFound");
+        });
+
+        if (listed("copy"))
+          it("copies inside the system, server-side", async () => {
+            const system = need(store, "copy");
+            const content = seededBytes(3 * MiB + 17, 5);
+            await store.write(`${root}/copying/source bin#1.bin`, content);
+            await system.copy(`${root}/copying/source bin#1.bin`, `${root}/copying/dest/copy ü+%.bin`);
+            expect(sha256(await readAll(await system.read(`${root}/copying/dest/copy ü+%.bin`)))).toBe(sha256(content));
+            await expectCode(system.copy(`${root}/copying/missing`, `${root}/copying/never`), "NotFound");
+            // With the size known from a listing the system may skip its own lookup, not its checks.
+            await expectCode(system.copy(`${root}/copying/missing`, `${root}/copying/never`, { size: 10 }), "NotFound");
+          });
+
+        it("makes directories where directories exist", async () => {
+          await store.mkdir(`${root}/made/deep/er`);
+          if (system.semantics.directories) {
+            expect((await system.stat(`${root}/made/deep/er`)).type).toBe("directory");
+            expect((await collect(system.list(`${root}/made`))).map((e) => e.type)).toEqual(["directory"]);
+          }
+          await store.write(`${root}/made/deep/er/f.txt`, "f");
+          expect((await system.stat(`${root}/made/deep`)).type).toBe("directory");
+        });
       });
 
-      if (listed("batchReads")) it("reads many files in one batch: each one's bytes, or an error for that file alone", async () => {
-        const batch = need(system, "batchReads").batchReads;
-        expect(batch.maxFiles).toBeGreaterThan(1);
-        const paths = [`${seedRoot}/nested/top.txt`, `${seedRoot}/no-such-file.txt`, `${seedRoot}/empty.bin`, `${seedRoot}/special/${SPECIAL_NAMES[1]}`];
-        const results = await batch.readMany(paths);
-        expect(results).toHaveLength(paths.length);
-        expect(Buffer.from(results[0] as Buffer).toString()).toBe("top\n");
-        expect(results[1]).toBeInstanceOf(Error);
-        expect((results[2] as Buffer).length).toBe(0);
-        expect(Buffer.from(results[3] as Buffer).toString()).toBe(`name: ${SPECIAL_NAMES[1]}\n`);
-      });
-
-      if (writableFixture && listed("batches")) it("writes many files in one batch, each atomically, with one outcome per file", async () => {
-        const batch = need(system, "batches").batches;
-        expect(batch.maxFiles).toBeGreaterThan(1);
-        const files = [
-          { path: `${root}/batch/a.txt`, body: Buffer.from("a") },
-          { path: `${root}/batch/deep/b ü#.txt`, body: Buffer.from("bb") },
-          { path: `${root}/batch/empty.bin`, body: Buffer.alloc(0) },
+    if (writableFixture && listed("openRangeWriter"))
+      describe("range writes", () => {
+        // Three ranges, the last short, written out of order and at once.
+        const content = seededBytes(5 * MiB + 12_345, 91);
+        const ranges = [
+          { offset: 4 * MiB, length: MiB + 12_345 },
+          { offset: 0, length: 2 * MiB },
+          { offset: 2 * MiB, length: 2 * MiB },
         ];
-        const results = await batch.writeMany(files);
-        expect(results.map((r) => (r instanceof Error ? r : r.size))).toEqual([1, 2, 0]);
-        for (const file of files) expect(Buffer.compare(await readAll(await system.read(file.path)), file.body)).toBe(0);
-        // With overwrite off, an existing file fails alone and keeps its content.
-        const again = await batch.writeMany([{ path: `${root}/batch/a.txt`, body: Buffer.from("new") }, { path: `${root}/batch/c.txt`, body: Buffer.from("c") }], { overwrite: false });
-        expect(again[0]).toMatchObject({ code: "AlreadyExists" });
-        expect(again[1]).toMatchObject({ size: 1 });
-        expect(await text(system, `${root}/batch/a.txt`)).toBe("a");
-      });
-    });
+        const chunks = (offset: number, length: number) =>
+          Readable.from(
+            Array.from({ length: Math.ceil(length / 300_000) }, (_, i) => content.subarray(offset + i * 300_000, offset + Math.min(length, (i + 1) * 300_000))),
+          );
 
-    if (!writableFixture) describe("large reads", () => {
-      it("streams a large file with bounded memory and the right content", async () => {
-        const expected = sha256(bigSeed());
-        const { result, rssGrowth } = await withPeakRss(async () => sha256Of(await system.read(`${seedRoot}/${BIG_SEED_PATH}`)));
-        expect(result.size).toBe(BIG_SEED_SIZE);
-        expect(result.sha256).toBe(expected);
-        expect(rssGrowth).toBeLessThan(BIG_SEED_SIZE);
-      });
-    });
+        it("writes a file as ranges at once, visible only once committed", async () => {
+          const path = `${root}/ranges/whole.bin`;
+          const writer = await system.openRangeWriter!(path, { size: content.length });
+          await Promise.all(ranges.map(({ offset, length }) => writer.write(offset, length, chunks(offset, length))));
+          await expectCode(system.stat(path), "NotFound", fixture.name);
+          expect(await writer.commit()).toMatchObject({ path, size: content.length });
+          expect(sha256(await readAll(await system.read(path)))).toBe(sha256(content));
+          // No part file is left beside it.
+          expect((await collect(system.list(`${root}/ranges`))).map((entry) => entry.path)).toEqual([path]);
+        });
 
-    if (writableFixture) describe("writing", () => {
-      it("writes bytes and strings, then reads them back", async () => {
-        const result = await store.write(`${root}/basic/hello.txt`, "hello");
-        expect(result).toMatchObject({ path: `${root}/basic/hello.txt`, size: 5 });
-        await store.write(`${root}/basic/bytes.bin`, new Uint8Array([1, 2, 3]));
-        // A system that says its writes report checksums must report the right one.
-        if (system.semantics.checksums.includes("md5")) expect(result.md5).toBe(createHash("md5").update("hello").digest("hex"));
-        expect(await text(system, `${root}/basic/hello.txt`)).toBe("hello");
-        expect([...(await readAll(await system.read(`${root}/basic/bytes.bin`)))]).toEqual([1, 2, 3]);
-        expect((await system.stat(`${root}/basic/hello.txt`)).size).toBe(5);
-      });
+        it("leaves nothing when a range comes up short or the writer is aborted", async () => {
+          const path = `${root}/ranges-short/short.bin`;
+          const writer = await system.openRangeWriter!(path, { size: content.length });
+          await writer.write(0, 2 * MiB, chunks(0, 2 * MiB));
+          const short = await writer.write(2 * MiB, 2 * MiB, chunks(2 * MiB, MiB)).then(
+            () => undefined,
+            (error: unknown) => error,
+          );
+          expect(isStowageError(short) && short.code).toBe("Conflict");
+          // A commit before every range arrived is refused as well.
+          await expectCode(writer.commit(), "Conflict", fixture.name);
+          await writer.abort();
+          await expectCode(system.stat(path), "NotFound", fixture.name);
+          expect(await collect(system.list(`${root}/ranges-short`, { recursive: true }))).toEqual([]);
+        });
 
-      it("streams a 200 MiB object in and out with bounded memory", async () => {
-        const size = 200 * MiB;
-        const path = `${root}/big/object.bin`;
-        const source = seededStream(size);
-        const written = await withPeakRss(() => store.write(path, source.stream));
-        expect(written.result.size).toBe(size);
-        const read = await withPeakRss(async () => sha256Of(await system.read(path)));
-        expect(read.result).toEqual({ sha256: source.sha256(), size });
-        expect((await system.stat(path)).size).toBe(size);
-        console.log(`[${fixture.name}] 200 MiB rss growth: write ${(written.rssGrowth / MiB).toFixed(0)} MiB, read ${(read.rssGrowth / MiB).toFixed(0)} MiB`);
-        expect(written.rssGrowth).toBeLessThan(STREAM_MEMORY_BOUND);
-        expect(read.rssGrowth).toBeLessThan(STREAM_MEMORY_BOUND);
-        await store.delete([path]);
-        await expectCode(system.stat(path), "NotFound");
-      }, 600_000);
+        it("keeps written ranges for a later writer to resume, and refuses a state whose part is gone", async () => {
+          const path = `${root}/ranges-resumed/file.bin`;
+          const first = await system.openRangeWriter!(path, { size: content.length });
+          await first.write(ranges[1]!.offset, ranges[1]!.length, chunks(ranges[1]!.offset, ranges[1]!.length));
+          await first.keep();
+          const state = JSON.parse(JSON.stringify(first.state)) as UploadState;
+          const second = await system.openRangeWriter!(path, { size: content.length, resume: state });
+          await Promise.all([ranges[0]!, ranges[2]!].map(({ offset, length }) => second.write(offset, length, chunks(offset, length))));
+          await second.commit();
+          expect(sha256(await readAll(await system.read(path)))).toBe(sha256(content));
+          // Committed: the part file is gone, so the same state can no longer be resumed.
+          await expectCode(system.openRangeWriter!(path, { size: content.length, resume: state }), "Conflict", fixture.name);
+        });
 
-      it("overwrites by default, and refuses with AlreadyExists when told not to", async () => {
-        const path = `${root}/overwrite/file.txt`;
-        await store.write(path, "first");
-        await store.write(path, "second!");
-        expect(await text(system, path)).toBe("second!");
-        await expectCode(store.write(path, "third", { overwrite: false }), "AlreadyExists", fixture.name);
-        await expectCode(store.write(path, Readable.from([Buffer.from("third")]), { overwrite: false }), "AlreadyExists");
-        expect(await text(system, path)).toBe("second!");
-        await store.write(`${root}/overwrite/new.txt`, "fresh", { overwrite: false });
-        expect(await text(system, `${root}/overwrite/new.txt`)).toBe("fresh");
+        it("refuses to replace an existing file without overwrite", async () => {
+          const path = `${root}/ranges-kept/kept.txt`;
+          await store.write(path, "kept");
+          await expectCode(system.openRangeWriter!(path, { size: content.length, overwrite: false }), "AlreadyExists", fixture.name);
+          expect(await text(system, path)).toBe("kept");
+        });
       });
 
-      it("leaves nothing under the name when the body fails mid-stream", async () => {
-        const dir = `${root}/interrupted`;
-        await expect(store.write(`${dir}/new.bin`, failingBody(12 * MiB))).rejects.toThrow();
-        await expectCode(system.stat(`${dir}/new.bin`), "NotFound");
-        expect((await collect(system.list(dir, { recursive: true }))).map((e) => e.path)).toEqual([]);
-        // An existing object keeps its old content when a replacement fails.
-        await store.write(`${dir}/old.bin`, "old content");
-        await expect(store.write(`${dir}/old.bin`, failingBody(12 * MiB))).rejects.toThrow();
-        expect(await text(system, `${dir}/old.bin`)).toBe("old content");
-        expect((await collect(system.list(dir, { recursive: true }))).map((e) => e.path)).toEqual([`${dir}/old.bin`]);
-      });
+    if (writableFixture && listed("uploads"))
+      describe("resumable uploads", () => {
+        const SIZE = 23 * MiB;
+        const PART = 5 * MiB;
+        const content = seededBytes(SIZE, 77);
 
-      it("leaves nothing when the write is aborted", async () => {
-        const { stream, signal } = abortingStream(64 * MiB, 10 * MiB);
-        await expect(store.write(`${root}/aborted/x.bin`, stream, { signal })).rejects.toThrow();
-        await expectCode(system.stat(`${root}/aborted/x.bin`), "NotFound");
-      });
-
-      it("deletes files, succeeds on missing ones, and deletes trees recursively", async () => {
-        const dir = `${root}/deleting`;
-        await eachLimit(["a.txt", "b.txt", "sub/c.txt", "sub/deeper/d.txt"], 4, (name) => store.write(`${dir}/${name}`, name));
-        await store.delete([`${dir}/a.txt`, `${dir}/never-existed.txt`]);
-        await expectCode(system.stat(`${dir}/a.txt`), "NotFound");
-        expect(await text(system, `${dir}/b.txt`)).toBe("b.txt");
-        await store.delete([`${dir}/missing-dir`], { recursive: true });
-        await store.delete([`${dir}/sub`], { recursive: true });
-        expect((await collect(system.list(dir, { recursive: true }))).map((e) => e.path)).toEqual([`${dir}/b.txt`]);
-        await expectCode(system.stat(`${dir}/sub`), "NotFound");
-      });
-
-      if (listed("copy")) it("copies inside the system, server-side", async () => {
-        const system = need(store, "copy");
-        const content = seededBytes(3 * MiB + 17, 5);
-        await store.write(`${root}/copying/source bin#1.bin`, content);
-        await system.copy(`${root}/copying/source bin#1.bin`, `${root}/copying/dest/copy ü+%.bin`);
-        expect(sha256(await readAll(await system.read(`${root}/copying/dest/copy ü+%.bin`)))).toBe(sha256(content));
-        await expectCode(system.copy(`${root}/copying/missing`, `${root}/copying/never`), "NotFound");
-        // With the size known from a listing the system may skip its own lookup, not its checks.
-        await expectCode(system.copy(`${root}/copying/missing`, `${root}/copying/never`, { size: 10 }), "NotFound");
-      });
-
-      it("makes directories where directories exist", async () => {
-        await store.mkdir(`${root}/made/deep/er`);
-        if (system.semantics.directories) {
-          expect((await system.stat(`${root}/made/deep/er`)).type).toBe("directory");
-          expect((await collect(system.list(`${root}/made`))).map((e) => e.type)).toEqual(["directory"]);
+        /** A write whose body fails at `failAt` like a dropped connection; returns the state it saved. */
+        async function interruptedWrite(path: string, failAt: number): Promise<UploadState> {
+          const saved: UploadState[] = [];
+          const body = resumableBody(content, 0, failAt);
+          const error = await store
+            .write(path, body, { partSize: PART, concurrency: 1, checkpoint: { save: (state) => saved.push(state) } })
+            .catch((e: unknown) => e);
+          expect(error).toMatchObject({ name: "StowageError", retryable: true });
+          expect(saved).toHaveLength(1);
+          return saved[0]!;
         }
-        await store.write(`${root}/made/deep/er/f.txt`, "f");
-        expect((await system.stat(`${root}/made/deep`)).type).toBe("directory");
+
+        it("keeps what an interrupted upload stored, and a resumed write sends only the rest", async () => {
+          const path = `${root}/resume/object.bin`;
+          // The body fails at 17 MiB: what was stored is a prefix of it (S3: three whole 5 MiB parts).
+          const state = await interruptedWrite(path, 17 * MiB);
+          await expectCode(system.stat(path), "NotFound");
+          expect((await collect(system.list(`${root}/resume`, { recursive: true }))).map((e) => e.path)).toEqual([]);
+          const offset = await system.uploads!.offset(path, state, { size: SIZE });
+          expect(offset).toBeGreaterThanOrEqual(2 * PART);
+          expect(offset).toBeLessThanOrEqual(17 * MiB);
+          const rest = resumableBody(content, offset);
+          const written = await store.write(path, rest, { partSize: PART, checkpoint: { resume: { state, offset }, save: () => undefined } });
+          expect(written.size).toBe(SIZE);
+          expect(rest.sent()).toBe(SIZE - offset);
+          expect(await sha256Of(await system.read(path))).toEqual({ sha256: sha256(content), size: SIZE });
+        });
+
+        it("never offers the part holding the last byte, so a resumed write always finishes the upload itself", async () => {
+          const path = `${root}/resume-whole/object.bin`;
+          // All 20 MiB of a 20 MiB object were stored: still, some must be left to send.
+          const state = await interruptedWrite(path, 20 * MiB);
+          const offset = await system.uploads!.offset(path, state, { size: 20 * MiB });
+          expect(offset).toBeGreaterThan(0);
+          expect(offset).toBeLessThan(20 * MiB);
+          await system.uploads!.discard(path, state);
+        });
+
+        it("reuses nothing for another object's upload or a state it does not know", async () => {
+          const path = `${root}/resume-other/object.bin`;
+          const state = await interruptedWrite(path, 12 * MiB);
+          expect(await system.uploads!.offset(`${root}/resume-other/other.bin`, state, { size: SIZE })).toBe(0);
+          expect(await system.uploads!.offset(path, { kind: "unknown-upload", id: "x" }, { size: SIZE })).toBe(0);
+          // A state for another object cannot make discard remove anything else.
+          await store.write(`${root}/resume-other/other.bin`, "keep me");
+          await system.uploads!.discard(`${root}/resume-other/other.bin`, state);
+          expect(await text(system, `${root}/resume-other/other.bin`)).toBe("keep me");
+          await system.uploads!.discard(path, state);
+          await system.uploads!.discard(path, state);
+        });
+
+        it("refuses to resume from an offset the upload does not hold: retryable Conflict, nothing written", async () => {
+          const path = `${root}/resume-conflict/object.bin`;
+          const state = await interruptedWrite(path, 12 * MiB);
+          const body = resumableBody(content, 3 * PART);
+          const error = await store
+            .write(path, body, { partSize: PART, checkpoint: { resume: { state, offset: 3 * PART }, save: () => undefined } })
+            .catch((e: unknown) => e);
+          expect(error).toMatchObject({ name: "StowageError", code: "Conflict", retryable: true });
+          await expectCode(system.stat(path), "NotFound");
+        });
       });
-    });
-
-    if (writableFixture && listed("openRangeWriter")) describe("range writes", () => {
-      // Three ranges, the last short, written out of order and at once.
-      const content = seededBytes(5 * MiB + 12_345, 91);
-      const ranges = [
-        { offset: 4 * MiB, length: MiB + 12_345 },
-        { offset: 0, length: 2 * MiB },
-        { offset: 2 * MiB, length: 2 * MiB },
-      ];
-      const chunks = (offset: number, length: number) => Readable.from(Array.from({ length: Math.ceil(length / 300_000) }, (_, i) => content.subarray(offset + i * 300_000, offset + Math.min(length, (i + 1) * 300_000))));
-
-      it("writes a file as ranges at once, visible only once committed", async () => {
-        const path = `${root}/ranges/whole.bin`;
-        const writer = await system.openRangeWriter!(path, { size: content.length });
-        await Promise.all(ranges.map(({ offset, length }) => writer.write(offset, length, chunks(offset, length))));
-        await expectCode(system.stat(path), "NotFound", fixture.name);
-        expect(await writer.commit()).toMatchObject({ path, size: content.length });
-        expect(sha256(await readAll(await system.read(path)))).toBe(sha256(content));
-        // No part file is left beside it.
-        expect((await collect(system.list(`${root}/ranges`))).map((entry) => entry.path)).toEqual([path]);
-      });
-
-      it("leaves nothing when a range comes up short or the writer is aborted", async () => {
-        const path = `${root}/ranges-short/short.bin`;
-        const writer = await system.openRangeWriter!(path, { size: content.length });
-        await writer.write(0, 2 * MiB, chunks(0, 2 * MiB));
-        const short = await writer.write(2 * MiB, 2 * MiB, chunks(2 * MiB, MiB)).then(() => undefined, (error: unknown) => error);
-        expect(isStowageError(short) && short.code).toBe("Conflict");
-        // A commit before every range arrived is refused as well.
-        await expectCode(writer.commit(), "Conflict", fixture.name);
-        await writer.abort();
-        await expectCode(system.stat(path), "NotFound", fixture.name);
-        expect(await collect(system.list(`${root}/ranges-short`, { recursive: true }))).toEqual([]);
-      });
-
-      it("keeps written ranges for a later writer to resume, and refuses a state whose part is gone", async () => {
-        const path = `${root}/ranges-resumed/file.bin`;
-        const first = await system.openRangeWriter!(path, { size: content.length });
-        await first.write(ranges[1]!.offset, ranges[1]!.length, chunks(ranges[1]!.offset, ranges[1]!.length));
-        await first.keep();
-        const state = JSON.parse(JSON.stringify(first.state)) as UploadState;
-        const second = await system.openRangeWriter!(path, { size: content.length, resume: state });
-        await Promise.all([ranges[0]!, ranges[2]!].map(({ offset, length }) => second.write(offset, length, chunks(offset, length))));
-        await second.commit();
-        expect(sha256(await readAll(await system.read(path)))).toBe(sha256(content));
-        // Committed: the part file is gone, so the same state can no longer be resumed.
-        await expectCode(system.openRangeWriter!(path, { size: content.length, resume: state }), "Conflict", fixture.name);
-      });
-
-      it("refuses to replace an existing file without overwrite", async () => {
-        const path = `${root}/ranges-kept/kept.txt`;
-        await store.write(path, "kept");
-        await expectCode(system.openRangeWriter!(path, { size: content.length, overwrite: false }), "AlreadyExists", fixture.name);
-        expect(await text(system, path)).toBe("kept");
-      });
-    });
-
-    if (writableFixture && listed("uploads")) describe("resumable uploads", () => {
-      const SIZE = 23 * MiB;
-      const PART = 5 * MiB;
-      const content = seededBytes(SIZE, 77);
-
-      /** A write whose body fails at `failAt` like a dropped connection; returns the state it saved. */
-      async function interruptedWrite(path: string, failAt: number): Promise<UploadState> {
-        const saved: UploadState[] = [];
-        const body = resumableBody(content, 0, failAt);
-        const error = await store.write(path, body, { partSize: PART, concurrency: 1, checkpoint: { save: (state) => saved.push(state) } }).catch((e: unknown) => e);
-        expect(error).toMatchObject({ name: "StowageError", retryable: true });
-        expect(saved).toHaveLength(1);
-        return saved[0]!;
-      }
-
-      it("keeps what an interrupted upload stored, and a resumed write sends only the rest", async () => {
-        const path = `${root}/resume/object.bin`;
-        // The body fails at 17 MiB: what was stored is a prefix of it (S3: three whole 5 MiB parts).
-        const state = await interruptedWrite(path, 17 * MiB);
-        await expectCode(system.stat(path), "NotFound");
-        expect((await collect(system.list(`${root}/resume`, { recursive: true }))).map((e) => e.path)).toEqual([]);
-        const offset = await system.uploads!.offset(path, state, { size: SIZE });
-        expect(offset).toBeGreaterThanOrEqual(2 * PART);
-        expect(offset).toBeLessThanOrEqual(17 * MiB);
-        const rest = resumableBody(content, offset);
-        const written = await store.write(path, rest, { partSize: PART, checkpoint: { resume: { state, offset }, save: () => undefined } });
-        expect(written.size).toBe(SIZE);
-        expect(rest.sent()).toBe(SIZE - offset);
-        expect(await sha256Of(await system.read(path))).toEqual({ sha256: sha256(content), size: SIZE });
-      });
-
-      it("never offers the part holding the last byte, so a resumed write always finishes the upload itself", async () => {
-        const path = `${root}/resume-whole/object.bin`;
-        // All 20 MiB of a 20 MiB object were stored: still, some must be left to send.
-        const state = await interruptedWrite(path, 20 * MiB);
-        const offset = await system.uploads!.offset(path, state, { size: 20 * MiB });
-        expect(offset).toBeGreaterThan(0);
-        expect(offset).toBeLessThan(20 * MiB);
-        await system.uploads!.discard(path, state);
-      });
-
-      it("reuses nothing for another object's upload or a state it does not know", async () => {
-        const path = `${root}/resume-other/object.bin`;
-        const state = await interruptedWrite(path, 12 * MiB);
-        expect(await system.uploads!.offset(`${root}/resume-other/other.bin`, state, { size: SIZE })).toBe(0);
-        expect(await system.uploads!.offset(path, { kind: "unknown-upload", id: "x" }, { size: SIZE })).toBe(0);
-        // A state for another object cannot make discard remove anything else.
-        await store.write(`${root}/resume-other/other.bin`, "keep me");
-        await system.uploads!.discard(`${root}/resume-other/other.bin`, state);
-        expect(await text(system, `${root}/resume-other/other.bin`)).toBe("keep me");
-        await system.uploads!.discard(path, state);
-        await system.uploads!.discard(path, state);
-      });
-
-      it("refuses to resume from an offset the upload does not hold: retryable Conflict, nothing written", async () => {
-        const path = `${root}/resume-conflict/object.bin`;
-        const state = await interruptedWrite(path, 12 * MiB);
-        const body = resumableBody(content, 3 * PART);
-        const error = await store.write(path, body, { partSize: PART, checkpoint: { resume: { state, offset: 3 * PART }, save: () => undefined } }).catch((e: unknown) => e);
-        expect(error).toMatchObject({ name: "StowageError", code: "Conflict", retryable: true });
-        await expectCode(system.stat(path), "NotFound");
-      });
-    });
   });
 }

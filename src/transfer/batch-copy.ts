@@ -119,10 +119,22 @@ export async function writeEach(
       const { path, body } = entries[index]!;
       try {
         const md5 = verify && destination.semantics.checksums.includes("md5") ? createHash("md5").update(body).digest("hex") : undefined;
-        const written = await writable(destination, "write", path).write(path, body, { overwrite, size: body.length, ...(md5 ? { md5 } : {}), ...(signal ? { signal } : {}) });
+        const written = await writable(destination, "write", path).write(path, body, {
+          overwrite,
+          size: body.length,
+          ...(md5 ? { md5 } : {}),
+          ...(signal ? { signal } : {}),
+        });
         const damaged = written.size !== body.length || (md5 !== undefined && written.md5 !== undefined && written.md5 !== md5);
         outcomes[index] = damaged
-          ? new StowageError({ code: "Conflict", retryable: true, system: destination.name, operation: "verify", path, message: "the destination did not store what was sent" })
+          ? new StowageError({
+              code: "Conflict",
+              retryable: true,
+              system: destination.name,
+              operation: "verify",
+              path,
+              message: "the destination did not store what was sent",
+            })
           : written;
       } catch (error) {
         outcomes[index] = error instanceof Error ? error : new Error(String(error));

@@ -111,7 +111,13 @@ export async function transfer(source: TransferEndpoint, destination: TransferEn
       return outcome.report;
     }
     if (options.remote === "require") {
-      throw new StowageError({ code: "Unsupported", system: source.system.name, operation: "transfer", path: source.url, message: `cannot run the copy on the host: ${outcome.reason}` });
+      throw new StowageError({
+        code: "Unsupported",
+        system: source.system.name,
+        operation: "transfer",
+        path: source.url,
+        message: `cannot run the copy on the host: ${outcome.reason}`,
+      });
     }
     fallback = outcome.reason;
   }
@@ -190,7 +196,9 @@ async function copyAll(source: TransferEndpoint, destination: TransferEndpoint, 
     report.copied.push({ path, bytes: file.source.size, ...(resumedBytes > 0 ? { resumedBytes } : {}) });
     report.bytes += file.source.size;
     // Not awaited: the journal only saves a re-run work, and close() writes what is pending.
-    void journal?.record({ path: file.relative, size: file.source.size, ...(file.source.mtime ? { mtime: file.source.mtime.getTime() } : {}) }).catch(() => undefined);
+    void journal
+      ?.record({ path: file.relative, size: file.source.size, ...(file.source.mtime ? { mtime: file.source.mtime.getTime() } : {}) })
+      .catch(() => undefined);
     meter.file({ type: "file", path, status: "copied", bytes: file.source.size });
   };
 

@@ -115,7 +115,14 @@ export async function multiStreamCopy(
   try {
     await Promise.all(ranges.map(copyRange));
     if (bytes + resumedBytes !== from.size) {
-      throw new StowageError({ code: "Conflict", retryable: true, system: destination.name, operation: "verify", path: to, message: `read ${bytes} bytes of ${from.path}, expected ${from.size - resumedBytes}` });
+      throw new StowageError({
+        code: "Conflict",
+        retryable: true,
+        system: destination.name,
+        operation: "verify",
+        path: to,
+        message: `read ${bytes} bytes of ${from.path}, expected ${from.size - resumedBytes}`,
+      });
     }
     const result = await writer.commit();
     return { bytes, written: result.size, resumedBytes };
@@ -140,7 +147,12 @@ async function openWriter(
   options: MultiStreamOptions,
 ): Promise<{ writer: RangeWriter; ranges: ByteSpan[]; done: number }> {
   const open = (resume?: UploadState) =>
-    destination.openRangeWriter!(to, { size, overwrite: options.overwrite, ...(resume ? { resume } : {}), ...(options.signal ? { signal: options.signal } : {}) });
+    destination.openRangeWriter!(to, {
+      size,
+      overwrite: options.overwrite,
+      ...(resume ? { resume } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
   const state = options.upload?.state;
   const count = Number(state?.[RANGES_KEY]);
   const done = Number(state?.[DONE_KEY]);

@@ -95,7 +95,10 @@ export async function runOnHost(source: TransferEndpoint, destination: TransferE
   const probed = await probe(host, command);
   if (probed.code !== 0) {
     const detail = probed.stderr.toString().trim().split("\n").at(-1) ?? "";
-    return { ran: false, reason: `Stowage does not run on the host (\`${command} --version\` failed: ${detail}); install Node.js 20+ there, or set STOWAGE_REMOTE_COMMAND` };
+    return {
+      ran: false,
+      reason: `Stowage does not run on the host (\`${command} --version\` failed: ${detail}); install Node.js 20+ there, or set STOWAGE_REMOTE_COMMAND`,
+    };
   }
   const credentials = await target.exportCredentials();
   if (!credentials) return { ran: false, reason: `${destination.system.name} credentials of this kind cannot be forwarded to a host` };
@@ -132,5 +135,14 @@ export async function runOnHost(source: TransferEndpoint, destination: TransferE
     const host = (source.url.match(/^ssh:\/\/([^/]+)/) ?? [])[1];
     return { ran: true, report: { ...report, source: source.url, destination: destination.url, ranOn: ["remote-host"], ...(host ? { host } : {}) } };
   }
-  throw failure ?? new StowageError({ code: "Unexpected", system: "ssh", operation: "transfer", path: source.url, message: `the copy on the host exited with ${result.code}: ${result.stderr.toString().trim()}` });
+  throw (
+    failure ??
+    new StowageError({
+      code: "Unexpected",
+      system: "ssh",
+      operation: "transfer",
+      path: source.url,
+      message: `the copy on the host exited with ${result.code}: ${result.stderr.toString().trim()}`,
+    })
+  );
 }

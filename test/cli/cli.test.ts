@@ -42,7 +42,13 @@ describe("stowage quickstart", () => {
     const run = await stowage("quickstart", "--json");
     expect(run.stderr).toBe("");
     expect(run.code).toBe(0);
-    const report = JSON.parse(run.stdout) as { steps: string[]; names: Array<{ name: string; type: string; url: string }>; registry: string; seconds: number; next: string[] };
+    const report = JSON.parse(run.stdout) as {
+      steps: string[];
+      names: Array<{ name: string; type: string; url: string }>;
+      registry: string;
+      seconds: number;
+      next: string[];
+    };
     expect(report.names.map((n) => [n.name, n.type])).toEqual([
       ["~/quickstart/greeting", "blob"],
       ["~/quickstart/measurements", "table"],
@@ -80,7 +86,13 @@ describe("stowage table", () => {
     expect(JSON.parse((await stowage("table", "count", url, "--json")).stdout)).toEqual({ rows: 5 });
     expect((await stowage("table", "count", url, "--filter", "x>0.5", "--filter", "split=train")).stdout.trim()).toBe("2");
     const fetched = await stowage("table", "fetch", url, "--columns", "id,label", "--filter", "x>0.5", "--format", "json");
-    expect(fetched.stdout.trim().split("\n").map((line) => JSON.parse(line)).sort((a, b) => a.id - b.id)).toEqual([
+    expect(
+      fetched.stdout
+        .trim()
+        .split("\n")
+        .map((line) => JSON.parse(line))
+        .sort((a, b) => a.id - b.id),
+    ).toEqual([
       { id: 2, label: "b" },
       { id: 3, label: "c" },
       { id: 5, label: "e" },
@@ -95,7 +107,13 @@ describe("stowage table", () => {
     expect(schema.map((f) => f.name).sort()).toEqual(["id", "label", "split", "x"]);
     expect(schema.find((f) => f.name === "x")!.type).toBe("Float64");
     const streamed = await stowage("table", "stream", url, "--batch-size", "2", "--shuffle-seed", "7");
-    expect(streamed.stdout.trim().split("\n").map((line) => JSON.parse(line).id).sort()).toEqual([1, 2, 3, 4, 5]);
+    expect(
+      streamed.stdout
+        .trim()
+        .split("\n")
+        .map((line) => JSON.parse(line).id)
+        .sort(),
+    ).toEqual([1, 2, 3, 4, 5]);
     const shard = await stowage("table", "stream", url, "--shard", "0/2", "--json");
     expect(shard.code).toBe(0);
   });
@@ -122,7 +140,10 @@ describe("stowage name and cluster", () => {
     expect((await stowage("cat", "~/models/bert")).stdout).toBe("weights-v1");
     expect(JSON.parse((await stowage("name", "load", "~/models/bert@1", "--json")).stdout)).toMatchObject({ version: 1, type: "blob" });
     const history = JSON.parse((await stowage("name", "history", "~/models/bert", "--json")).stdout) as Array<{ version: number; note?: string }>;
-    expect(history.map((h) => [h.version, h.note])).toEqual([[1, undefined], [2, "again"]]);
+    expect(history.map((h) => [h.version, h.note])).toEqual([
+      [1, undefined],
+      [2, "again"],
+    ]);
     const listed = JSON.parse((await stowage("name", "ls", "~/models/", "--json")).stdout) as Array<{ name: string; version: number }>;
     expect(listed).toMatchObject([{ name: "~/models/bert", version: 2, type: "blob" }]);
     const copied = await stowage("cp", "--json", "~/models/bert", join(dir, "copy.bin"));
@@ -170,7 +191,11 @@ describe("stowage files", () => {
     const dir = tempDir("cli-pipe");
     writeFileSync(join(dir, "big.bin"), Buffer.alloc(8 << 20, 7));
     const result = await new Promise<{ code: number | null; stderr: string; bytes: number }>((resolve) => {
-      const shell = spawn("bash", ["-o", "pipefail", "-c", `${process.execPath} --import tsx src/cli/main.ts cat ${join(dir, "big.bin")} | head -c 10 | wc -c`], { env });
+      const shell = spawn(
+        "bash",
+        ["-o", "pipefail", "-c", `${process.execPath} --import tsx src/cli/main.ts cat ${join(dir, "big.bin")} | head -c 10 | wc -c`],
+        { env },
+      );
       let stdout = "";
       let stderr = "";
       shell.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
@@ -204,7 +229,11 @@ describe("stowage doctor", () => {
     const registry = await freshUrl("s3", "doctor-registry");
     const run = await stowage("doctor", "--json");
     expect(run.code).toBe(0);
-    const report = JSON.parse(run.stdout) as { node: string; systems: Array<{ system: string; sources: string[]; configured: boolean }>; registries: Array<{ scope: string; url?: string; reachable?: boolean }> };
+    const report = JSON.parse(run.stdout) as {
+      node: string;
+      systems: Array<{ system: string; sources: string[]; configured: boolean }>;
+      registries: Array<{ scope: string; url?: string; reachable?: boolean }>;
+    };
     expect(report.node).toBe(process.version);
     const s3 = report.systems.find((s) => s.system === "s3")!;
     expect(s3.configured).toBe(true);

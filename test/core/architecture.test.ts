@@ -21,9 +21,7 @@ function sourceFiles(dir: string): string[] {
 /** Relative imports of a file, resolved to paths under src/ (e.g. "systems/file.ts"). */
 function localImports(file: string): string[] {
   const text = readFileSync(file, "utf8");
-  const specifiers = [...text.matchAll(/(?:import|export)[^"';]*?from\s*["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g)].map(
-    (m) => m[1] ?? m[2] ?? "",
-  );
+  const specifiers = [...text.matchAll(/(?:import|export)[^"';]*?from\s*["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g)].map((m) => m[1] ?? m[2] ?? "");
   return specifiers.filter((s) => s.startsWith(".")).map((s) => relative(SRC, resolve(dirname(file), s)).replace(/\.js$/, ".ts"));
 }
 
@@ -115,7 +113,12 @@ describe("architecture", () => {
     expect(picture).not.toBe("");
     // A layer's row starts with its parts: "│ cli/", "│ address.ts config.ts …" (one space apart).
     const rows = picture.split("\n").map((line) => /^ │ ((?:[a-z][\w-]*(?:\/|\.ts)(?: (?=[a-z]))?)+)/.exec(line)?.[1] ?? "");
-    const inPicture = new Set(rows.flatMap((row) => row.split(" ")).filter(Boolean).map((part) => part.replace(/\/$/, "")));
+    const inPicture = new Set(
+      rows
+        .flatMap((row) => row.split(" "))
+        .filter(Boolean)
+        .map((part) => part.replace(/\/$/, "")),
+    );
     const inTree = new Set(readdirSync(SRC).map((entry) => entry.replace(/\/$/, "")));
     expect([...inTree].filter((entry) => !inPicture.has(entry)).sort()).toEqual([]);
     expect([...inPicture].filter((entry) => !inTree.has(entry)).sort()).toEqual([]);

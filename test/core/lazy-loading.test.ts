@@ -11,11 +11,10 @@ const SDKS = ["@aws-sdk", "@smithy", "@google-cloud", "@azure", "ssh2", "apache-
 /** Runs the child program and returns the node_modules packages it resolved. */
 async function packagesLoadedBy(address: string): Promise<string[]> {
   const log = join(tempDir("lazy"), "resolved.txt");
-  await run(
-    process.execPath,
-    ["--import", "tsx", "--import", "./test/support/lazy/register.mjs", "test/support/lazy/use-system.ts", address],
-    { env: { ...process.env, STOWAGE_RESOLVE_LOG: log }, cwd: process.cwd() },
-  );
+  await run(process.execPath, ["--import", "tsx", "--import", "./test/support/lazy/register.mjs", "test/support/lazy/use-system.ts", address], {
+    env: { ...process.env, STOWAGE_RESOLVE_LOG: log },
+    cwd: process.cwd(),
+  });
   const urls = readFileSync(log, "utf8").split("\n");
   return [...new Set(urls.flatMap((url) => /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1] ?? []))];
 }

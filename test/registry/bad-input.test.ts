@@ -30,7 +30,24 @@ function filesBelow(dir: string): string[] {
 }
 
 describe("bad names", () => {
-  const BAD = ["@/../escape", "~/a/../b", "a//b", "/abs", "a/", "", "a/./b", "with space", "tab\tname", "nul\u0000", "a\\b", "x@0", "x@y", "a@b/c", "a".repeat(201), `${"b".repeat(101)}/c`];
+  const BAD = [
+    "@/../escape",
+    "~/a/../b",
+    "a//b",
+    "/abs",
+    "a/",
+    "",
+    "a/./b",
+    "with space",
+    "tab\tname",
+    "nul\u0000",
+    "a\\b",
+    "x@0",
+    "x@y",
+    "a@b/c",
+    "a".repeat(201),
+    `${"b".repeat(101)}/c`,
+  ];
 
   it.each(BAD)("refuses %j before writing anything", async (name) => {
     const target = join(dataDir, `data-${BAD.indexOf(name)}.bin`);
@@ -59,7 +76,15 @@ describe("bad names", () => {
   it("refuses a record written by a newer format, with Unsupported", async () => {
     const versions = join(home, "registry", "names", "future", "@v");
     mkdirSync(versions, { recursive: true });
-    const record = { format: 2, name: "~/future", type: "blob", address: { system: "file", path: "/x" }, url: "/x", savedAt: new Date().toISOString(), savedBy: "a@b" };
+    const record = {
+      format: 2,
+      name: "~/future",
+      type: "blob",
+      address: { system: "file", path: "/x" },
+      url: "/x",
+      savedAt: new Date().toISOString(),
+      savedBy: "a@b",
+    };
     writeFileSync(join(versions, `v000001-${String(Date.now()).padStart(13, "0")}-0a1b2c3d-blob-%2Fx.json`), JSON.stringify(record));
     await expectCode(load("future"), "Unsupported");
   });
@@ -79,7 +104,9 @@ describe("the team registry", () => {
     process.env.STOWAGE_TEAM_REGISTRY = url;
     try {
       const target = join(dataDir, "unreachable.bin");
-      const error = await blob({ data: "x", path: target }).save("@/x").catch((e: unknown) => e);
+      const error = await blob({ data: "x", path: target })
+        .save("@/x")
+        .catch((e: unknown) => e);
       expect(error).toMatchObject({ code: "Unavailable", path: url });
       expect(existsSync(target)).toBe(false);
       await expectCode(load("@/x"), "Unavailable");

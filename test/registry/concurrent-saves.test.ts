@@ -20,7 +20,9 @@ describe.each(REGISTRY_SYSTEMS)("concurrent saves of one name on %s", (system) =
     const contents = Array.from({ length: WRITERS }, (_, i) => `writer ${i} on ${system}`);
     const urls = contents.map((_, i) => `${data.url}/writer-${i}.txt`);
     const children = await Promise.all(
-      contents.map((content, i) => runScript("child-save.ts", ["@/race/model", urls[i]!, content, String(startAt)], { ...process.env, STOWAGE_TEAM_REGISTRY: registry })),
+      contents.map((content, i) =>
+        runScript("child-save.ts", ["@/race/model", urls[i]!, content, String(startAt)], { ...process.env, STOWAGE_TEAM_REGISTRY: registry }),
+      ),
     );
     for (const child of children) {
       expect(child.stderr).toBe("");

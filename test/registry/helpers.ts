@@ -41,7 +41,10 @@ export interface ChildResult {
 export function runScript(script: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<ChildResult> {
   const loader = join(process.cwd(), "node_modules/tsx/dist/loader.mjs");
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", loader, join(process.cwd(), "test/registry", script), ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, ["--import", loader, join(process.cwd(), "test/registry", script), ...args], {
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));

@@ -35,7 +35,13 @@ describe.each(REGISTRY_SYSTEMS)("names with the team registry and the data on %s
   });
 
   it("saves a table as @/bert_tokenized and loads it back by name, version by version", async () => {
-    const myTable = await table({ data: tokenized, name: "@/bert_tokenized", path: `${dataRoot}/ds/bert_preproc`, system: await systemOption(system), mkdir: true }).save();
+    const myTable = await table({
+      data: tokenized,
+      name: "@/bert_tokenized",
+      path: `${dataRoot}/ds/bert_preproc`,
+      system: await systemOption(system),
+      mkdir: true,
+    }).save();
     expect(myTable).toBeInstanceOf(Table);
     expect(myTable.version).toBe(1);
 
@@ -83,7 +89,11 @@ describe.each(REGISTRY_SYSTEMS)("names with the team registry and the data on %s
     const bytes = `from another process on ${system}`;
     await blob({ data: bytes, path: `${dataRoot}/shared/note.txt`, system: await systemOption(system) }).save("@/shared/note");
     // Another local registry: only the team registry's URL (and the provider's own settings) link the two.
-    const child = await runScript("child-load.ts", ["@/shared/note"], { ...process.env, STOWAGE_HOME: tempDir("other-home"), STOWAGE_TEAM_REGISTRY: registryUrl });
+    const child = await runScript("child-load.ts", ["@/shared/note"], {
+      ...process.env,
+      STOWAGE_HOME: tempDir("other-home"),
+      STOWAGE_TEAM_REGISTRY: registryUrl,
+    });
     expect(child.stderr).toBe("");
     expect(child.code).toBe(0);
     expect(JSON.parse(child.stdout)).toEqual({ type: "blob", version: 1, text: bytes });

@@ -37,9 +37,17 @@ describe("explicit credentials", () => {
 
   it("are used by the resource: a wrong s3 secret is refused, the right one works", async () => {
     const { url } = await freshUrl("s3", "explicit");
-    const wrong = blob({ data: "x", path: `${url}/wrong.bin`, credentials: { accessKeyId: process.env.STOWAGE_TEST_S3_EXPLICIT_KEY_ID!, secretAccessKey: "not-the-secret" } });
+    const wrong = blob({
+      data: "x",
+      path: `${url}/wrong.bin`,
+      credentials: { accessKeyId: process.env.STOWAGE_TEST_S3_EXPLICIT_KEY_ID!, secretAccessKey: "not-the-secret" },
+    });
     await expectCode(wrong.write(), "PermissionDenied");
-    const right = blob({ data: "x", path: `${url}/right.bin`, credentials: { accessKeyId: process.env.STOWAGE_TEST_S3_EXPLICIT_KEY_ID!, secretAccessKey: s3Secret() } });
+    const right = blob({
+      data: "x",
+      path: `${url}/right.bin`,
+      credentials: { accessKeyId: process.env.STOWAGE_TEST_S3_EXPLICIT_KEY_ID!, secretAccessKey: s3Secret() },
+    });
     await right.write();
     expect(await right.fetch("utf8")).toBe("x");
   });
@@ -61,7 +69,11 @@ describe("explicit credentials", () => {
     const secrets = [s3Secret(), azureConnection(), accountKey, "hunter2-passphrase", "s3cr3t-password", ...bodyLines(sshKey()), ...bodyLines(gsKey)];
     expect(secrets.length).toBeGreaterThan(8);
 
-    const s3Blob = blob({ data: "s3 data", path: `${s3.url}/b.bin`, credentials: { accessKeyId: process.env.STOWAGE_TEST_S3_EXPLICIT_KEY_ID!, secretAccessKey: s3Secret() } });
+    const s3Blob = blob({
+      data: "s3 data",
+      path: `${s3.url}/b.bin`,
+      credentials: { accessKeyId: process.env.STOWAGE_TEST_S3_EXPLICIT_KEY_ID!, secretAccessKey: s3Secret() },
+    });
     const azureTable = table({ data: [{ a: 1 }, { a: 2 }], path: `${azure.url}/t`, credentials: { connectionString: azureConnection() } });
     const gsFolder = folder({ path: gs.url, credentials: { clientEmail: "robot@project.iam.gserviceaccount.com", privateKey: gsKey } });
     const sshBlob = blob({ data: "ssh data", path: `${ssh.url}/b.bin`, credentials: { privateKey: sshKey(), password: "s3cr3t-password" } });

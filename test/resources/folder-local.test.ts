@@ -19,7 +19,11 @@ describe("Folder on the local disk", () => {
     expect(await f.ls()).toEqual(["a.txt", "sub"]);
     expect(await f.ls({ recursive: true })).toEqual(["a.txt", "sub/b.bin", "sub/c.txt"]);
     const details = await f.ls({ recursive: true, details: true });
-    expect(details.map((e) => [e.path, e.size, e.type])).toEqual([["a.txt", 5, "file"], ["sub/b.bin", 6, "file"], ["sub/c.txt", 8, "file"]]);
+    expect(details.map((e) => [e.path, e.size, e.type])).toEqual([
+      ["a.txt", 5, "file"],
+      ["sub/b.bin", 6, "file"],
+      ["sub/c.txt", 8, "file"],
+    ]);
     expect(details[0]!.mtime).toBeInstanceOf(Date);
     expect(await f.get("a.txt", "utf8")).toBe("hello");
     expect([...(await f.get("sub/b.bin"))]).toEqual([0, 1, 2, 3, 4, 5]);

@@ -34,7 +34,10 @@ const { EmulatorRegistry } = require(path.join(firebaseTools, "lib/emulator/regi
   const stop = () => {
     server.close();
     setTimeout(() => process.exit(0), 1500).unref();
-    emulator._persistence.deleteAll().catch(() => {}).finally(() => process.exit(0));
+    emulator._persistence
+      .deleteAll()
+      .catch(() => {})
+      .finally(() => process.exit(0));
   };
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);

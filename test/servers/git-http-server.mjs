@@ -44,7 +44,9 @@ const OBJECT_INFO_PKT = Buffer.from("0010object-info\n");
 
 function advertisesObjectInfo(repoDir) {
   try {
-    const value = execFileSync("git", ["--git-dir", repoDir, "config", "--bool", "transfer.advertiseObjectInfo"], { env: { PATH: process.env.PATH, HOME: root } });
+    const value = execFileSync("git", ["--git-dir", repoDir, "config", "--bool", "transfer.advertiseObjectInfo"], {
+      env: { PATH: process.env.PATH, HOME: root },
+    });
     return value.toString().trim() === "true";
   } catch {
     return false; // unset, or no such repository (http-backend answers that one)
@@ -98,7 +100,7 @@ function cgi(req, res, url, counter, filterAdvertisement) {
     head = Buffer.concat([head, chunk]);
     let end = head.indexOf("\r\n\r\n");
     let separator = 4;
-    if (end < 0) (end = head.indexOf("\n\n")), (separator = 2);
+    if (end < 0) ((end = head.indexOf("\n\n")), (separator = 2));
     if (end < 0) return;
     let status = 200;
     const headers = {};

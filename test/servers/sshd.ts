@@ -20,7 +20,8 @@ export async function startSshd(): Promise<RunningServer> {
     [SFTP_SERVER, "sftp-server"],
     ["/usr/bin/ssh-keygen", "ssh-keygen"],
   ] as const) {
-    if (!existsSync(path)) throw new Error(`${what} not found at ${path}: run \`npm run setup:test\` (apt-get install openssh-server openssh-sftp-server openssh-client)`);
+    if (!existsSync(path))
+      throw new Error(`${what} not found at ${path}: run \`npm run setup:test\` (apt-get install openssh-server openssh-sftp-server openssh-client)`);
   }
   const started = Date.now();
   const dir = tempDir("sshd");

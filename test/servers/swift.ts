@@ -69,7 +69,19 @@ use = egg:swift#${server}
 
 function proxyConf(dir: string, port: number, memcachedPort: number, user: string): string {
   // Filter sections whose egg entry point is the section name with "_" for "-".
-  const plainFilters = ["catch_errors", "gatekeeper", "healthcheck", "proxy-logging", "listing_formats", "bulk", "copy", "slo", "dlo", "versioned_writes", "symlink"];
+  const plainFilters = [
+    "catch_errors",
+    "gatekeeper",
+    "healthcheck",
+    "proxy-logging",
+    "listing_formats",
+    "bulk",
+    "copy",
+    "slo",
+    "dlo",
+    "versioned_writes",
+    "symlink",
+  ];
   return `[DEFAULT]
 bind_ip = 127.0.0.1
 bind_port = ${port}

@@ -16,7 +16,16 @@ export async function sshThroughProxy(alias: string): Promise<TcpProxy> {
   writeFileSync(join(dir, "known_hosts"), `[127.0.0.1]:${proxy.port} ${hostKey}\n`);
   writeFileSync(
     join(dir, "config"),
-    [`Host ${alias}`, "  HostName 127.0.0.1", `  Port ${proxy.port}`, `  User ${env.STOWAGE_TEST_SSH_USER}`, `  IdentityFile ${env.STOWAGE_TEST_SSH_KEY}`, "  IdentitiesOnly yes", `  UserKnownHostsFile ${join(dir, "known_hosts")}`, ""].join("\n"),
+    [
+      `Host ${alias}`,
+      "  HostName 127.0.0.1",
+      `  Port ${proxy.port}`,
+      `  User ${env.STOWAGE_TEST_SSH_USER}`,
+      `  IdentityFile ${env.STOWAGE_TEST_SSH_KEY}`,
+      "  IdentitiesOnly yes",
+      `  UserKnownHostsFile ${join(dir, "known_hosts")}`,
+      "",
+    ].join("\n"),
   );
   env.STOWAGE_SSH_CONFIG = join(dir, "config");
   return proxy;

@@ -48,7 +48,10 @@ async function* failingBody(bytes: number, name: string): AsyncGenerator<Buffer>
 }
 
 async function stagedBlocks(name: string): Promise<number> {
-  const list = await raw.getBlockBlobClient(name).getBlockList("uncommitted").catch(() => undefined);
+  const list = await raw
+    .getBlockBlobClient(name)
+    .getBlockList("uncommitted")
+    .catch(() => undefined);
   return list?.uncommittedBlocks?.length ?? 0;
 }
 
@@ -199,7 +202,13 @@ describe("azure: credentials", () => {
     expect(await codeOf(bad.write(`/${CONTAINER}/bad.txt`, Readable.from([Buffer.from("x")])))).toBe("PermissionDenied");
     expect(await codeOf(bad.copy(path, `/${CONTAINER}/bad-copy.txt`))).toBe("PermissionDenied");
     expect(await codeOf(bad.delete([path]))).toBe("PermissionDenied");
-    expect(await codeOf((async () => { for await (const entry of bad.list(`/${CONTAINER}`)) void entry; })())).toBe("PermissionDenied");
+    expect(
+      await codeOf(
+        (async () => {
+          for await (const entry of bad.list(`/${CONTAINER}`)) void entry;
+        })(),
+      ),
+    ).toBe("PermissionDenied");
     expect(await rawText("secret.txt")).toBe("secret");
   });
 

@@ -19,7 +19,11 @@ const connectionString = (account: string) =>
 
 describe("azure: choosing account and credential", () => {
   it("takes a connection string first, with its own endpoint", async () => {
-    const connection = await connectAzure(address, {}, { AZURE_STORAGE_CONNECTION_STRING: connectionString("emu"), AZURE_STORAGE_ACCOUNT: "other", AZURE_STORAGE_KEY: KEY });
+    const connection = await connectAzure(
+      address,
+      {},
+      { AZURE_STORAGE_CONNECTION_STRING: connectionString("emu"), AZURE_STORAGE_ACCOUNT: "other", AZURE_STORAGE_KEY: KEY },
+    );
     expect(connection).toMatchObject({ account: "emu", auth: "sharedKey" });
     expect(connection.service.url).toBe("http://127.0.0.1:1/emu");
   });

@@ -32,21 +32,25 @@ const SETTINGS: Array<[string, WriteOptions]> = [
   ["16 MiB blocks, 8 buffers", { partSize: 16 * MiB, concurrency: 8 }],
 ];
 
-it.each(SETTINGS)("writes and reads 256 MiB as streams: %s", async (label, options) => {
-  const path = `/${CONTAINER}/big-${randomBytes(3).toString("hex")}.bin`;
-  const source = seededStream(SIZE, 31);
-  let started = Date.now();
-  const written = await withPeakRss(() => stowage.write(path, source.stream, options));
-  const writeSeconds = (Date.now() - started) / 1000;
-  started = Date.now();
-  const read = await withPeakRss(async () => sha256Of(await stowage.read(path)));
-  const readSeconds = (Date.now() - started) / 1000;
-  expect(written.result.size).toBe(SIZE);
-  expect(read.result).toEqual({ sha256: source.sha256(), size: SIZE });
-  const rate = (seconds: number) => `${(SIZE / MiB / seconds).toFixed(0)} MiB/s`;
-  console.log(
-    `[azure] 256 MiB, ${label}: write ${writeSeconds.toFixed(2)} s (${rate(writeSeconds)}, rss +${(written.rssGrowth / MiB).toFixed(0)} MiB), ` +
-      `read ${readSeconds.toFixed(2)} s (${rate(readSeconds)}, rss +${(read.rssGrowth / MiB).toFixed(0)} MiB)`,
-  );
-  await stowage.delete([path]);
-}, 600_000);
+it.each(SETTINGS)(
+  "writes and reads 256 MiB as streams: %s",
+  async (label, options) => {
+    const path = `/${CONTAINER}/big-${randomBytes(3).toString("hex")}.bin`;
+    const source = seededStream(SIZE, 31);
+    let started = Date.now();
+    const written = await withPeakRss(() => stowage.write(path, source.stream, options));
+    const writeSeconds = (Date.now() - started) / 1000;
+    started = Date.now();
+    const read = await withPeakRss(async () => sha256Of(await stowage.read(path)));
+    const readSeconds = (Date.now() - started) / 1000;
+    expect(written.result.size).toBe(SIZE);
+    expect(read.result).toEqual({ sha256: source.sha256(), size: SIZE });
+    const rate = (seconds: number) => `${(SIZE / MiB / seconds).toFixed(0)} MiB/s`;
+    console.log(
+      `[azure] 256 MiB, ${label}: write ${writeSeconds.toFixed(2)} s (${rate(writeSeconds)}, rss +${(written.rssGrowth / MiB).toFixed(0)} MiB), ` +
+        `read ${readSeconds.toFixed(2)} s (${rate(readSeconds)}, rss +${(read.rssGrowth / MiB).toFixed(0)} MiB)`,
+    );
+    await stowage.delete([path]);
+  },
+  600_000,
+);

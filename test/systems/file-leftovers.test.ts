@@ -20,7 +20,12 @@ describe("file system leftovers", () => {
     mkdirSync(dir);
     const stale = ".big.bin.0123abcd0.stowage-part";
     const young = ".big.bin.0123abcd1.stowage-part";
-    for (const [name, days] of [[stale, 2], [young, 0.9], ["old.txt", 3], [".hidden-old", 3]] as const) {
+    for (const [name, days] of [
+      [stale, 2],
+      [young, 0.9],
+      ["old.txt", 3],
+      [".hidden-old", 3],
+    ] as const) {
       writeFileSync(join(dir, name), "x");
       aged(join(dir, name), days);
     }

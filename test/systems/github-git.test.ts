@@ -139,9 +139,7 @@ describe("github addresses", () => {
     expect((await bytes(`/${REPO}@feature/x/link`)).toString()).toBe("nested/top.txt");
     expect(await system.stat(`/${REPO}@feature/x/vendor/lib`)).toMatchObject({ type: "directory", size: 0 });
     expect(await collect(system.list(`/${REPO}@feature/x/vendor/lib`))).toEqual([]);
-    expect((await collect(system.list(`/${REPO}@feature/x/vendor`))).map((e) => [e.path, e.type])).toEqual([
-      [`/${REPO}@feature/x/vendor/lib`, "directory"],
-    ]);
+    expect((await collect(system.list(`/${REPO}@feature/x/vendor`))).map((e) => [e.path, e.type])).toEqual([[`/${REPO}@feature/x/vendor/lib`, "directory"]]);
   });
 });
 
@@ -150,9 +148,21 @@ describe("github errors", () => {
     // A read-only system has no writes at all; asking for them is Unsupported, in one place.
     expect([system.write, system.delete, system.mkdir, system.copy, system.exec]).toEqual([undefined, undefined, undefined, undefined, undefined]);
     const asked = (ask: () => unknown) => Promise.resolve().then(ask);
-    await expectCode(asked(() => writable(system, "write", `/${REPO}@main/new.txt`)), "Unsupported", "github");
-    await expectCode(asked(() => need(system, "copy", "copy", `/${REPO}@main/nested/top.txt`)), "Unsupported", "github");
-    await expectCode(asked(() => need(system, "exec")), "Unsupported", "github");
+    await expectCode(
+      asked(() => writable(system, "write", `/${REPO}@main/new.txt`)),
+      "Unsupported",
+      "github",
+    );
+    await expectCode(
+      asked(() => need(system, "copy", "copy", `/${REPO}@main/nested/top.txt`)),
+      "Unsupported",
+      "github",
+    );
+    await expectCode(
+      asked(() => need(system, "exec")),
+      "Unsupported",
+      "github",
+    );
     // And through the public API: a folder on GitHub refuses a put.
     await expectCode(folder(`github://${REPO}@main/nested`).put({ "x.txt": "x" }), "Unsupported", "github");
   });

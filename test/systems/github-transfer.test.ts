@@ -49,8 +49,23 @@ beforeAll(async () => {
   await buildRepository(
     join(ROOT, `${HISTORY_REPO}.git`),
     [
-      { branch: "main", message: "old", files: [["old.bin", seededBytes(OLD_SIZE, 29)], ["small.txt", Buffer.from("v1\n")]] },
-      { branch: "main", message: "new", files: [["big.bin", bigBody()], ["small.txt", Buffer.from("small\n")]], deletes: ["old.bin"] },
+      {
+        branch: "main",
+        message: "old",
+        files: [
+          ["old.bin", seededBytes(OLD_SIZE, 29)],
+          ["small.txt", Buffer.from("v1\n")],
+        ],
+      },
+      {
+        branch: "main",
+        message: "new",
+        files: [
+          ["big.bin", bigBody()],
+          ["small.txt", Buffer.from("small\n")],
+        ],
+        deletes: ["old.bin"],
+      },
     ],
     SERVED_REPO_CONFIG,
   );

@@ -185,9 +185,26 @@ describe("gs error mapping", () => {
   });
 
   it("maps every status the SDK reports as an ApiError", () => {
-    const table = { 400: "InvalidInput", 401: "PermissionDenied", 403: "PermissionDenied", 404: "NotFound", 408: "Timeout", 409: "Conflict", 412: "AlreadyExists", 416: "InvalidInput", 429: "RateLimited", 500: "Unavailable", 501: "Unsupported", 502: "Unavailable", 503: "Unavailable" };
+    const table = {
+      400: "InvalidInput",
+      401: "PermissionDenied",
+      403: "PermissionDenied",
+      404: "NotFound",
+      408: "Timeout",
+      409: "Conflict",
+      412: "AlreadyExists",
+      416: "InvalidInput",
+      429: "RateLimited",
+      500: "Unavailable",
+      501: "Unsupported",
+      502: "Unavailable",
+      503: "Unavailable",
+    };
     for (const [status, code] of Object.entries(table)) {
-      expect([status, mapGsError(new ApiError({ code: Number(status), message: "x", errors: [], response: undefined as never }))?.code]).toEqual([status, code]);
+      expect([status, mapGsError(new ApiError({ code: Number(status), message: "x", errors: [], response: undefined as never }))?.code]).toEqual([
+        status,
+        code,
+      ]);
     }
   });
 
@@ -230,9 +247,16 @@ describe("gs error mapping", () => {
     try {
       // A custom endpoint (like a private GCS endpoint) with no ADC anywhere and no metadata server.
       const system = systemWithEnv(
-        { STORAGE_EMULATOR_HOST: undefined, GOOGLE_APPLICATION_CREDENTIALS: undefined, CLOUDSDK_CONFIG: "/nonexistent", HOME: "/nonexistent", METADATA_SERVER_DETECTION: "none",
+        {
+          STORAGE_EMULATOR_HOST: undefined,
+          GOOGLE_APPLICATION_CREDENTIALS: undefined,
+          CLOUDSDK_CONFIG: "/nonexistent",
+          HOME: "/nonexistent",
+          METADATA_SERVER_DETECTION: "none",
           // Any metadata lookup the SDK still makes goes to a closed loopback port, never 169.254.169.254.
-          GCE_METADATA_HOST: "127.0.0.1:9", GCE_METADATA_IP: "127.0.0.1:9" },
+          GCE_METADATA_HOST: "127.0.0.1:9",
+          GCE_METADATA_IP: "127.0.0.1:9",
+        },
         { gs: { endpoint: url } },
       );
       const error = await failure(system.stat(`/${TEST_BUCKET}/x`));

@@ -28,7 +28,7 @@ afterAll(async () => {
 });
 
 function rate(bytes: number, ms: number): string {
-  return `${((bytes / MiB) * 1000 / ms).toFixed(0)} MiB/s (${(ms / 1000).toFixed(1)} s)`;
+  return `${(((bytes / MiB) * 1000) / ms).toFixed(0)} MiB/s (${(ms / 1000).toFixed(1)} s)`;
 }
 
 describe("gs large objects", () => {

@@ -97,10 +97,14 @@ describe("ssh config", () => {
   });
 
   it("falls back to the default key files and SSH_AUTH_SOCK without a config file", () => {
-    const settings = resolveSettings({ system: "ssh", host: "h", path: "/" }, { ssh: { configFile: "/nonexistent/config" } }, {
-      HOME: "/home/me",
-      SSH_AUTH_SOCK: "/run/agent.sock",
-    });
+    const settings = resolveSettings(
+      { system: "ssh", host: "h", path: "/" },
+      { ssh: { configFile: "/nonexistent/config" } },
+      {
+        HOME: "/home/me",
+        SSH_AUTH_SOCK: "/run/agent.sock",
+      },
+    );
     expect(settings.identityFiles).toEqual(["/home/me/.ssh/id_ed25519", "/home/me/.ssh/id_ecdsa", "/home/me/.ssh/id_rsa"]);
     expect(settings.agentSocket).toBe("/run/agent.sock");
     expect(settings.knownHostsFiles).toContain("/home/me/.ssh/known_hosts");
@@ -364,7 +368,9 @@ describe("ssh config Match", () => {
   });
 
   it("judges user against the address's user, else the User obtained so far, else the local user; case-sensitively", () => {
-    const config = ["Match user alice", "  Port 2001", "Host *", "  User bob", "Match user bob", "  Port 2002", "Match user ALICE", "  Port 2003", ""].join("\n");
+    const config = ["Match user alice", "  Port 2001", "Host *", "  User bob", "Match user bob", "  Port 2002", "Match user ALICE", "  Port 2003", ""].join(
+      "\n",
+    );
     expect(resolveWith(config, "h", { user: "alice" })).toMatchObject({ user: "alice", port: 2001 });
     expect(resolveWith(config, "h")).toMatchObject({ user: "bob", port: 2002 });
     expect(resolveWith(config, "h", { user: "ALICE" }).port).toBe(2003);
@@ -436,7 +442,17 @@ describe("ssh config Match", () => {
   });
 
   it("keeps the first value obtained across Host and Match blocks in file order", () => {
-    const config = ["Match originalhost h", "  Port 2001", "Host h", "  Port 2002", "  User from-host", "Match all", "  User from-match", "  HostName late.example", ""].join("\n");
+    const config = [
+      "Match originalhost h",
+      "  Port 2001",
+      "Host h",
+      "  Port 2002",
+      "  User from-host",
+      "Match all",
+      "  User from-match",
+      "  HostName late.example",
+      "",
+    ].join("\n");
     expect(resolveWith(config, "h")).toMatchObject({ port: 2001, user: "from-host", hostName: "late.example" });
   });
 
@@ -486,7 +502,7 @@ describe("ssh config Match", () => {
       "Match host *.example",
       "  Port 2009",
       "  User example-user",
-      "Match exec \"test %n = b\"",
+      'Match exec "test %n = b"',
       "  HostName bee.example",
       "Match final host bee.example",
       "  User final-bee",
@@ -500,7 +516,12 @@ describe("ssh config Match", () => {
       const { stdout } = await run("ssh", ["-G", "-F", file, ...(user ? ["-l", user] : []), host]);
       const openssh = Object.fromEntries(stdout.split("\n").map((line) => [line.slice(0, line.indexOf(" ")), line.slice(line.indexOf(" ") + 1)]));
       const ours = resolveSettings({ system: "ssh", host, path: "/", ...(user ? { user } : {}) }, { ssh: { configFile: file } }, { HOME: dirname(file) });
-      expect({ host, user: ours.user, port: String(ours.port), hostName: ours.hostName.toLowerCase() }).toEqual({ host, user: openssh.user, port: openssh.port, hostName: openssh.hostname });
+      expect({ host, user: ours.user, port: String(ours.port), hostName: ours.hostName.toLowerCase() }).toEqual({
+        host,
+        user: openssh.user,
+        port: openssh.port,
+        hostName: openssh.hostname,
+      });
     }
   });
 });

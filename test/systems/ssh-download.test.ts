@@ -86,7 +86,11 @@ describe("ssh batch reads", () => {
     const stale = `${tmp}/.stowage-pack.${nonce}old`;
     const young = `${tmp}/.stowage-pack.${nonce}new`;
     const other = `${tmp}/.not-stowage-pack.${nonce}`;
-    for (const [path, days] of [[stale, 2], [young, 0.9], [other, 2]] as const) {
+    for (const [path, days] of [
+      [stale, 2],
+      [young, 0.9],
+      [other, 2],
+    ] as const) {
       writeFileSync(path, "archive");
       utimesSync(path, new Date(Date.now() - days * DAY), new Date(Date.now() - days * DAY));
     }

@@ -63,7 +63,12 @@ describe("untar", () => {
   });
 
   it("reads the archives Stowage's own writer makes", () => {
-    const members = untar(tarArchive([{ name: "0", body: seededBytes(10, 7) }, { name: "1", body: Buffer.alloc(0) }]));
+    const members = untar(
+      tarArchive([
+        { name: "0", body: seededBytes(10, 7) },
+        { name: "1", body: Buffer.alloc(0) },
+      ]),
+    );
     expect(members.get("0")?.equals(seededBytes(10, 7))).toBe(true);
     expect(members.get("1")?.length).toBe(0);
   });

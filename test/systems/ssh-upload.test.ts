@@ -56,7 +56,11 @@ describe("large streams through cat", () => {
     writeFileSync(`${dir}/ranged.bin`, before);
     const { client } = await system.connection.session();
     const range = Buffer.alloc(1 << 20, 9);
-    const sent = await catInto(await startRangeWrite(client, `${dir}/ranged.bin`, 1 << 20), Readable.from([range.subarray(0, 1000), range.subarray(1000)]), undefined);
+    const sent = await catInto(
+      await startRangeWrite(client, `${dir}/ranged.bin`, 1 << 20),
+      Readable.from([range.subarray(0, 1000), range.subarray(1000)]),
+      undefined,
+    );
     expect(sent).toBe(range.length);
     const after = readFileSync(`${dir}/ranged.bin`);
     expect(Buffer.compare(after, Buffer.concat([before.subarray(0, 1 << 20), range, before.subarray(2 << 20)]))).toBe(0);
@@ -76,7 +80,9 @@ describe("large streams through cat", () => {
   it("catInto reports a cat that cannot write as CatFailedError with its exit code", async () => {
     const dir = freshDir();
     const { client } = await system.connection.session();
-    const failed = await catInto(await startCat(client, `${dir}/missing-parent/x.bin`), Readable.from([Buffer.from("x")]), undefined).catch((error: unknown) => error);
+    const failed = await catInto(await startCat(client, `${dir}/missing-parent/x.bin`), Readable.from([Buffer.from("x")]), undefined).catch(
+      (error: unknown) => error,
+    );
     expect(failed).toBeInstanceOf(CatFailedError);
     expect((failed as CatFailedError).exitCode).not.toBe(0);
   });
@@ -290,7 +296,9 @@ describe("small files in batches (one tar archive unpacked on the host)", () => 
 
     const outcomes = await writeMany([{ path: `${dir}/new.txt`, body: Buffer.from("new") }]);
     expect(outcomes.map(errorCode)).toEqual(["not a StowageError"]);
-    expect(readdirSync(dir).sort()).toEqual([".stowage-batch-not-a-part", stage("b").slice(dir.length + 1), stage("c").slice(dir.length + 1), "new.txt", "old.txt"].sort());
+    expect(readdirSync(dir).sort()).toEqual(
+      [".stowage-batch-not-a-part", stage("b").slice(dir.length + 1), stage("c").slice(dir.length + 1), "new.txt", "old.txt"].sort(),
+    );
     expect(readFileSync(`${stage("b")}/0`, "utf8")).toBe("being unpacked");
   });
 

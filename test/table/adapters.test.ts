@@ -26,13 +26,19 @@ describe("adapters", () => {
   });
 
   it("rejects rows whose values disagree with their column, naming it", async () => {
-    const bad = [{ a: 1, b: "x" }, { a: 2, b: 3 }];
+    const bad = [
+      { a: 1, b: "x" },
+      { a: 2, b: 3 },
+    ];
     await expect(table({ data: bad, path: `${dir}/bad` }).write()).rejects.toMatchObject({ code: "InvalidInput", message: expect.stringContaining('"b"') });
     async function* late() {
       for (let i = 0; i < 70_000; i++) yield { a: i };
       yield { a: "late string" };
     }
-    await expect(table({ data: late(), path: `${dir}/late` }).write()).rejects.toMatchObject({ code: "InvalidInput", message: expect.stringContaining("row 70000") });
+    await expect(table({ data: late(), path: `${dir}/late` }).write()).rejects.toMatchObject({
+      code: "InvalidInput",
+      message: expect.stringContaining("row 70000"),
+    });
     expect(await table({ path: `${dir}/late` }).exists()).toBe(false);
     await expect(table({ data: 42 as never, path: `${dir}/num` }).write()).rejects.toMatchObject({ code: "InvalidInput" });
   });

@@ -67,18 +67,54 @@ export function everyTypeTable(n: number, first = 0): Table {
   ];
   const columns = [
     column(new Int64(), ids.map(BigInt)),
-    column(new Int32(), ids.map((i) => (i % 7 === 0 ? null : i * 3 - 1000))),
-    column(new Float64(), ids.map((i) => (i % 11 === 0 ? null : i / 8 - 3.25))),
-    column(new Float32(), ids.map((i) => i * 0.5)),
-    column(new Utf8(), ids.map((i) => (i % 13 === 0 ? null : `${CATS[i % 10]}-${i % 4}`))),
-    column(new Bool(), ids.map((i) => (i % 5 === 0 ? null : i % 2 === 0))),
-    column(new TimestampMicrosecond("UTC"), ids.map((i) => (i % 9 === 0 ? null : 1_700_000_000_000 + i * 1000))),
-    column(new TimestampMillisecond(), ids.map((i) => 1_600_000_000_000 + i)),
-    column(new DateDay(), ids.map((i) => (i % 6 === 0 ? null : Date.UTC(2020, 0, 1) + (i % 400) * 86_400_000))),
-    column(new Decimal(2, 10, 128), ids.map((i) => (i % 8 === 0 ? null : cents(i * 101 - 5000)))),
-    column(new List(item), ids.map((i) => (i % 10 === 0 ? null : Array.from({ length: i % 4 }, (_, k) => BigInt(i * 10 + k))))),
-    column(structType, ids.map((i) => (i % 12 === 0 ? null : { a: i % 100, b: i % 3 === 0 ? null : `p${i}` }))),
-    column(new Utf8(), ids.map((i) => (i % 3 === 0 ? "test" : "train"))),
+    column(
+      new Int32(),
+      ids.map((i) => (i % 7 === 0 ? null : i * 3 - 1000)),
+    ),
+    column(
+      new Float64(),
+      ids.map((i) => (i % 11 === 0 ? null : i / 8 - 3.25)),
+    ),
+    column(
+      new Float32(),
+      ids.map((i) => i * 0.5),
+    ),
+    column(
+      new Utf8(),
+      ids.map((i) => (i % 13 === 0 ? null : `${CATS[i % 10]}-${i % 4}`)),
+    ),
+    column(
+      new Bool(),
+      ids.map((i) => (i % 5 === 0 ? null : i % 2 === 0)),
+    ),
+    column(
+      new TimestampMicrosecond("UTC"),
+      ids.map((i) => (i % 9 === 0 ? null : 1_700_000_000_000 + i * 1000)),
+    ),
+    column(
+      new TimestampMillisecond(),
+      ids.map((i) => 1_600_000_000_000 + i),
+    ),
+    column(
+      new DateDay(),
+      ids.map((i) => (i % 6 === 0 ? null : Date.UTC(2020, 0, 1) + (i % 400) * 86_400_000)),
+    ),
+    column(
+      new Decimal(2, 10, 128),
+      ids.map((i) => (i % 8 === 0 ? null : cents(i * 101 - 5000))),
+    ),
+    column(
+      new List(item),
+      ids.map((i) => (i % 10 === 0 ? null : Array.from({ length: i % 4 }, (_, k) => BigInt(i * 10 + k)))),
+    ),
+    column(
+      structType,
+      ids.map((i) => (i % 12 === 0 ? null : { a: i % 100, b: i % 3 === 0 ? null : `p${i}` })),
+    ),
+    column(
+      new Utf8(),
+      ids.map((i) => (i % 3 === 0 ? "test" : "train")),
+    ),
   ];
   return new Table([batchOf(fields, columns, n)]);
 }

@@ -43,9 +43,19 @@ describe("DuckDB interop", () => {
       const types = await connection.runAndReadAll(`DESCRIBE SELECT * FROM ${source}`);
       const typeOf = Object.fromEntries(types.getRows().map((r) => [r[0], r[1]]));
       expect(typeOf).toMatchObject({
-        id: "BIGINT", i32: "INTEGER", f64: "DOUBLE", f32: "FLOAT", s: "VARCHAR", flag: "BOOLEAN",
-        ts_utc: "TIMESTAMP WITH TIME ZONE", ts_local: "TIMESTAMP" /* DuckDB widens a millisecond timestamp to µs */, day: "DATE", price: "DECIMAL(10,2)",
-        tags: "BIGINT[]", point: "STRUCT(a INTEGER, b VARCHAR)", split: "VARCHAR",
+        id: "BIGINT",
+        i32: "INTEGER",
+        f64: "DOUBLE",
+        f32: "FLOAT",
+        s: "VARCHAR",
+        flag: "BOOLEAN",
+        ts_utc: "TIMESTAMP WITH TIME ZONE",
+        ts_local: "TIMESTAMP" /* DuckDB widens a millisecond timestamp to µs */,
+        day: "DATE",
+        price: "DECIMAL(10,2)",
+        tags: "BIGINT[]",
+        point: "STRUCT(a INTEGER, b VARCHAR)",
+        split: "VARCHAR",
       });
       expect(await scalar(`SELECT count(*) FROM ${source} WHERE price IS NULL`)).toBe(BigInt(Math.ceil(2_500 / 8)));
       expect(await scalar(`SELECT sum(price)::VARCHAR FROM ${source}`)).toBe(expectedPriceSum(2_500));
@@ -77,7 +87,9 @@ describe("DuckDB interop", () => {
 
   it("fetch and stream hand results to DuckDB and write from a DuckDB result", async () => {
     const path = `${dir}/via-duck`;
-    const result = await connection.run("SELECT i::BIGINT AS id, (i * 2)::DOUBLE AS x, 'n' || i AS name, DATE '2024-01-01' + i::INTEGER AS day FROM range(3000) t(i)");
+    const result = await connection.run(
+      "SELECT i::BIGINT AS id, (i * 2)::DOUBLE AS x, 'n' || i AS name, DATE '2024-01-01' + i::INTEGER AS day FROM range(3000) t(i)",
+    );
     await table({ data: result, path }).write();
     const rows = await table({ path }).fetch({ format: "rows" });
     expect(rows[7]).toEqual({ id: 7n, x: 14, name: "n7", day: new Date(Date.UTC(2024, 0, 8)) });

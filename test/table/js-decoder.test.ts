@@ -6,7 +6,23 @@
  * refused, so a fallback cannot pass for a decode.
  */
 import { DuckDBInstance } from "@duckdb/node-api";
-import { Bool, Field, Float32, Float64, Int8, Int16, Int32, Int64, type RecordBatch, RecordBatchReader, Table, tableToIPC, Uint32, Utf8, Vector } from "apache-arrow";
+import {
+  Bool,
+  Field,
+  Float32,
+  Float64,
+  Int8,
+  Int16,
+  Int32,
+  Int64,
+  type RecordBatch,
+  RecordBatchReader,
+  Table,
+  tableToIPC,
+  Uint32,
+  Utf8,
+  Vector,
+} from "apache-arrow";
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -46,7 +62,8 @@ async function compareDecoders(file: Uint8Array, expectTaken: readonly string[])
   expect(groups).toBeGreaterThan(0);
   for (let group = 0; group < groups; group++) {
     const expected: RecordBatch[] = [];
-    for await (const batch of await parquet.stream({ rowGroups: [group], batchSize: 1 << 30 })) expected.push(...RecordBatchReader.from(batch.intoIPCStream()).readAll());
+    for await (const batch of await parquet.stream({ rowGroups: [group], batchSize: 1 << 30 }))
+      expected.push(...RecordBatchReader.from(batch.intoIPCStream()).readAll());
     const reference = new Table(expected);
     for (const field of reference.schema.fields) {
       const plan = await planRowGroup(footer, group, [{ name: field.name, type: field.type }]);
@@ -79,7 +96,7 @@ function edgeTable(n: number, nulls: boolean): Table {
     state = (Math.imul(state, 1103515245) + 12345) >>> 0;
     return state / 4294967296;
   };
-  const maybe = <T,>(i: number, value: T) => (nulls && i % 7 === 3 ? null : value);
+  const maybe = <T>(i: number, value: T) => (nulls && i % 7 === 3 ? null : value);
   const ids = Array.from({ length: n }, (_, i) => i);
   const fields = [
     new Field("i64", new Int64(), nulls),
@@ -99,38 +116,84 @@ function edgeTable(n: number, nulls: boolean): Table {
   // Dictionary values of every packed width (1 to 16 bytes, multibyte among them) and one too long to pack.
   const categories = ["", "a", "éé", "abcde", "12345678", "nine-byte", "ü€😀x", "sixteen-bytes-ok", "seventeen-bytes!!"];
   const columns = [
-    column(new Int64(), ids.map((i) => maybe(i, BigInt(i * 1000 - 7)))),
-    column(new Int64(), ids.map((i) => maybe(i, i % 5 === 0 ? (i % 2 ? 9223372036854775807n : -9223372036854775808n) : BigInt(Math.floor((rand() - 0.5) * 2 ** 53)) * 997n))),
-    column(new Int32(), ids.map((i) => maybe(i, (i % 100) - 50))),
-    column(new Int32(), ids.map((i) => maybe(i, i % 3 === 0 ? (i % 2 ? 2147483647 : -2147483648) : Math.floor((rand() - 0.5) * 2 ** 32)))),
-    column(new Int16(), ids.map((i) => maybe(i, (i % 65536) - 32768))),
-    column(new Int8(), ids.map((i) => maybe(i, (i % 256) - 128))),
-    column(new Uint32(), ids.map((i) => maybe(i, i % 4 === 0 ? 4294967295 : Math.floor(rand() * 2 ** 32)))),
-    column(new Float64(), ids.map((i) => maybe(i, i % 50 === 0 ? -0 : (rand() - 0.5) * 1e6))),
-    column(new Float32(), ids.map((i) => maybe(i, Math.fround(rand())))),
-    column(new Utf8(), ids.map((i) => maybe(i, i % 11 === 0 ? "" : i % 17 === 0 ? "ü€😀".repeat(20) : `v${Math.floor(rand() * 1e9).toString(36)}`))),
-    column(new Utf8(), ids.map((i) => maybe(i, ["red", "green", "blue"][i % 3]!))),
-    column(new Utf8(), ids.map((i) => maybe(i, categories[Math.floor(rand() * (i < n / 2 ? categories.length - 1 : categories.length))]!))),
-    column(new Bool(), ids.map((i) => maybe(i, rand() < 0.3))),
+    column(
+      new Int64(),
+      ids.map((i) => maybe(i, BigInt(i * 1000 - 7))),
+    ),
+    column(
+      new Int64(),
+      ids.map((i) => maybe(i, i % 5 === 0 ? (i % 2 ? 9223372036854775807n : -9223372036854775808n) : BigInt(Math.floor((rand() - 0.5) * 2 ** 53)) * 997n)),
+    ),
+    column(
+      new Int32(),
+      ids.map((i) => maybe(i, (i % 100) - 50)),
+    ),
+    column(
+      new Int32(),
+      ids.map((i) => maybe(i, i % 3 === 0 ? (i % 2 ? 2147483647 : -2147483648) : Math.floor((rand() - 0.5) * 2 ** 32))),
+    ),
+    column(
+      new Int16(),
+      ids.map((i) => maybe(i, (i % 65536) - 32768)),
+    ),
+    column(
+      new Int8(),
+      ids.map((i) => maybe(i, (i % 256) - 128)),
+    ),
+    column(
+      new Uint32(),
+      ids.map((i) => maybe(i, i % 4 === 0 ? 4294967295 : Math.floor(rand() * 2 ** 32))),
+    ),
+    column(
+      new Float64(),
+      ids.map((i) => maybe(i, i % 50 === 0 ? -0 : (rand() - 0.5) * 1e6)),
+    ),
+    column(
+      new Float32(),
+      ids.map((i) => maybe(i, Math.fround(rand()))),
+    ),
+    column(
+      new Utf8(),
+      ids.map((i) => maybe(i, i % 11 === 0 ? "" : i % 17 === 0 ? "ü€😀".repeat(20) : `v${Math.floor(rand() * 1e9).toString(36)}`)),
+    ),
+    column(
+      new Utf8(),
+      ids.map((i) => maybe(i, ["red", "green", "blue"][i % 3]!)),
+    ),
+    column(
+      new Utf8(),
+      ids.map((i) => maybe(i, categories[Math.floor(rand() * (i < n / 2 ? categories.length - 1 : categories.length))]!)),
+    ),
+    column(
+      new Bool(),
+      ids.map((i) => maybe(i, rand() < 0.3)),
+    ),
   ];
   return new Table([batchOf(fields, columns, n)]);
 }
 
 const ALL_EDGE = ["i64", "i64_wide", "i32", "i32_wide", "i16", "i8", "u32", "f64", "f32", "s", "low_card", "categories", "flag"];
 
-async function writeWithWasm(data: Table, configure: (b: InstanceType<typeof pw.WriterPropertiesBuilder>) => InstanceType<typeof pw.WriterPropertiesBuilder>): Promise<Uint8Array> {
+async function writeWithWasm(
+  data: Table,
+  configure: (b: InstanceType<typeof pw.WriterPropertiesBuilder>) => InstanceType<typeof pw.WriterPropertiesBuilder>,
+): Promise<Uint8Array> {
   const properties = configure(new pw.WriterPropertiesBuilder().setMaxRowGroupSize(3_000).setDataPageSizeLimit(4_096)).build();
   return pw.writeParquet(pw.Table.fromIPCStream(tableToIPC(data, "stream")), properties);
 }
 
 describe("JavaScript Parquet decoder", () => {
   it("decodes what Stowage writes (every flat type, nulls, dictionary, delta and byte-stream-split pages) as parquet-wasm does", async () => {
-    for (const [name, data] of [["every", everyTypeTable(7_000)], ["ml", mlTable(20_000)]] as const) {
+    for (const [name, data] of [
+      ["every", everyTypeTable(7_000)],
+      ["ml", mlTable(20_000)],
+    ] as const) {
       const path = `${dir}/stowage-${name}`;
       await table({ data, path }).write({ rowGroupSize: 3_000 });
       const manifest = JSON.parse(await readFile(`${path}/_stowage_table.json`, "utf8")) as { files: { path: string }[] };
       const file = await readFile(`${path}/${manifest.files[0]!.path}`);
-      const expectTaken = name === "every" ? ["id", "i32", "f64", "f32", "s", "flag", "ts_utc", "ts_local", "day", "split"] : ["id", "x", "y", "cat", "text", "ts", "split"];
+      const expectTaken =
+        name === "every" ? ["id", "i32", "f64", "f32", "s", "flag", "ts_utc", "ts_local", "day", "split"] : ["id", "x", "y", "cat", "text", "ts", "split"];
       const taken = await compareDecoders(file, expectTaken);
       // Decimals, lists and structs stay with parquet-wasm.
       expect(taken).not.toContain("price");
@@ -157,7 +220,10 @@ describe("JavaScript Parquet decoder", () => {
               .setColumnEncoding("s", E.DELTA_LENGTH_BYTE_ARRAY)
               .setColumnEncoding("low_card", E.DELTA_LENGTH_BYTE_ARRAY),
         ],
-        ["page v2, RLE booleans, brotli", (b) => b.setDictionaryEnabled(false).setWriterVersion(pw.WriterVersion.V2).setColumnEncoding("flag", E.RLE).setCompression(pw.Compression.BROTLI)],
+        [
+          "page v2, RLE booleans, brotli",
+          (b) => b.setDictionaryEnabled(false).setWriterVersion(pw.WriterVersion.V2).setColumnEncoding("flag", E.RLE).setCompression(pw.Compression.BROTLI),
+        ],
       ];
       for (const [name, configure] of variants) {
         const file = await writeWithWasm(data, configure);

@@ -35,7 +35,13 @@ describe("take", () => {
       rowOf[i] = next() % chunks[chunkOf[i]!]!.numRows;
       expected.push(chunkRows[chunkOf[i]!]![rowOf[i]!]);
     }
-    const taken = new Batch(whole.schema, take(chunks.map((c) => c.data), { chunkOf, rowOf }));
+    const taken = new Batch(
+      whole.schema,
+      take(
+        chunks.map((c) => c.data),
+        { chunkOf, rowOf },
+      ),
+    );
     expect(rowsOf(taken)).toEqual(expected);
   });
 

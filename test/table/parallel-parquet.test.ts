@@ -98,7 +98,9 @@ describe("assembling one file from separately encoded row groups", () => {
     const file = await onlyParquetFile(path);
     expect(list(footerOf(await readFile(file)), 4).map((g) => int(g, 3))).toEqual([7_000, 7_000, 7_000, 7_000, 7_000, 7_000, 7_000, 1_000]);
     const connection = await (await DuckDBInstance.create(":memory:")).connect();
-    const rows = (await connection.runAndReadAll(`SELECT count(*), sum(id), sum(x), count(DISTINCT cat), sum(length(text)) FROM read_parquet('${file}')`)).getRows()[0]!;
+    const rows = (
+      await connection.runAndReadAll(`SELECT count(*), sum(id), sum(x), count(DISTINCT cat), sum(length(text)) FROM read_parquet('${file}')`)
+    ).getRows()[0]!;
     let sumX = 0;
     let textLength = 0;
     for (const value of data.getChild("x")!) sumX += value as number;
@@ -161,7 +163,9 @@ function failingDataReads(system: System, code: "Unavailable"): System {
       const value = Reflect.get(target, property, receiver) as unknown;
       if (property === "readBytes" && target.readBytes) {
         return (path: string, range: { offset: number; length: number }, options?: Parameters<NonNullable<System["readBytes"]>>[2]) =>
-          path.endsWith(".parquet") ? Promise.reject(new StowageError({ code, operation: "read", path, message: "injected failure" })) : target.readBytes!(path, range, options);
+          path.endsWith(".parquet")
+            ? Promise.reject(new StowageError({ code, operation: "read", path, message: "injected failure" }))
+            : target.readBytes!(path, range, options);
       }
       if (property !== "readRange" || !target.readRange) return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
       return (path: string, range: ByteRange, options?: ReadOptions) => {
@@ -217,12 +221,24 @@ describe("decoding in workers", () => {
       ["b", [{ start: 100, end: 5_000 }]],
       ["c", [{ start: 6_000, end: 7_000 }]],
       ["d", [{ start: 1_000_000, end: 1_200_000 }]],
-      ["nested", [{ start: 1_200_000, end: 1_300_000 }, { start: 2_000_000, end: 2_100_000 }]],
+      [
+        "nested",
+        [
+          { start: 1_200_000, end: 1_300_000 },
+          { start: 2_000_000, end: 2_100_000 },
+        ],
+      ],
     ]);
     const footer = { rows: 10, keyValue: new Map(), rowGroups: [{ index: 0, rows: 10, stats: new Map(), chunks }] };
     expect(chunkSpans(footer, 0, ["b", "a", "c"])).toEqual([{ start: 4, end: 7_000 }]);
-    expect(chunkSpans(footer, 0, ["a", "d"])).toEqual([{ start: 4, end: 100 }, { start: 1_000_000, end: 1_200_000 }]);
-    expect(chunkSpans(footer, 0, ["nested", "d"])).toEqual([{ start: 1_000_000, end: 1_300_000 }, { start: 2_000_000, end: 2_100_000 }]);
+    expect(chunkSpans(footer, 0, ["a", "d"])).toEqual([
+      { start: 4, end: 100 },
+      { start: 1_000_000, end: 1_200_000 },
+    ]);
+    expect(chunkSpans(footer, 0, ["nested", "d"])).toEqual([
+      { start: 1_000_000, end: 1_300_000 },
+      { start: 2_000_000, end: 2_100_000 },
+    ]);
     expect(chunkSpans(footer, 0, ["partition-column-not-in-file"])).toEqual([]);
   });
 

@@ -52,7 +52,12 @@ export function defineTableSuite(fixture: SystemFixture): void {
       await t.write();
       const names: string[] = [];
       for await (const e of system.list(`${root}/layout`, { recursive: true })) names.push(e.path.slice(root.length + "/layout/".length));
-      expect(names.filter((n) => n.endsWith(".parquet")).map((n) => n.split("/")[0]).sort()).toEqual(["split=test", "split=train"]);
+      expect(
+        names
+          .filter((n) => n.endsWith(".parquet"))
+          .map((n) => n.split("/")[0])
+          .sort(),
+      ).toEqual(["split=test", "split=train"]);
       expect(names).toContain("_stowage_table.json");
     });
 
@@ -60,14 +65,29 @@ export function defineTableSuite(fixture: SystemFixture): void {
       const data = mlTable(20_000);
       const t = table({ data, path: at("filtered"), partitionCols: ["split"] });
       await t.write({ rowGroupSize: 2_500 });
-      const some = await t.fetch({ columns: ["id", "x"], filter: [["split", "=", "train"], ["x", ">", 0.5]] });
+      const some = await t.fetch({
+        columns: ["id", "x"],
+        filter: [
+          ["split", "=", "train"],
+          ["x", ">", 0.5],
+        ],
+      });
       expect(some.schema.fields.map((f) => f.name)).toEqual(["id", "x"]);
       const xs = data.getChild("x")!.toArray() as Float64Array;
       const expected = [...xs.keys()].filter((i) => i % 10 < 8 && xs[i]! > 0.5);
       expect((some.getChild("id")!.toArray() as BigInt64Array).map((v) => v).length).toBe(expected.length);
       expect([...(some.getChild("id")!.toArray() as BigInt64Array)].map(Number).sort((a, b) => a - b)).toEqual(expected);
       // OR of ANDs, `in`, and a timestamp compared with a Date.
-      const either = await t.fetch({ columns: ["id"], filter: [[["id", "<", 5n]], [["id", "in", [19_999n, 7]], ["ts", ">=", new Date(0)]]] });
+      const either = await t.fetch({
+        columns: ["id"],
+        filter: [
+          [["id", "<", 5n]],
+          [
+            ["id", "in", [19_999n, 7]],
+            ["ts", ">=", new Date(0)],
+          ],
+        ],
+      });
       expect([...(either.getChild("id")!.toArray() as BigInt64Array)].map(Number).sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 7, 19_999]);
       expect(await t.count({ filter: [["split", "=", "test"]] })).toBe(4_000);
     });
@@ -128,7 +148,9 @@ export function defineTableSuite(fixture: SystemFixture): void {
         throw broke;
       }
       // The write fails with the source's own error (or a StowageError carrying it as its cause).
-      const failed = await table({ data: throwing(), path: at("failed") }).write({ maxRowsPerFile: 500 }).catch((e: unknown) => e);
+      const failed = await table({ data: throwing(), path: at("failed") })
+        .write({ maxRowsPerFile: 500 })
+        .catch((e: unknown) => e);
       expect(failed === broke || (failed as { cause?: unknown }).cause === broke).toBe(true);
       await expect(table({ data: [{ a: 1 }, { a: "x" }], path: at("failed") }).write()).rejects.toMatchObject({ code: "InvalidInput" });
       expect(await t.count()).toBe(1_000);
@@ -269,7 +291,10 @@ export function defineTableSuite(fixture: SystemFixture): void {
     });
 
     it("rejects bad input by code: unknown partition column, unknown filter column, not a table, missing table", async () => {
-      await expect(table({ data: mlTable(10), path: at("bad1"), partitionCols: ["nope"] }).write()).rejects.toMatchObject({ code: "InvalidInput", message: expect.stringContaining("nope") });
+      await expect(table({ data: mlTable(10), path: at("bad1"), partitionCols: ["nope"] }).write()).rejects.toMatchObject({
+        code: "InvalidInput",
+        message: expect.stringContaining("nope"),
+      });
       const t = table({ data: mlTable(100), path: at("bad2") });
       await t.write();
       await expect(t.fetch({ filter: [["nope", "=", 1]] })).rejects.toMatchObject({ code: "InvalidInput", message: expect.stringContaining("nope") });
@@ -295,7 +320,15 @@ export function defineTableSuite(fixture: SystemFixture): void {
     });
 
     it("writes from rows and from an async iterable of batches", async () => {
-      const rows = Array.from({ length: 300 }, (_, i) => ({ id: BigInt(i), name: `n${i}`, score: i / 2, ok: i % 2 === 0, at: new Date(Date.UTC(2024, 0, 1) + i), tags: [i, i + 1], meta: { k: i } }));
+      const rows = Array.from({ length: 300 }, (_, i) => ({
+        id: BigInt(i),
+        name: `n${i}`,
+        score: i / 2,
+        ok: i % 2 === 0,
+        at: new Date(Date.UTC(2024, 0, 1) + i),
+        tags: [i, i + 1],
+        meta: { k: i },
+      }));
       const t = table({ data: rows, path: at("rows") });
       await t.write();
       const back = await t.fetch({ format: "rows" });

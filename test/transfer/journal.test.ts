@@ -15,7 +15,11 @@ it("removes month-old transfer journals and keeps recent ones", async () => {
   await mkdir(journals, { recursive: true });
   const day = 24 * 3600;
   const now = Date.now() / 1000;
-  for (const [name, age] of [["abandoned.jsonl", 31 * day], ["recent.jsonl", 29 * day], ["notes.txt", 90 * day]] as const) {
+  for (const [name, age] of [
+    ["abandoned.jsonl", 31 * day],
+    ["recent.jsonl", 29 * day],
+    ["notes.txt", 90 * day],
+  ] as const) {
     await writeFile(join(journals, name), "{}\n");
     await utimes(join(journals, name), now - age, now - age);
   }

@@ -40,7 +40,13 @@ describe("copy between every pair of systems", () => {
   });
 
   afterAll(async () => {
-    await Promise.all(WRITABLE.map((system) => folder(placeOn(system, roots.get(system)!)).rm().catch(() => {})));
+    await Promise.all(
+      WRITABLE.map((system) =>
+        folder(placeOn(system, roots.get(system)!))
+          .rm()
+          .catch(() => {}),
+      ),
+    );
     await Promise.all([...fixtures.values()].map(async (f) => f.dispose?.()));
     await closeSystems();
   });
@@ -48,10 +54,7 @@ describe("copy between every pair of systems", () => {
   for (const from of SOURCES) {
     for (const to of WRITABLE) {
       it(`${from} → ${to}`, async () => {
-        const source =
-          from === "github"
-            ? placeOn("github", `${await fixtures.get("github")!.seededRoot!()}`)
-            : placeOn(from, `${roots.get(from)!}/source`);
+        const source = from === "github" ? placeOn("github", `${await fixtures.get("github")!.seededRoot!()}`) : placeOn(from, `${roots.get(from)!}/source`);
         const destination = placeOn(to, `${roots.get(to)!}/from-${from}`);
         const include = from === "github" ? githubTree : undefined;
         const report = await copy(source, destination, include ? { include } : {});

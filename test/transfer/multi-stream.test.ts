@@ -126,7 +126,12 @@ describe("multi-stream copies", () => {
           : [ssh, file, `${sshDir}/src/big.bin`, join(localDir, "engine", "big.bin")];
       const source = watched(from);
       const counted: number[] = [];
-      const result = await streamCopy(source.system, await from.stat(fromPath), to, toPath, { overwrite: true, verify: true, ...MULTI, onBytes: (n) => counted.push(n) });
+      const result = await streamCopy(source.system, await from.stat(fromPath), to, toPath, {
+        overwrite: true,
+        verify: true,
+        ...MULTI,
+        onBytes: (n) => counted.push(n),
+      });
       expect(result.bytes).toBe(content.length);
       expect(counted.reduce((sum, n) => sum + n, 0)).toBe(content.length);
       expect(source.reads).toEqual(splitRanges(content.length, 3));
@@ -140,7 +145,12 @@ describe("multi-stream copies", () => {
           ? [file, ssh, join(localDir, "src", "big.bin"), `${sshDir}/failed-${randomUUID()}`]
           : [ssh, file, `${sshDir}/src/big.bin`, join(localDir, `failed-${randomUUID()}`)];
       const source = watched(from, splitRanges(content.length, 3)[1]!.offset);
-      const error = await streamCopy(source.system, await from.stat(fromPath), to, `${toDir}/big.bin`, { overwrite: true, verify: true, ...MULTI, onBytes: () => {} }).catch((e: unknown) => e);
+      const error = await streamCopy(source.system, await from.stat(fromPath), to, `${toDir}/big.bin`, {
+        overwrite: true,
+        verify: true,
+        ...MULTI,
+        onBytes: () => {},
+      }).catch((e: unknown) => e);
       expect(isStowageError(error) && error.code).toBe("Unavailable");
       // Both ends are this machine's disk: nothing of the copy may remain in the directory.
       expect(await readdir(toDir)).toEqual([]);
@@ -185,7 +195,13 @@ describe("multi-stream copies", () => {
       const { upload, finished } = checkpointAwaitingOuterRanges();
       const stat = await from.stat(fromPath);
       const failing = watched(from, ranges[1]!.offset, finished);
-      const error = await streamCopy(failing.system, stat, to, `${toDir}/big.bin`, { overwrite: true, verify: true, ...MULTI, upload, onBytes: () => {} }).catch((e: unknown) => e);
+      const error = await streamCopy(failing.system, stat, to, `${toDir}/big.bin`, {
+        overwrite: true,
+        verify: true,
+        ...MULTI,
+        upload,
+        onBytes: () => {},
+      }).catch((e: unknown) => e);
       expect(isStowageError(error) && error.code).toBe("Unavailable");
       expect(Number(upload.state?.multiStreamDone)).toBe(0b101);
       // The part file stays for the next attempt; nothing is under the name yet.
@@ -207,7 +223,13 @@ describe("multi-stream copies", () => {
     const ranges = splitRanges(content.length, 3);
     const { upload, finished } = checkpointAwaitingOuterRanges();
     const stat = await file.stat(join(localDir, "src", "big.bin"));
-    await streamCopy(watched(file, ranges[1]!.offset, finished).system, stat, file, `${toDir}/big.bin`, { overwrite: true, verify: true, ...MULTI, upload, onBytes: () => {} }).catch(() => undefined);
+    await streamCopy(watched(file, ranges[1]!.offset, finished).system, stat, file, `${toDir}/big.bin`, {
+      overwrite: true,
+      verify: true,
+      ...MULTI,
+      upload,
+      onBytes: () => {},
+    }).catch(() => undefined);
     expect(await readdir(toDir)).toHaveLength(1);
     // The same file again as one stream: the holed part file is discarded, not continued.
     const single = watched(file);

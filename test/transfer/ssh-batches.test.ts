@@ -55,7 +55,9 @@ describe("local → ssh small files in batches", () => {
   });
 
   it("a host that cannot batch (Unsupported) gets every file one by one, and is asked once", async () => {
-    const writeMany = vi.spyOn(ssh.batches!, "writeMany").mockRejectedValue(new StowageError({ code: "Unsupported", system: "ssh", message: "no tar on the host" }));
+    const writeMany = vi
+      .spyOn(ssh.batches!, "writeMany")
+      .mockRejectedValue(new StowageError({ code: "Unsupported", system: "ssh", message: "no tar on the host" }));
     const { url, onDisk } = destination();
     const report = await copy(source, url, { concurrency: 1 });
     expect(report.copied).toHaveLength(count);
@@ -125,7 +127,9 @@ describe("ssh → local small files in batches", () => {
     await expectAllLocal(to);
 
     vi.restoreAllMocks();
-    const refused = vi.spyOn(ssh.batchReads!, "readMany").mockRejectedValue(new StowageError({ code: "Unsupported", system: "ssh", message: "no tar on the host" }));
+    const refused = vi
+      .spyOn(ssh.batchReads!, "readMany")
+      .mockRejectedValue(new StowageError({ code: "Unsupported", system: "ssh", message: "no tar on the host" }));
     const again = join(tempDir("ssh-batch-reads"), "out");
     expect((await copy(from, again, { concurrency: 1 })).copied).toHaveLength(count);
     expect(refused).toHaveBeenCalledTimes(1);

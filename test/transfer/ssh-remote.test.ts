@@ -52,7 +52,9 @@ describe("ssh → bucket runs on the host", () => {
     expect(dest.report?.copied.map((f) => f.path).sort()).toEqual(Object.keys(files).sort());
     expect(events.sort()).toEqual(Object.keys(files).sort());
     const crossed = proxy.bytesUp + proxy.bytesDown;
-    console.log(`[ssh-remote] ${total} bytes copied on the host; ${crossed} bytes crossed the caller's SSH connection (${((crossed / total) * 100).toFixed(2)}%)`);
+    console.log(
+      `[ssh-remote] ${total} bytes copied on the host; ${crossed} bytes crossed the caller's SSH connection (${((crossed / total) * 100).toFixed(2)}%)`,
+    );
     expect(crossed).toBeLessThan(total * 0.05);
     for (const [name, content] of Object.entries(files)) expect(sha256(await dest.get(name))).toBe(sha256(content));
   });

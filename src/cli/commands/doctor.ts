@@ -83,7 +83,14 @@ export async function doctor(argv: string[]): Promise<void> {
   out("");
   out("systems");
   for (const s of systems) {
-    const state = s.reachable === undefined ? (s.configured ? "configured" : "not configured") : s.reachable ? `reachable (${s.probe})` : `NOT reachable (${s.probe}): ${s.error}`;
+    const state =
+      s.reachable === undefined
+        ? s.configured
+          ? "configured"
+          : "not configured"
+        : s.reachable
+          ? `reachable (${s.probe})`
+          : `NOT reachable (${s.probe}): ${s.error}`;
     out(`  ${s.system.padEnd(7)} ${state}`);
     if (s.sources.length > 0) out(`          from ${s.sources.join(", ")}`);
   }

@@ -25,7 +25,11 @@ async function describe(resource: NamedResource): Promise<{ name: string | undef
 }
 
 async function nameSave(argv: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { type: { type: "string" }, note: { type: "string" }, json: { type: "boolean" } } });
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { type: { type: "string" }, note: { type: "string" }, json: { type: "boolean" } },
+  });
   const [place, name] = positionals;
   if (!place || !name || positionals.length !== 2) throw usageError(usage);
   const type = values.type as SavableType | undefined;
@@ -118,7 +122,9 @@ export async function clusterCommand(argv: string[]): Promise<void> {
       if (!clusterName || !host || positionals.length !== 2) throw usageError(usage);
       const saved = await cluster(parseHost(host)).save(clusterName);
       if (values.json) return printJson({ name: saved.name, version: saved.version, ...saved.toJSON() });
-      process.stdout.write(`saved cluster ${saved.name} (${await urlOf(saved)}); use it as ${clusterName.replace(/^~\//, "")}:/path or ssh://${clusterName.replace(/^~\//, "")}/path\n`);
+      process.stdout.write(
+        `saved cluster ${saved.name} (${await urlOf(saved)}); use it as ${clusterName.replace(/^~\//, "")}:/path or ssh://${clusterName.replace(/^~\//, "")}/path\n`,
+      );
       return;
     }
     case "ls":
@@ -131,4 +137,3 @@ export async function clusterCommand(argv: string[]): Promise<void> {
       throw usageError(usage);
   }
 }
-

@@ -43,7 +43,11 @@ export async function quickstart(argv: string[]): Promise<void> {
 
   // 1. A folder, a blob and a table, at default places named after them.
   const sample = folder({ name: "~/quickstart/sample", mkdir: true });
-  await sample.put({ "README.txt": "A sample folder made by `stowage quickstart`.\n", "data/numbers.csv": "n,square\n1,1\n2,4\n3,9\n", "data/notes.md": "# notes\n" });
+  await sample.put({
+    "README.txt": "A sample folder made by `stowage quickstart`.\n",
+    "data/numbers.csv": "n,square\n1,1\n2,4\n3,9\n",
+    "data/notes.md": "# notes\n",
+  });
   say(`made a folder with 3 files at ${sample.url}`);
   const greeting = blob({ data: Buffer.from("hello from stowage\n"), name: "~/quickstart/greeting" });
   await greeting.write();
@@ -68,7 +72,9 @@ export async function quickstart(argv: string[]): Promise<void> {
   const loaded = (await load("~/quickstart/measurements")) as Table;
   const train = await loaded.count({ filter: [["split", "=", "train"]] });
   const hello = await (await load("~/quickstart/greeting")).history();
-  say(`loaded ~/quickstart/measurements@${loaded.version} by name: ${train.toLocaleString("en")} train rows (read from the partition, not the whole table); the blob has ${hello.length} saved version(s)`);
+  say(
+    `loaded ~/quickstart/measurements@${loaded.version} by name: ${train.toLocaleString("en")} train rows (read from the partition, not the whole table); the blob has ${hello.length} saved version(s)`,
+  );
 
   // 5. Stream it in shuffled batches with bounded memory, as a training loop would.
   let batches = 0;

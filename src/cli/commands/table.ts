@@ -38,7 +38,12 @@ function filterOf(values: string[] | undefined): Filter | undefined {
 }
 
 function columnsOf(value: string | undefined): string[] | undefined {
-  return value === undefined ? undefined : value.split(",").map((c) => c.trim()).filter(Boolean);
+  return value === undefined
+    ? undefined
+    : value
+        .split(",")
+        .map((c) => c.trim())
+        .filter(Boolean);
 }
 
 /** A value as JSON can carry it: int64 as a number when exact, else a string. */
@@ -82,7 +87,11 @@ export function printRows(rows: readonly Row[], columns: readonly string[], form
   }
   const cells = rows.map((row) => columns.map((c) => cell(row[c]).replace(/\s+/g, " ")));
   const widths = columns.map((c, i) => Math.min(40, Math.max(c.length, ...cells.map((r) => r[i]!.length))));
-  const line = (values: readonly string[]) => values.map((v, i) => (v.length > widths[i]! ? `${v.slice(0, widths[i]! - 1)}…` : v.padEnd(widths[i]!))).join("  ").trimEnd();
+  const line = (values: readonly string[]) =>
+    values
+      .map((v, i) => (v.length > widths[i]! ? `${v.slice(0, widths[i]! - 1)}…` : v.padEnd(widths[i]!)))
+      .join("  ")
+      .trimEnd();
   process.stdout.write(`${line(columns)}\n${line(widths.map((w) => "─".repeat(w)))}\n`);
   for (const row of cells) process.stdout.write(`${line(row)}\n`);
   process.stdout.write(`(${rows.length} row${rows.length === 1 ? "" : "s"})\n`);
@@ -100,15 +109,13 @@ export function parseCsv(text: string): Row[] {
       if (ch === '"' && text[i + 1] === '"') {
         field += '"';
         i++;
-      }
-      else if (ch === '"') quoted = false;
+      } else if (ch === '"') quoted = false;
       else field += ch;
     } else if (ch === '"' && field === "") quoted = true;
     else if (ch === ",") {
       record.push(field);
       field = "";
-    }
-    else if (ch === "\n" || ch === "\r") {
+    } else if (ch === "\n" || ch === "\r") {
       if (ch === "\r" && text[i + 1] === "\n") i++;
       record.push(field);
       if (record.length > 1 || record[0] !== "") records.push(record);
@@ -127,11 +134,13 @@ export function parseCsv(text: string): Row[] {
     return "string";
   });
   return body.map((r) =>
-    Object.fromEntries(header.map((name, c) => {
-      const raw = r[c] ?? "";
-      if (raw === "") return [name, null];
-      return [name, kinds[c] === "number" ? Number(raw) : kinds[c] === "boolean" ? raw === "true" : raw];
-    })),
+    Object.fromEntries(
+      header.map((name, c) => {
+        const raw = r[c] ?? "";
+        if (raw === "") return [name, null];
+        return [name, kinds[c] === "number" ? Number(raw) : kinds[c] === "boolean" ? raw === "true" : raw];
+      }),
+    ),
   );
 }
 
@@ -143,18 +152,26 @@ async function readInput(file: string): Promise<Row[]> {
   });
   if (extension === ".csv") return parseCsv(text);
   if (extension === ".jsonl" || extension === ".ndjson" || extension === ".json") {
-    return text.split("\n").filter((line) => line.trim() !== "").map((line, i) => {
-      try {
-        return JSON.parse(line) as Row;
-      } catch (error) {
-        throw new StowageError({ code: "InvalidInput", operation: "read", path: file, message: `line ${i + 1} of ${file} is not JSON`, cause: error });
-      }
-    });
+    return text
+      .split("\n")
+      .filter((line) => line.trim() !== "")
+      .map((line, i) => {
+        try {
+          return JSON.parse(line) as Row;
+        } catch (error) {
+          throw new StowageError({ code: "InvalidInput", operation: "read", path: file, message: `line ${i + 1} of ${file} is not JSON`, cause: error });
+        }
+      });
   }
   throw usageError(`${file}: write takes .csv, .jsonl/.ndjson or .parquet files`);
 }
 
-const READ_OPTIONS = { columns: { type: "string" }, filter: { type: "string", multiple: true }, format: { type: "string" }, json: { type: "boolean" } } as const;
+const READ_OPTIONS = {
+  columns: { type: "string" },
+  filter: { type: "string", multiple: true },
+  format: { type: "string" },
+  json: { type: "boolean" },
+} as const;
 
 export async function tableCommand(argv: string[]): Promise<void> {
   const [sub, ...rest] = argv;
@@ -167,7 +184,11 @@ export async function tableCommand(argv: string[]): Promise<void> {
       const t = table({ path: await placeArg(positionals[0]!) });
       const columns = columnsOf(values.columns);
       const head = await t.head(n, { ...(columns ? { columns } : {}) });
-      printRows(head.toArray().map((r) => r.toJSON() as Row), head.schema.fields.map((f) => f.name), formatOf(values.format, values.json));
+      printRows(
+        head.toArray().map((r) => r.toJSON() as Row),
+        head.schema.fields.map((f) => f.name),
+        formatOf(values.format, values.json),
+      );
       return;
     }
     case "schema": {
@@ -181,7 +202,11 @@ export async function tableCommand(argv: string[]): Promise<void> {
       return;
     }
     case "count": {
-      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { filter: { type: "string", multiple: true }, json: { type: "boolean" } } });
+      const { values, positionals } = parseArgs({
+        args: rest,
+        allowPositionals: true,
+        options: { filter: { type: "string", multiple: true }, json: { type: "boolean" } },
+      });
       if (positionals.length !== 1) throw usageError(usage);
       const filter = filterOf(values.filter);
       const rows = await table({ path: await placeArg(positionals[0]!) }).count(filter ? { filter } : {});
@@ -195,7 +220,11 @@ export async function tableCommand(argv: string[]): Promise<void> {
       const columns = columnsOf(values.columns);
       const filter = filterOf(values.filter);
       const fetched = await table({ path: await placeArg(positionals[0]!) }).fetch({ ...(columns ? { columns } : {}), ...(filter ? { filter } : {}) });
-      printRows(fetched.toArray().map((r) => r.toJSON() as Row), fetched.schema.fields.map((f) => f.name), formatOf(values.format, values.json));
+      printRows(
+        fetched.toArray().map((r) => r.toJSON() as Row),
+        fetched.schema.fields.map((f) => f.name),
+        formatOf(values.format, values.json),
+      );
       return;
     }
     case "stream": {
@@ -242,7 +271,9 @@ export async function tableCommand(argv: string[]): Promise<void> {
       if (!dryRun) await written.write(values.append ? { mode: "append" } : {});
       const summary = { url: await written.url(), rows: rows.length, files: files.length, mode: values.append ? "append" : "overwrite", dryRun };
       if (values.json) return printJson(summary);
-      process.stdout.write(`${dryRun ? "would write" : "wrote"} ${summary.rows} rows from ${summary.files} file${summary.files === 1 ? "" : "s"} to ${summary.url}\n`);
+      process.stdout.write(
+        `${dryRun ? "would write" : "wrote"} ${summary.rows} rows from ${summary.files} file${summary.files === 1 ? "" : "s"} to ${summary.url}\n`,
+      );
       return;
     }
     default:

@@ -20,7 +20,8 @@ const META_PATH = 3;
 const META_UNCOMPRESSED_SIZE = 6;
 const META_COMPRESSED_SIZE = 7;
 
-const items = (struct: ThriftStruct | undefined, id: number) => ((struct && (field(struct, id)?.value as ThriftList | undefined)?.items) ?? []) as ThriftStruct[];
+const items = (struct: ThriftStruct | undefined, id: number) =>
+  ((struct && (field(struct, id)?.value as ThriftList | undefined)?.items) ?? []) as ThriftStruct[];
 
 export class ColumnCodecs {
   #decided = false;

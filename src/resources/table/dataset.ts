@@ -50,7 +50,13 @@ export class Dataset {
   static async open(system: System, root: string, signal?: AbortSignal): Promise<Dataset> {
     const manifest = await readManifest(system, root, signal);
     if (manifest) {
-      const files = manifest.files.map((f) => ({ path: joinPath(root, f.path), relative: f.path, size: f.size, rows: f.rows, partition: parsePartitionPath(f.path) }));
+      const files = manifest.files.map((f) => ({
+        path: joinPath(root, f.path),
+        relative: f.path,
+        size: f.size,
+        rows: f.rows,
+        partition: parsePartitionPath(f.path),
+      }));
       return new Dataset(system, root, files, decodeSchema(manifest.schema), manifest.partitionCols, manifest.metadata, manifest, signal);
     }
     const files = await discover(system, root, signal);
@@ -60,7 +66,16 @@ export class Dataset {
     const metadataText = (await dataset.footer(files[0]!)).keyValue.get("stowage.metadata");
     const partitionFields = partitionCols.map((c) => new Field(c, inferPartitionType(files.map((f) => f.partition[c] ?? null)), true));
     const schema = new Schema([...fileSchema.fields, ...partitionFields], fileSchema.metadata);
-    return new Dataset(system, root, files, schema, partitionCols, metadataText ? (JSON.parse(metadataText) as Record<string, unknown>) : {}, undefined, signal);
+    return new Dataset(
+      system,
+      root,
+      files,
+      schema,
+      partitionCols,
+      metadataText ? (JSON.parse(metadataText) as Record<string, unknown>) : {},
+      undefined,
+      signal,
+    );
   }
 
   source(file: DataFile): RangeSource {
@@ -109,7 +124,8 @@ async function discover(system: System, root: string, signal?: AbortSignal): Pro
   try {
     stat = await system.stat(root, signal ? { signal } : {});
   } catch (error) {
-    if ((error as StowageError).code === "NotFound") throw new StowageError({ code: "NotFound", operation: "read", path: root, message: `no table at ${root}`, cause: error });
+    if ((error as StowageError).code === "NotFound")
+      throw new StowageError({ code: "NotFound", operation: "read", path: root, message: `no table at ${root}`, cause: error });
     throw error;
   }
   if (stat.type === "file") return [{ path: root, relative: root.slice(root.lastIndexOf("/") + 1), size: stat.size, partition: {} }];

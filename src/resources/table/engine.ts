@@ -38,7 +38,12 @@ async function withReplaceRetry<T>(run: () => Promise<T>): Promise<T> {
 function checkColumns(dataset: Dataset, columns: readonly string[] | undefined): void {
   for (const column of columns ?? []) {
     if (!dataset.schema.fields.some((f) => f.name === column)) {
-      throw new StowageError({ code: "InvalidInput", operation: "read", path: dataset.root, message: `unknown column "${column}" (columns: ${dataset.schema.fields.map((f) => f.name).join(", ")})` });
+      throw new StowageError({
+        code: "InvalidInput",
+        operation: "read",
+        path: dataset.root,
+        message: `unknown column "${column}" (columns: ${dataset.schema.fields.map((f) => f.name).join(", ")})`,
+      });
     }
   }
 }
@@ -81,7 +86,10 @@ export async function fetchArrow(location: ResolvedLocation, options: ReadOption
         if (rows >= (options.limit ?? Infinity)) break;
       }
       const schema = batches[0]?.schema ?? emptySchema(dataset, projection.columns);
-      return new ArrowTable(schema, batches.map((b) => new RecordBatch(schema, b.data)));
+      return new ArrowTable(
+        schema,
+        batches.map((b) => new RecordBatch(schema, b.data)),
+      );
     } finally {
       dataset.close();
     }
@@ -115,10 +123,15 @@ export async function fetchTable(location: ResolvedLocation, options: FetchOptio
 
 export function streamTable(location: ResolvedLocation, options: StreamOptions): TableStream {
   const batchSize = options.batchSize ?? 1024;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new StowageError({ code: "InvalidInput", operation: "stream", message: `batchSize must be a positive integer, not ${batchSize}` });
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new StowageError({ code: "InvalidInput", operation: "stream", message: `batchSize must be a positive integer, not ${batchSize}` });
   const shard = options.shard;
   if (shard && !(Number.isInteger(shard.count) && shard.count >= 1 && Number.isInteger(shard.index) && shard.index >= 0 && shard.index < shard.count)) {
-    throw new StowageError({ code: "InvalidInput", operation: "stream", message: `shard must be { index, count } with 0 <= index < count, not ${JSON.stringify(shard)}` });
+    throw new StowageError({
+      code: "InvalidInput",
+      operation: "stream",
+      message: `shard must be { index, count } with 0 <= index < count, not ${JSON.stringify(shard)}`,
+    });
   }
   prepareDecoders();
   return new TableStream(() => openForRead(location, options), {
@@ -225,5 +238,13 @@ export async function copyTable(source: ResolvedLocation, target: ResolvedLocati
 /** A manifest for a dataset written by another engine, built from its footers. */
 async function manifestFor(dataset: Dataset): Promise<Manifest> {
   const files = await Promise.all(dataset.files.map(async (f) => ({ path: f.relative, size: f.size, rows: (await dataset.footer(f)).rows })));
-  return { format: "stowage.table", version: 1, generation: newGeneration(), partitionCols: dataset.partitionCols, metadata: dataset.metadata, schema: encodeSchema(dataset.schema), files };
+  return {
+    format: "stowage.table",
+    version: 1,
+    generation: newGeneration(),
+    partitionCols: dataset.partitionCols,
+    metadata: dataset.metadata,
+    schema: encodeSchema(dataset.schema),
+    files,
+  };
 }

@@ -59,7 +59,12 @@ export async function readFooter(source: RangeSource): Promise<Footer> {
   }
   return {
     rows: Number(metadata.num_rows),
-    rowGroups: metadata.row_groups.map((group, index) => ({ index, rows: Number(group.num_rows), stats: statsOf(group.columns), chunks: chunksOf(group.columns) })),
+    rowGroups: metadata.row_groups.map((group, index) => ({
+      index,
+      rows: Number(group.num_rows),
+      stats: statsOf(group.columns),
+      chunks: chunksOf(group.columns),
+    })),
     keyValue: new Map((metadata.key_value_metadata ?? []).map((kv) => [kv.key, kv.value ?? ""])),
     metadata,
   };

@@ -30,7 +30,7 @@ export function toBatches(data: TableData, schema?: Schema): AsyncIterable<Recor
 
 function describe(value: unknown): string {
   if (value === null || typeof value !== "object") return String(value);
-  return `a ${(value).constructor?.name ?? "object"}`;
+  return `a ${value.constructor?.name ?? "object"}`;
 }
 
 async function* fromIterable(batches: Iterable<RecordBatch>): AsyncGenerator<RecordBatch> {
@@ -39,7 +39,7 @@ async function* fromIterable(batches: Iterable<RecordBatch>): AsyncGenerator<Rec
 
 /** Items decide the kind: record batches, Arrow tables, or plain rows. */
 async function* mixed(items: AsyncIterable<unknown> | Iterable<unknown>, schema?: Schema): AsyncGenerator<RecordBatch> {
-  const iterator = isAsyncIterable(items) ? items[Symbol.asyncIterator]() : (items)[Symbol.iterator]();
+  const iterator = isAsyncIterable(items) ? items[Symbol.asyncIterator]() : items[Symbol.iterator]();
   const first = await iterator.next();
   if (first.done) {
     if (schema) yield new RecordBatch(schema);

@@ -12,7 +12,6 @@ export interface ResolvedLocation {
   url: string;
 }
 
-
 function isOpenSystem(location: TableLocation): location is { system: System; path: string } {
   return typeof location === "object" && location !== null && !(location instanceof URL) && typeof (location as { system: unknown }).system === "object";
 }

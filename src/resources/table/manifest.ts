@@ -78,7 +78,12 @@ export async function readManifest(system: System, root: string, signal?: AbortS
     throw new StowageError({ code: "InvalidInput", operation: "read", path, message: `${path} is not a Stowage table manifest (bad JSON)`, cause: error });
   }
   if (manifest.format !== FORMAT || manifest.version !== 1 || !Array.isArray(manifest.files)) {
-    throw new StowageError({ code: "InvalidInput", operation: "read", path, message: `${path} is not a Stowage table manifest (format ${String(manifest.format)})` });
+    throw new StowageError({
+      code: "InvalidInput",
+      operation: "read",
+      path,
+      message: `${path} is not a Stowage table manifest (format ${String(manifest.format)})`,
+    });
   }
   return manifest;
 }

@@ -71,7 +71,8 @@ export function typedValue(text: string | null, type: DataType): unknown {
 
 /** A column of `length` copies of one value, of the given type. */
 export function constantData(type: DataType, value: unknown, length: number): Data {
-  if (value === null || value === undefined) return makeData({ type: type as never, length, nullCount: length, nullBitmap: new Uint8Array(((length + 63) >> 6) << 3) } as never);
+  if (value === null || value === undefined)
+    return makeData({ type: type as never, length, nullCount: length, nullBitmap: new Uint8Array(((length + 63) >> 6) << 3) } as never);
   if (type.typeId === Type.Dictionary) {
     const dictType = type as unknown as { valueType: DataType; indices: DataType };
     const dictionary = vectorFromArray([value], dictType.valueType as never);

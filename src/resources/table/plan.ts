@@ -34,7 +34,9 @@ export async function planUnits(dataset: Dataset, predicate: Predicate): Promise
       perFile[index] = footer.rowGroups
         .filter((group) =>
           mayMatch(predicate, (clause) =>
-            partitionTypes.has(clause.column) ? clauseOnValue(clause, partitionValue(file, clause.column)) : clauseOnStats(clause, group.stats.get(clause.column), group.rows),
+            partitionTypes.has(clause.column)
+              ? clauseOnValue(clause, partitionValue(file, clause.column))
+              : clauseOnStats(clause, group.stats.get(clause.column), group.rows),
           ),
         )
         .filter((group) => group.rows > 0)

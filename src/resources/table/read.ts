@@ -96,7 +96,14 @@ export function prepareDecoders(): void {
  * parquet-wasm must do it. A read's error is thrown; a decoding failure falls back to parquet-wasm,
  * which reports a damaged file its own way.
  */
-async function decodeInJs(dataset: Dataset, unit: Unit, footer: Footer, columns: string[], spans: ByteSpan[], arena: Arena | undefined): Promise<RecordBatch | undefined> {
+async function decodeInJs(
+  dataset: Dataset,
+  unit: Unit,
+  footer: Footer,
+  columns: string[],
+  spans: ByteSpan[],
+  arena: Arena | undefined,
+): Promise<RecordBatch | undefined> {
   if (DECODER === "wasm") return undefined;
   const types = columns.map((name) => ({ name, type: dataset.schema.fields.find((f) => f.name === name)!.type }));
   const plan = await planRowGroup(footer, unit.rowGroup, types);
@@ -187,7 +194,13 @@ function arenaBytesPerRow(type: DataType): number {
 const MIN_ARENA = 1 << 20;
 
 /** Each unit's batches, in order, decoded in the pool's workers with enough units started ahead to keep them all busy. */
-export async function* readUnits(dataset: Dataset, units: readonly Unit[], projection: Projection, batchSize: number, arena?: Arena): AsyncGenerator<RecordBatch[]> {
+export async function* readUnits(
+  dataset: Dataset,
+  units: readonly Unit[],
+  projection: Projection,
+  batchSize: number,
+  arena?: Arena,
+): AsyncGenerator<RecordBatch[]> {
   const ahead = wasmPool().size + 1;
   const started: Promise<RecordBatch[]>[] = [];
   const start = (index: number) => {

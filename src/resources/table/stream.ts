@@ -131,7 +131,15 @@ async function loadBlock(dataset: Dataset, units: Unit[], projection: Projection
 function piecesOf(block: Block, from: number, to: number): RecordBatch[] {
   if (block.order) {
     const picks = { chunkOf: block.order.chunkOf.subarray(from, to), rowOf: block.order.rowOf.subarray(from, to) };
-    return [new Batch(block.batches[0]!.schema, take(block.batches.map((b) => b.data), picks))];
+    return [
+      new Batch(
+        block.batches[0]!.schema,
+        take(
+          block.batches.map((b) => b.data),
+          picks,
+        ),
+      ),
+    ];
   }
   const pieces: RecordBatch[] = [];
   let start = 0;
@@ -157,7 +165,13 @@ function combine(pieces: RecordBatch[]): RecordBatch {
       rowOf[at] = r;
     }
   });
-  return new Batch(pieces[0]!.schema, take(pieces.map((p) => p.data), { chunkOf, rowOf }));
+  return new Batch(
+    pieces[0]!.schema,
+    take(
+      pieces.map((p) => p.data),
+      { chunkOf, rowOf },
+    ),
+  );
 }
 
 /** A stream of batches that knows where it is. */
@@ -239,4 +253,3 @@ function replacedWhileStreaming(error: unknown, dataset: Dataset): StowageError 
 function encodePosition(id: string, block: number, offset: number): string {
   return Buffer.from(JSON.stringify({ v: 1, id, block, offset } satisfies Position)).toString("base64url");
 }
-

@@ -51,7 +51,10 @@ function tableAddress(options: TableOptions): Address {
       throw new StowageError({ code: "InvalidInput", message: `system "${options.system}" contradicts the path's address ${url}` });
     }
     const { system, path: inner, ...fields } = given;
-    return addressFromInit({ ...(options as ResourceInit), ...fields, system, path: formatAddress(parseAddress({ ...fields, system, path: inner ?? "/" })) }, "tables");
+    return addressFromInit(
+      { ...(options as ResourceInit), ...fields, system, path: formatAddress(parseAddress({ ...fields, system, path: inner ?? "/" })) },
+      "tables",
+    );
   }
   return addressFromInit(options as ResourceInit, "tables");
 }
@@ -68,7 +71,8 @@ export class Table implements Nameable {
   version: number | undefined;
 
   constructor(options: TableOptions = {}) {
-    if (typeof options !== "object" || options === null) throw new StowageError({ code: "InvalidInput", message: "table() takes options: { data, path, name, ... }" });
+    if (typeof options !== "object" || options === null)
+      throw new StowageError({ code: "InvalidInput", message: "table() takes options: { data, path, name, ... }" });
     checkOptions(options, TABLE_OPTIONS, "table()");
     this.#options = options;
     this.name = options.name;
@@ -106,7 +110,12 @@ export class Table implements Nameable {
    * and metadata, after writing `data` if it was given and never written.
    */
   async save(name?: string, options: SaveOptions = {}): Promise<this> {
-    if (!this.address) throw new StowageError({ code: "Unsupported", operation: "save", message: "a table on an already open system has no address to save; give it a URL or { system, path }" });
+    if (!this.address)
+      throw new StowageError({
+        code: "Unsupported",
+        operation: "save",
+        message: "a table on an already open system has no address to save; give it a URL or { system, path }",
+      });
     await saveResource(this, name, options);
     return this;
   }
@@ -147,13 +156,16 @@ export class Table implements Nameable {
     const [{ writeTable }, where] = await Promise.all([loadEngine(), this.#where()]);
     const system = writable(where.system, "write", where.root);
     if (this.#options.mkdir) await system.mkdir(where.root);
-    await writeTable({ system, root: where.root }, {
-      data: this.#options.data,
-      partitionCols: this.#options.partitionCols,
-      metadata: this.#options.metadata,
-      schema: this.#options.schema,
-      options,
-    });
+    await writeTable(
+      { system, root: where.root },
+      {
+        data: this.#options.data,
+        partitionCols: this.#options.partitionCols,
+        metadata: this.#options.metadata,
+        schema: this.#options.schema,
+        options,
+      },
+    );
     this.#written = true;
     return this;
   }
@@ -237,4 +249,3 @@ export class Table implements Nameable {
 export function table(options: TableOptions = {}): Table {
   return new Table(options);
 }
-

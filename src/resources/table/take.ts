@@ -62,7 +62,12 @@ function takeAny(chunks: readonly Data[], picks: Picks): Data {
       return makeData({ type, length, nullCount, nullBitmap, valueOffsets: offsets, child } as never);
     }
     case Type.Struct: {
-      const children = type.children.map((_, k) => takeAny(chunks.map((c) => c.children[k]!), picks));
+      const children = type.children.map((_, k) =>
+        takeAny(
+          chunks.map((c) => c.children[k]!),
+          picks,
+        ),
+      );
       return makeData({ type, length, nullCount, nullBitmap, children } as never);
     }
     case Type.Dictionary:
@@ -235,7 +240,7 @@ function takeDictionary(chunks: readonly Data[], picks: Picks, nullBitmap: Uint8
   for (let i = 0; i < length; i++) {
     const chunk = picks.chunkOf[i]!;
     const value = Number(chunks[chunk]!.values[picks.rowOf[i]!]) + base[chunk]!;
-    indices[i] = (indices instanceof BigInt64Array ? BigInt(value) : value);
+    indices[i] = indices instanceof BigInt64Array ? BigInt(value) : value;
   }
   const dictionary = shared ? dictionaries[0]! : dictionaries.slice(1).reduce((all, d) => all.concat(d), dictionaries[0]!);
   return makeData({ type, length, nullCount, nullBitmap, data: indices, dictionary } as never);

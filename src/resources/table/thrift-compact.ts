@@ -152,7 +152,7 @@ class Writer {
   }
 
   zigzag(value: bigint): void {
-    this.varint(value >= 0n ? value << 1n : ((-value) << 1n) - 1n);
+    this.varint(value >= 0n ? value << 1n : (-value << 1n) - 1n);
   }
 
   raw(bytes: Uint8Array): void {

@@ -166,11 +166,7 @@ class PoolWorker {
   readonly worker: Worker;
   task: Task | undefined;
 
-  constructor(
-    parquetWasm: string,
-    onMessage: (self: PoolWorker, message: WorkerMessage) => void,
-    onExit: (self: PoolWorker, error: Error) => void,
-  ) {
+  constructor(parquetWasm: string, onMessage: (self: PoolWorker, message: WorkerMessage) => void, onExit: (self: PoolWorker, error: Error) => void) {
     this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { parquetWasm } });
     this.worker.unref();
     this.worker.on("message", (message: WorkerMessage) => onMessage(this, message));
@@ -207,10 +203,26 @@ export class WasmPool {
    * worker decodes without waiting on this thread; any other range it asks for is read on demand.
    */
   async decode(source: RangeSource, options: DecodeOptions, spans: readonly ByteSpan[] = []): Promise<Uint8Array[]> {
-    const [tail, chunks] = await Promise.all([source.tail(), Promise.all(spans.map(async (span) => ({ start: span.start, buffer: transferable(await source.read(span.start, span.end)) })))]);
+    const [tail, chunks] = await Promise.all([
+      source.tail(),
+      Promise.all(spans.map(async (span) => ({ start: span.start, buffer: transferable(await source.read(span.start, span.end)) }))),
+    ]);
     const chunkBytes = chunks.map((c) => ({ start: c.start, bytes: new Uint8Array(c.buffer) }));
-    const message = { type: "decode", source: this.#sourceId(source), size: source.size, tail: tail.bytes, tailStart: tail.start, chunks: chunkBytes, returnChunks: this.#boundedMemory, options };
-    const result = await this.#run(message, chunks.map((c) => c.buffer), source);
+    const message = {
+      type: "decode",
+      source: this.#sourceId(source),
+      size: source.size,
+      tail: tail.bytes,
+      tailStart: tail.start,
+      chunks: chunkBytes,
+      returnChunks: this.#boundedMemory,
+      options,
+    };
+    const result = await this.#run(
+      message,
+      chunks.map((c) => c.buffer),
+      source,
+    );
     return result.map((buffer) => new Uint8Array(buffer));
   }
 
@@ -236,7 +248,11 @@ export class WasmPool {
   }
 
   #addWorker(): PoolWorker {
-    const worker = new PoolWorker(this.#parquetWasm, (w, m) => this.#onMessage(w, m), (w, e) => this.#onExit(w, e));
+    const worker = new PoolWorker(
+      this.#parquetWasm,
+      (w, m) => this.#onMessage(w, m),
+      (w, e) => this.#onExit(w, e),
+    );
     this.#workers.add(worker);
     return worker;
   }

@@ -17,7 +17,17 @@ import type { Writable } from "../../systems/extensions.js";
 import { ColumnCodecs } from "./column-codecs.js";
 import { selectColumns } from "./columns.js";
 import { checkedBatches, sameSchema, toBatches } from "./input.js";
-import { decodeSchema, encodeSchema, generationTime, joinPath, type Manifest, type ManifestFile, newGeneration, readManifest, writeManifest } from "./manifest.js";
+import {
+  decodeSchema,
+  encodeSchema,
+  generationTime,
+  joinPath,
+  type Manifest,
+  type ManifestFile,
+  newGeneration,
+  readManifest,
+  writeManifest,
+} from "./manifest.js";
 import { chooseColumnEncodings, chooseDictionaryColumns, ParquetFileWriter, type ParquetSettings } from "./parquet-writer.js";
 import { checkPartitionType, partitionDir, rowKeys } from "./partition.js";
 import { picksOf, take } from "./take.js";
@@ -111,7 +121,7 @@ function* splitByPartition(batch: RecordBatch, partitionCols: readonly string[],
   let runs = 1;
   for (let i = 1; i < keys.length; i++) if (keys[i] !== keys[i - 1]) runs++;
   if (runs <= values.size * 4) {
-    for (let start = 0; start < keys.length; ) {
+    for (let start = 0; start < keys.length;) {
       let end = start + 1;
       while (end < keys.length && keys[end] === keys[start]) end++;
       yield [dirOf(keys[start]!), dataOnly(batch.slice(start, end))];
@@ -153,7 +163,8 @@ export async function writeTable(target: WriteTarget, request: WriteRequest): Pr
       if (!field) throw invalid(`partition column "${column}" is not a column of the data (columns: ${first.fields.map((f) => f.name).join(", ")})`);
       checkPartitionType(field);
     }
-    if (partitionCols.length > 0 && partitionCols.length === first.fields.length) throw invalid("every column is a partition column; at least one must remain in the files");
+    if (partitionCols.length > 0 && partitionCols.length === first.fields.length)
+      throw invalid("every column is a partition column; at least one must remain in the files");
     if (mode === "append" && previous) {
       const difference = sameSchema(decodeSchema(previous.schema), first);
       if (difference) throw invalid(`appended data does not match the table's schema: ${difference}`);
@@ -206,12 +217,16 @@ export async function writeTable(target: WriteTarget, request: WriteRequest): Pr
 
 /** Arrow IPC refuses a schema whose dictionary fields share ids with nothing; re-create the fields. */
 function withoutDictionaryIds(schema: Schema): Schema {
-  return new ArrowSchema(schema.fields.map((f) => new Field(f.name, f.type, f.nullable, f.metadata)), schema.metadata);
+  return new ArrowSchema(
+    schema.fields.map((f) => new Field(f.name, f.type, f.nullable, f.metadata)),
+    schema.metadata,
+  );
 }
 
 /** A concurrent writer's table can take this append only if it has the same shape. */
 function checkStillAppendable(latest: Manifest, partitionCols: readonly string[], schema: Schema): void {
-  const difference = latest.partitionCols.join("\0") !== partitionCols.join("\0") ? "its partition columns changed" : sameSchema(decodeSchema(latest.schema), schema);
+  const difference =
+    latest.partitionCols.join("\0") !== partitionCols.join("\0") ? "its partition columns changed" : sameSchema(decodeSchema(latest.schema), schema);
   if (difference) {
     throw new StowageError({ code: "Conflict", operation: "write", message: `the table was replaced while appending and ${difference}; nothing was appended` });
   }
@@ -255,4 +270,3 @@ async function removeEmptyDirs(target: WriteTarget, removed: readonly string[]):
   // Deepest first; a directory that still holds something stays.
   for (const dir of [...dirs].sort((a, b) => b.length - a.length)) await target.system.delete([dir]).catch(() => {});
 }
-

@@ -30,7 +30,9 @@ export const descriptor: SystemDescriptor = {
   setup: (context) => {
     const found: SetupFound = {
       sources: [
-        ...["AZURE_STORAGE_CONNECTION_STRING", "AZURE_STORAGE_ACCOUNT", "AZURE_STORAGE_KEY", "AZURE_STORAGE_SAS_TOKEN", "AZURE_CLIENT_ID"].flatMap((name) => variable(context, name)),
+        ...["AZURE_STORAGE_CONNECTION_STRING", "AZURE_STORAGE_ACCOUNT", "AZURE_STORAGE_KEY", "AZURE_STORAGE_SAS_TOKEN", "AZURE_CLIENT_ID"].flatMap((name) =>
+          variable(context, name),
+        ),
         ...(context.config.azure?.account ? ["config azure.account"] : []),
       ],
     };

@@ -3,7 +3,15 @@
  * in "/". Containers are created on first write, as rclone does.
  */
 import { Readable } from "node:stream";
-import { AccountSASPermissions, AccountSASResourceTypes, BlobSASPermissions, type BlobItem, type BlobServiceClient, type BlockBlobClient, type ContainerClient } from "@azure/storage-blob";
+import {
+  AccountSASPermissions,
+  AccountSASResourceTypes,
+  BlobSASPermissions,
+  type BlobItem,
+  type BlobServiceClient,
+  type BlockBlobClient,
+  type ContainerClient,
+} from "@azure/storage-blob";
 import { StowageError, type ErrorCode } from "../../errors.js";
 import { bytesOf, isBytes, resolveRange, validateRange } from "../body.js";
 import type {
@@ -263,7 +271,14 @@ export class AzureSystem implements System {
     if (!upload) throw fail("InvalidInput", "write", target, "the upload to resume is not an Azure block upload of this blob");
     const held = (await reusableBlocks(blob, upload, resume.offset + 1, signal)) * upload.blockSize;
     if (held !== resume.offset) {
-      throw new StowageError({ code: "Conflict", retryable: true, system: "azure", operation: "write", path: target, message: `the upload to resume holds ${held} bytes, not ${resume.offset}` });
+      throw new StowageError({
+        code: "Conflict",
+        retryable: true,
+        system: "azure",
+        operation: "write",
+        path: target,
+        message: `the upload to resume holds ${held} bytes, not ${resume.offset}`,
+      });
     }
     return { upload, offset: resume.offset };
   }
@@ -329,7 +344,11 @@ export class AzureSystem implements System {
     const pages = container.listBlobsFlat({ prefix: prefixOf(key), ...signalOption(signal) }).byPage({ maxPageSize: BATCH_LIMIT });
     try {
       for await (const page of pages) {
-        await this.#deleteKeys(container.containerName, page.segment.blobItems.map((item) => item.name), signal);
+        await this.#deleteKeys(
+          container.containerName,
+          page.segment.blobItems.map((item) => item.name),
+          signal,
+        );
       }
     } catch (error) {
       if (!isNotFound(error)) throw error;
@@ -364,17 +383,19 @@ export class AzureSystem implements System {
       const sourceUrl = await this.#authorizedUrl(sourceBlob);
       const copyOptions = { ...(options.overwrite === false ? { conditions: { ifNoneMatch: "*" } } : {}), ...signalOption(signal) };
       // Failures from here on concern the target, so they name it.
-      await guard("copy", target, () => this.#inContainer(splitBucket(target).bucket, async () => {
-        if (this.#auth !== "token" && size <= SYNC_COPY_LIMIT) {
-          await targetBlob.syncCopyFromURL(sourceUrl, copyOptions);
-          return;
-        }
-        const poller = await targetBlob.beginCopyFromURL(sourceUrl, { ...copyOptions, intervalInMs: COPY_POLL_INTERVAL_MS });
-        const result = await poller.pollUntilDone();
-        if (result.copyStatus !== "success") {
-          throw fail("Unexpected", "copy", target, `copy ended with status ${result.copyStatus ?? "unknown"}`);
-        }
-      }));
+      await guard("copy", target, () =>
+        this.#inContainer(splitBucket(target).bucket, async () => {
+          if (this.#auth !== "token" && size <= SYNC_COPY_LIMIT) {
+            await targetBlob.syncCopyFromURL(sourceUrl, copyOptions);
+            return;
+          }
+          const poller = await targetBlob.beginCopyFromURL(sourceUrl, { ...copyOptions, intervalInMs: COPY_POLL_INTERVAL_MS });
+          const result = await poller.pollUntilDone();
+          if (result.copyStatus !== "success") {
+            throw fail("Unexpected", "copy", target, `copy ended with status ${result.copyStatus ?? "unknown"}`);
+          }
+        }),
+      );
     });
   }
 

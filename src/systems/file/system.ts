@@ -97,17 +97,21 @@ const SMALL_READ = 256 * 1024;
 const fdOpen = promisify(fdOpenCallback);
 const fdStat = promisify(fdStatCallback);
 const fdRead = (fd: number, buffer: Buffer, offset: number, length: number, position: number) =>
-  new Promise<number>((resolve, reject) => fdReadCallback(fd, buffer, offset, length, position, (error, bytesRead) => (error ? reject(error) : resolve(bytesRead))));
+  new Promise<number>((resolve, reject) =>
+    fdReadCallback(fd, buffer, offset, length, position, (error, bytesRead) => (error ? reject(error) : resolve(bytesRead))),
+  );
 const fdClose = promisify(fdCloseCallback);
 const fdWrite = (fd: number, buffer: Uint8Array, offset: number, length: number, position: number | null = null) =>
-  new Promise<number>((resolve, reject) => fdWriteCallback(fd, buffer, offset, length, position, (error, written) => (error ? reject(error) : resolve(written))));
+  new Promise<number>((resolve, reject) =>
+    fdWriteCallback(fd, buffer, offset, length, position, (error, written) => (error ? reject(error) : resolve(written))),
+  );
 const CREATE_EXCLUSIVE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL;
 
 /** Writes `bytes` to a new file, failing if it exists; plain descriptors, as for small reads. */
 async function writeNewFile(path: string, bytes: Buffer): Promise<void> {
   const fd = await fdOpen(path, CREATE_EXCLUSIVE, 0o666);
   try {
-    for (let offset = 0; offset < bytes.length; ) offset += await fdWrite(fd, bytes, offset, bytes.length - offset);
+    for (let offset = 0; offset < bytes.length;) offset += await fdWrite(fd, bytes, offset, bytes.length - offset);
   } finally {
     await fdClose(fd);
   }
@@ -125,7 +129,7 @@ async function writeRangeAt(fd: number, offset: number, length: number, body: As
   for await (const chunk of body) {
     signal?.throwIfAborted();
     if (received + chunk.length > length) return received + chunk.length;
-    for (let done = 0; done < chunk.length; ) done += await fdWrite(fd, chunk, done, chunk.length - done, offset + received + done);
+    for (let done = 0; done < chunk.length;) done += await fdWrite(fd, chunk, done, chunk.length - done, offset + received + done);
     received += chunk.length;
   }
   return received;
@@ -171,7 +175,12 @@ export class FileSystem implements System {
       const target = normalizePath(path);
       return guard("resume", target, async () => {
         const part = partOf(target, state);
-        const held = part ? await stat(part).then((stats) => stats.size, () => 0) : 0;
+        const held = part
+          ? await stat(part).then(
+              (stats) => stats.size,
+              () => 0,
+            )
+          : 0;
         return resumableBytes(held, options.size);
       });
     },
@@ -283,7 +292,8 @@ export class FileSystem implements System {
     return guard("read", target, async () => {
       options.signal?.throwIfAborted();
       const length = Math.max(0, range.length);
-      if (options.into && options.into.length < length) throw new StowageError({ code: "InvalidInput", message: `readBytes into ${options.into.length} bytes, not ${length}` });
+      if (options.into && options.into.length < length)
+        throw new StowageError({ code: "InvalidInput", message: `readBytes into ${options.into.length} bytes, not ${length}` });
       const handle = await fdOpen(target, constants.O_RDONLY);
       try {
         // Not zeroed first: every byte handed out is one the reads wrote.
@@ -372,13 +382,28 @@ export class FileSystem implements System {
     return guard("write", target, async () => {
       options.signal?.throwIfAborted();
       const overwrite = options.overwrite ?? true;
-      if (!overwrite && (await stat(target).then(() => true, () => false))) throw new StowageError({ code: "AlreadyExists", system: "file", operation: "write", path: target });
+      if (
+        !overwrite &&
+        (await stat(target).then(
+          () => true,
+          () => false,
+        ))
+      )
+        throw new StowageError({ code: "AlreadyExists", system: "file", operation: "write", path: target });
       const kept = resumedRangesPart("file", target, options.resume);
       const part = kept ?? partPathFor(target);
       const fd = kept
         ? await fdOpen(part, constants.O_WRONLY).catch((error: NodeJS.ErrnoException) => {
             if (error.code !== "ENOENT") throw error;
-            throw new StowageError({ code: "Conflict", retryable: true, system: "file", operation: "write", path: target, message: "the partial file to resume is gone", cause: error });
+            throw new StowageError({
+              code: "Conflict",
+              retryable: true,
+              system: "file",
+              operation: "write",
+              path: target,
+              message: "the partial file to resume is gone",
+              cause: error,
+            });
           })
         : await inParentDirectory(part, () => fdOpen(part, CREATE_EXCLUSIVE, 0o666));
       void sweepOrphans(dirname(target));

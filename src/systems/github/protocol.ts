@@ -173,13 +173,7 @@ export class UploadPackClient {
   }
 
   #command(command: string, args: readonly string[], signal?: AbortSignal): Promise<IncomingMessage> {
-    const body = Buffer.concat([
-      pktLine(`command=${command}\n`),
-      pktLine(`${AGENT}\n`),
-      DELIM_PKT,
-      ...args.map((arg) => pktLine(`${arg}\n`)),
-      FLUSH_PKT,
-    ]);
+    const body = Buffer.concat([pktLine(`command=${command}\n`), pktLine(`${AGENT}\n`), DELIM_PKT, ...args.map((arg) => pktLine(`${arg}\n`)), FLUSH_PKT]);
     return this.#http.send({
       method: "POST",
       url: `${this.#url}/git-upload-pack`,

@@ -43,7 +43,10 @@ const SEMANTICS: Semantics = {
 const LIST_BATCH = 1_000;
 
 export function createGithubSystem(address: Address, config: StowageConfig): System {
-  const server = (address.server ?? sectionOf<GithubConfig>(config, "github").server ?? process.env.GITHUB_SERVER_URL ?? "https://github.com").replace(/\/+$/, "");
+  const server = (address.server ?? sectionOf<GithubConfig>(config, "github").server ?? process.env.GITHUB_SERVER_URL ?? "https://github.com").replace(
+    /\/+$/,
+    "",
+  );
   const http = new GitHttpClient(process.env.GITHUB_TOKEN || undefined);
   const guard = createGuard("github", mapGitError);
   const caches: ObjectCaches = { trees: new Map(), rootTrees: new Map(), sizes: new Map() };

@@ -52,8 +52,7 @@ export function createGsSystem(address: Address, config: StowageConfig): System 
       }
     },
 
-    read: (path, options = {}) =>
-      guard("read", path, async () => guard.stream("read", path, await openRead(objectAt("read", path).file, options))),
+    read: (path, options = {}) => guard("read", path, async () => guard.stream("read", path, await openRead(objectAt("read", path).file, options))),
 
     readRange: (path, range, options = {}) =>
       guard("read", path, async () => guard.stream("read", path, await openRead(objectAt("read", path).file, { ...options, range }))),

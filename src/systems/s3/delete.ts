@@ -51,10 +51,7 @@ async function* batchesOf<T>(items: AsyncIterable<T>, size: number): AsyncGenera
 
 async function deleteBatch(context: S3Context, bucket: string, keys: string[], signal: AbortSignal | undefined): Promise<_Error[]> {
   try {
-    const output = await context.send(
-      new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true } }),
-      signal,
-    );
+    const output = await context.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true } }), signal);
     return (output.Errors ?? []).filter((error) => error.Code !== "NoSuchKey");
   } catch (error) {
     if (isMissing(error)) return []; // no bucket, so nothing to delete

@@ -133,7 +133,7 @@ export class CommandLoops {
   async pick(client: Client): Promise<CommandLoop> {
     let state = this.#byClient.get(client);
     if (!state) this.#byClient.set(client, (state = { loops: [], starting: 0, limit: this.limit }));
-    for (let refused = 0; ; ) {
+    for (let refused = 0; ;) {
       state.loops = state.loops.filter((loop) => loop.open);
       const { loops } = state;
       const idle = loops.find((loop) => loop.busy === 0);

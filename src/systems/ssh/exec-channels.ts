@@ -48,7 +48,14 @@ export class ExecChannels {
       const sent = await catInto(channel, body, signal);
       const landed = (await sftp.stat(part)).size;
       if (landed !== sent) {
-        throw new StowageError({ code: "Conflict", retryable: true, system: "ssh", operation: "write", path: target, message: `sent ${sent} bytes, ${landed} arrived` });
+        throw new StowageError({
+          code: "Conflict",
+          retryable: true,
+          system: "ssh",
+          operation: "write",
+          path: target,
+          message: `sent ${sent} bytes, ${landed} arrived`,
+        });
       }
       return sent;
     } finally {
@@ -57,7 +64,13 @@ export class ExecChannels {
   }
 
   /** Writes one range of a part file through `dd` at its offset. */
-  async writeRange(session: Session, part: string, offset: number, body: AsyncIterable<Uint8Array>, signal: AbortSignal | undefined): Promise<number | undefined> {
+  async writeRange(
+    session: Session,
+    part: string,
+    offset: number,
+    body: AsyncIterable<Uint8Array>,
+    signal: AbortSignal | undefined,
+  ): Promise<number | undefined> {
     if (this.#open >= CHANNELS_PER_CONNECTION || !(await session.tools).dd) return undefined;
     this.#open++;
     try {

@@ -51,7 +51,10 @@ function entriesOf(dir: string): string[] {
 
 /** File names compare case-sensitively, unlike host names. */
 function globPattern(component: string): RegExp {
-  const source = component.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
+  const source = component
+    .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+    .replace(/\*/g, ".*")
+    .replace(/\?/g, ".");
   return new RegExp(`^${source}$`, "s");
 }
 

@@ -2,7 +2,10 @@
 
 /** Whether `text` matches one pattern; host names compare case-insensitively, user names do not. */
 export function wildcardMatch(text: string, pattern: string, ignoreCase = true): boolean {
-  const source = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
+  const source = pattern
+    .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+    .replace(/\*/g, ".*")
+    .replace(/\?/g, ".");
   return new RegExp(`^${source}$`, ignoreCase ? "is" : "s").test(text);
 }
 

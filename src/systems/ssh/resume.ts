@@ -50,7 +50,14 @@ export async function resumeWrite(
   signal: AbortSignal | undefined,
 ): Promise<WriteResult> {
   const part = partOf(target, resume.state, remote);
-  if (!part) throw new StowageError({ code: "InvalidInput", system: "ssh", operation: "write", path: target, message: "the write to resume is not a partial file of this target" });
+  if (!part)
+    throw new StowageError({
+      code: "InvalidInput",
+      system: "ssh",
+      operation: "write",
+      path: target,
+      message: "the write to resume is not a partial file of this target",
+    });
   const gone = (message: string, cause?: unknown) =>
     new StowageError({ code: "Conflict", retryable: true, system: "ssh", operation: "write", path: target, message, cause });
   const handle = await sftp.open(part, "r+").catch((error: unknown) => {

@@ -103,8 +103,7 @@ function resolveHost(context: Context, spec: HostSpec, proxyOverride: ProxyRoute
   const tokens: TokenValues = { home, localUser, hostName, remoteUser: user, port, alias };
   const expand = (value: string) => expandPath(value, tokens);
 
-  const identityFiles =
-    host.identityFiles.length > 0 ? host.identityFiles.map(expand) : DEFAULT_KEYS.map((name) => join(home, ".ssh", name));
+  const identityFiles = host.identityFiles.length > 0 ? host.identityFiles.map(expand) : DEFAULT_KEYS.map((name) => join(home, ".ssh", name));
 
   const agentSetting = host.identityAgent;
   let agentSocket = agentSetting === undefined || agentSetting === "SSH_AUTH_SOCK" ? env.SSH_AUTH_SOCK : agentSetting;

@@ -121,9 +121,7 @@ export class SftpClient {
     const buffer = Buffer.allocUnsafe(length);
     let filled = 0;
     while (filled < length) {
-      const bytes = await this.#request<number>((cb) =>
-        this.sftp.read(handle, buffer, filled, length - filled, position + filled, (error, n) => cb(error, n)),
-      );
+      const bytes = await this.#request<number>((cb) => this.sftp.read(handle, buffer, filled, length - filled, position + filled, (error, n) => cb(error, n)));
       if (bytes === 0) break; // end of file
       filled += bytes;
     }

@@ -140,7 +140,10 @@ export class SshSystem implements System {
         const { start, end } = resolveRange(range, stats.size);
         const whole = start === 0 && end === stats.size;
         // Large ranges stream through cat (the whole file) or dd (a range from a whole MiB on).
-        const catStream = end - start >= CAT_DOWNLOAD_MIN_BYTES && (whole || start % DD_BLOCK === 0) ? await this.#channels.download(session, remote, { start, end }, whole, target) : undefined;
+        const catStream =
+          end - start >= CAT_DOWNLOAD_MIN_BYTES && (whole || start % DD_BLOCK === 0)
+            ? await this.#channels.download(session, remote, { start, end }, whole, target)
+            : undefined;
         if (catStream) await sftp.close(handle).catch(() => {});
         const stream = catStream ?? pipelinedReader(sftp, handle, start, end, READ_CONCURRENCY);
         if (options.signal) addAbortSignal(options.signal, stream);
@@ -157,7 +160,10 @@ export class SshSystem implements System {
    * target exists and overwriting is off, rather than upload for nothing: the final rename is what
    * enforces it.
    */
-  async #startWrite(target: string, options: { overwrite?: boolean | undefined; signal?: AbortSignal | undefined }): Promise<{ session: Session; sftp: SftpClient; remote: string; overwrite: boolean }> {
+  async #startWrite(
+    target: string,
+    options: { overwrite?: boolean | undefined; signal?: AbortSignal | undefined },
+  ): Promise<{ session: Session; sftp: SftpClient; remote: string; overwrite: boolean }> {
     options.signal?.throwIfAborted();
     const { session, sftp, remote } = await this.#resolve(target);
     const overwrite = options.overwrite ?? true;
@@ -211,7 +217,14 @@ export class SshSystem implements System {
       const { session, sftp, remote, overwrite } = await this.#startWrite(target, options);
       const kept = resumedRangesPart("ssh", target, options.resume, remote);
       if (kept && !(await sftp.statOrUndefined(kept))) {
-        throw new StowageError({ code: "Conflict", retryable: true, system: "ssh", operation: "write", path: target, message: "the partial file to resume is gone" });
+        throw new StowageError({
+          code: "Conflict",
+          retryable: true,
+          system: "ssh",
+          operation: "write",
+          path: target,
+          message: "the partial file to resume is gone",
+        });
       }
       const part = kept ?? partPathFor(remote);
       if (!kept) await sftp.close(await createPart(sftp, part));
@@ -294,7 +307,13 @@ export class SshSystem implements System {
       try {
         const { status, message } = await this.#copyOnHost(session, remoteSource, part, options.signal);
         if (status !== 0) {
-          throw new StowageError({ code: "Unexpected", system: "ssh", operation: "copy", path: source, message: `cp exited with ${status}${message ? `: ${message}` : ""}` });
+          throw new StowageError({
+            code: "Unexpected",
+            system: "ssh",
+            operation: "copy",
+            path: source,
+            message: `cp exited with ${status}${message ? `: ${message}` : ""}`,
+          });
         }
         await publish(sftp, part, remoteTarget, target, overwrite, "copy");
       } catch (error) {

@@ -47,7 +47,14 @@ export class TarBatches {
       const remotes = targets.map((target) => onHost(session, target));
       const parents = [...new Set(remotes.map(parentPath))];
       const stage = stagingPath(commonDirectory(parents), randomBytes(8).toString("hex"));
-      if (stage.includes("\n")) throw new StowageError({ code: "Unsupported", system: "ssh", operation: "write", path: stage, message: "batches need a staging path without newlines" });
+      if (stage.includes("\n"))
+        throw new StowageError({
+          code: "Unsupported",
+          system: "ssh",
+          operation: "write",
+          path: stage,
+          message: "batches need a staging path without newlines",
+        });
       await Promise.all(parents.map((parent) => mkdirs(session.pool.pick(), parent)));
       await sftp.mkdir(stage);
       const sweeping = this.orphans.sweep(session.client, session.pool.pick(), parentPath(stage), stage);
@@ -97,7 +104,13 @@ export class TarBatches {
       // A name the loop cannot carry (a newline) or an empty one is left to a read of its own.
       const packed = names.filter((name) => name !== "" && CommandLoop.fits([name]));
       if (!CommandLoop.fits([remoteDir]) || packed.length === 0) {
-        throw new StowageError({ code: "InvalidInput", system: "ssh", operation: "read", path: dir, message: "no file of this batch can be packed on the host" });
+        throw new StowageError({
+          code: "InvalidInput",
+          system: "ssh",
+          operation: "read",
+          path: dir,
+          message: "no file of this batch can be packed on the host",
+        });
       }
       const archivePath = await pack(await this.#packers.pick(session.client), remoteDir, packed);
       let members: Map<string, Buffer>;

@@ -11,7 +11,6 @@ const WALK_AHEAD = 2_000;
 /** Unlink requests in flight while removing a tree. */
 const UNLINK_CONCURRENCY = 32;
 
-
 export const childPath = (dir: string, name: string) => (dir === "/" ? `/${name}` : `${dir}/${name}`);
 
 /**

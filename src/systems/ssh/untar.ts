@@ -18,7 +18,7 @@ export function untar(archive: Buffer): Map<string, Buffer> {
   const files = new Map<string, Buffer>();
   let longName: string | undefined;
   let pax: Record<string, string> = {};
-  for (let offset = 0; offset + BLOCK <= archive.length; ) {
+  for (let offset = 0; offset + BLOCK <= archive.length;) {
     const header = archive.subarray(offset, offset + BLOCK);
     if (header.every((byte) => byte === 0)) break; // end of archive
     checkSum(header, offset);
@@ -76,7 +76,10 @@ function numberField(block: Buffer, offset: number, length: number): number {
     for (let i = 1; i < length; i++) value = value * 256 + block[offset + i]!;
     return value;
   }
-  const text = block.toString("latin1", offset, offset + length).replace(/[\0 ]+$/, "").trim();
+  const text = block
+    .toString("latin1", offset, offset + length)
+    .replace(/[\0 ]+$/, "")
+    .trim();
   return text === "" ? 0 : parseInt(text, 8);
 }
 
@@ -89,7 +92,7 @@ function checkSum(header: Buffer, offset: number): void {
 /** "<length> <key>=<value>\n" records. */
 function paxRecords(data: Buffer): Record<string, string> {
   const records: Record<string, string> = {};
-  for (let offset = 0; offset < data.length; ) {
+  for (let offset = 0; offset < data.length;) {
     const space = data.indexOf(0x20, offset);
     const length = Number(data.toString("latin1", offset, space));
     if (space < 0 || !Number.isSafeInteger(length) || length <= 0 || offset + length > data.length) throw new TarFormatError("malformed pax header");

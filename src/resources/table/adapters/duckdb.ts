@@ -68,31 +68,58 @@ export function isDuckDBResult(value: unknown): value is DuckResult {
 /** DuckDB type ids (DuckDBTypeId) → Arrow types; values are converted per type below. */
 function arrowType(type: DuckType, column: string): DataType {
   switch (type.typeId) {
-    case 1: return new Bool();
-    case 2: return new Int8();
-    case 3: return new Int16();
-    case 4: return new Int32();
-    case 5: return new Int64();
-    case 6: return new Uint8();
-    case 7: return new Uint16();
-    case 8: return new Uint32();
-    case 9: return new Uint64();
-    case 10: return new Float32();
-    case 11: return new Float64();
-    case 12: return new TimestampMicrosecond();
-    case 13: return new DateDay();
-    case 17: return new Utf8();
-    case 18: return new Binary();
-    case 19: return new Decimal(type.scale ?? 0, type.width ?? 18, 128);
-    case 20: return new TimestampSecond();
-    case 21: return new TimestampMillisecond();
-    case 22: return new TimestampNanosecond();
-    case 23: return new Utf8();
-    case 24: return new List(new Field("item", arrowType(type.valueType!, `${column}[]`), true));
-    case 25: return new Struct(type.entryNames!.map((name, i) => new Field(name, arrowType(type.entryTypes![i]!, `${column}.${name}`), true)));
-    case 31: return new TimestampMicrosecond("UTC");
+    case 1:
+      return new Bool();
+    case 2:
+      return new Int8();
+    case 3:
+      return new Int16();
+    case 4:
+      return new Int32();
+    case 5:
+      return new Int64();
+    case 6:
+      return new Uint8();
+    case 7:
+      return new Uint16();
+    case 8:
+      return new Uint32();
+    case 9:
+      return new Uint64();
+    case 10:
+      return new Float32();
+    case 11:
+      return new Float64();
+    case 12:
+      return new TimestampMicrosecond();
+    case 13:
+      return new DateDay();
+    case 17:
+      return new Utf8();
+    case 18:
+      return new Binary();
+    case 19:
+      return new Decimal(type.scale ?? 0, type.width ?? 18, 128);
+    case 20:
+      return new TimestampSecond();
+    case 21:
+      return new TimestampMillisecond();
+    case 22:
+      return new TimestampNanosecond();
+    case 23:
+      return new Utf8();
+    case 24:
+      return new List(new Field("item", arrowType(type.valueType!, `${column}[]`), true));
+    case 25:
+      return new Struct(type.entryNames!.map((name, i) => new Field(name, arrowType(type.entryTypes![i]!, `${column}.${name}`), true)));
+    case 31:
+      return new TimestampMicrosecond("UTC");
     default:
-      throw new StowageError({ code: "InvalidInput", operation: "write", message: `DuckDB column "${column}" has type ${type.toString()}, which Stowage cannot convert yet; CAST it in the query` });
+      throw new StowageError({
+        code: "InvalidInput",
+        operation: "write",
+        message: `DuckDB column "${column}" has type ${type.toString()}, which Stowage cannot convert yet; CAST it in the query`,
+      });
   }
 }
 

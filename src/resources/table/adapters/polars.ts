@@ -26,6 +26,10 @@ export async function* batchesFromPolars(frame: PolarsFrame): AsyncGenerator<Rec
 
 /** An Arrow table as a Polars DataFrame. */
 export async function toPolars(table: Table): Promise<unknown> {
-  const pl = await loadOptional<PolarsModule>("nodejs-polars", `nodejs-polars nodejs-polars-${process.platform}-${process.arch}${process.platform === "linux" ? "-gnu" : ""}`, "the polars format");
+  const pl = await loadOptional<PolarsModule>(
+    "nodejs-polars",
+    `nodejs-polars nodejs-polars-${process.platform}-${process.arch}${process.platform === "linux" ? "-gnu" : ""}`,
+    "the polars format",
+  );
   return pl.readIPCStream(Buffer.from(tableToIPC(table, "stream")));
 }

@@ -31,7 +31,8 @@ interface Column {
 
 /** `arena`: where fixed-width values and string offsets are allocated, when the read has one. */
 export function decodeColumn(physical: Physical, optional: boolean, type: DataType, pages: Page[], rows: number, arena?: Arena): Data {
-  const column: Column = physical === "BYTE_ARRAY" ? new ByteArrayColumn(rows, arena) : physical === "BOOLEAN" ? new BooleanColumn(rows) : new FixedColumn(rows, physical, arena);
+  const column: Column =
+    physical === "BYTE_ARRAY" ? new ByteArrayColumn(rows, arena) : physical === "BOOLEAN" ? new BooleanColumn(rows) : new FixedColumn(rows, physical, arena);
   const validity = new Validity(rows);
   let position = 0;
   for (const page of pages) {
@@ -98,7 +99,10 @@ function scratch(count: number): Int32Array {
  * never Node's shared pool), for buffers every element of which is written before use. Zeroing
  * hundreds of MB of results showed in whole-table reads.
  */
-function uninitialised<T extends Uint8Array | Int32Array | Uint32Array>(ArrayType: { new (buffer: ArrayBuffer, offset: number, length: number): T; BYTES_PER_ELEMENT: number }, length: number): T {
+function uninitialised<T extends Uint8Array | Int32Array | Uint32Array>(
+  ArrayType: { new (buffer: ArrayBuffer, offset: number, length: number): T; BYTES_PER_ELEMENT: number },
+  length: number,
+): T {
   const bytes = Buffer.allocUnsafeSlow(length * ArrayType.BYTES_PER_ELEMENT);
   return new ArrayType(bytes.buffer, bytes.byteOffset, length);
 }
@@ -195,7 +199,12 @@ class FixedColumn implements Column {
       return;
     }
     if (encoding === Encoding.DeltaBinaryPacked) {
-      const declared = this.physical === "INT32" ? deltaInt32(c, new Int32Array(out.buffer, out.byteOffset, out.length), at, count) : this.physical === "INT64" ? deltaInt64(c, out, at, count) : -1;
+      const declared =
+        this.physical === "INT32"
+          ? deltaInt32(c, new Int32Array(out.buffer, out.byteOffset, out.length), at, count)
+          : this.physical === "INT64"
+            ? deltaInt64(c, out, at, count)
+            : -1;
       if (declared !== count) throw new NotHandled(`DELTA_BINARY_PACKED ${this.physical}: ${declared} values, not ${count}`);
       return;
     }

@@ -33,9 +33,25 @@ export interface RowGroupPlan {
   columns: ColumnPlan[];
 }
 
-const ENCODINGS = new Set(["PLAIN", "PLAIN_DICTIONARY", "RLE", "BIT_PACKED", "RLE_DICTIONARY", "DELTA_BINARY_PACKED", "DELTA_LENGTH_BYTE_ARRAY", "DELTA_BYTE_ARRAY", "BYTE_STREAM_SPLIT"]);
+const ENCODINGS = new Set([
+  "PLAIN",
+  "PLAIN_DICTIONARY",
+  "RLE",
+  "BIT_PACKED",
+  "RLE_DICTIONARY",
+  "DELTA_BINARY_PACKED",
+  "DELTA_LENGTH_BYTE_ARRAY",
+  "DELTA_BYTE_ARRAY",
+  "BYTE_STREAM_SPLIT",
+]);
 
-const TIMESTAMP_UNITS: Record<string, TimeUnit> = { MILLIS: TimeUnit.MILLISECOND, MICROS: TimeUnit.MICROSECOND, NANOS: TimeUnit.NANOSECOND, TIMESTAMP_MILLIS: TimeUnit.MILLISECOND, TIMESTAMP_MICROS: TimeUnit.MICROSECOND };
+const TIMESTAMP_UNITS: Record<string, TimeUnit> = {
+  MILLIS: TimeUnit.MILLISECOND,
+  MICROS: TimeUnit.MICROSECOND,
+  NANOS: TimeUnit.NANOSECOND,
+  TIMESTAMP_MILLIS: TimeUnit.MILLISECOND,
+  TIMESTAMP_MICROS: TimeUnit.MICROSECOND,
+};
 
 /** The physical type an Arrow type is read from here, if this decoder produces that Arrow type exactly. */
 function physicalFor(type: DataType, element: SchemaElement): Physical | undefined {
