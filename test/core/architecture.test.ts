@@ -124,6 +124,13 @@ describe("architecture", () => {
     expect([...inPicture].filter((entry) => !inTree.has(entry)).sort()).toEqual([]);
   });
 
+  it("parquet/ knows the format and a byte-range source: it imports nothing of Stowage but errors.ts", () => {
+    const parquet = files.filter((f) => layerOf(f.file) === "parquet");
+    expect(parquet.length).toBeGreaterThan(10);
+    const offending = parquet.flatMap((f) => f.imports.filter((i) => layerOf(i) !== "parquet" && i !== "errors.ts").map((i) => `${f.file} → ${i}`));
+    expect(offending).toEqual([]);
+  });
+
   it("the CLI uses only the public API", () => {
     const offending = files
       .filter((f) => layerOf(f.file) === "cli")

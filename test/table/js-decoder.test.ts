@@ -1,5 +1,5 @@
 /**
- * The JavaScript page decoder (src/resources/table/decode/) against parquet-wasm: the same row
+ * The JavaScript page decoder (src/parquet/decode/) against parquet-wasm: the same row
  * groups of the same files, decoded by both, must give identical values, nulls and types. Files
  * come from Stowage's writer, from parquet-wasm with each encoding, codec and page version forced,
  * and from DuckDB. Columns the decoder does not take (nested, decimals, snappy) are checked to be
@@ -27,9 +27,9 @@ import { readFile, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { table } from "../../src/index.js";
-import { decodeRowGroup, planRowGroup } from "../../src/resources/table/decode/row-group.js";
-import { type Footer, readFooter } from "../../src/resources/table/footer.js";
-import { RangeSource } from "../../src/resources/table/range-source.js";
+import { decodeRowGroup, planRowGroup } from "../../src/parquet/decode/row-group.js";
+import { type Footer, readFooter } from "../../src/parquet/footer.js";
+import { systemRangeSource } from "../../src/resources/table/range-source.js";
 import { createFileSystem } from "../../src/systems/file/system.js";
 import { tempDir } from "../support/process.js";
 import { batchOf, column, everyTypeTable, mlTable, rowsById } from "./data.js";
@@ -50,7 +50,7 @@ let written = 0;
 async function footerOf(file: Uint8Array): Promise<Footer> {
   const path = `${dir}/footer-${written++}.parquet`;
   await writeFile(path, file);
-  return readFooter(new RangeSource(createFileSystem(), path, file.length));
+  return readFooter(systemRangeSource(createFileSystem(), path, file.length));
 }
 
 /** Every row group of `file` decoded both ways; returns the columns the JavaScript decoder took. */

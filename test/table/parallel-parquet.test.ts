@@ -12,11 +12,11 @@ import { afterAll, describe, expect, it } from "vitest";
 import { StowageError } from "../../src/errors.js";
 import { openSystem, table } from "../../src/index.js";
 import type { ByteRange, ReadOptions, System } from "../../src/systems/contract.js";
-import { ParquetAssembler } from "../../src/resources/table/parquet-assembler.js";
-import { chooseColumnEncodings } from "../../src/resources/table/parquet-writer.js";
+import { ParquetAssembler } from "../../src/parquet/assembler.js";
+import { chooseColumnEncodings } from "../../src/parquet/writer.js";
 import { chunkSpans } from "../../src/resources/table/read.js";
-import { field, readStruct, type ThriftList, type ThriftStruct, writeStruct } from "../../src/resources/table/thrift-compact.js";
-import { parquetWasm } from "../../src/resources/table/wasm.js";
+import { field, readStruct, type ThriftList, type ThriftStruct, writeStruct } from "../../src/parquet/thrift-compact.js";
+import { parquetWasm } from "../../src/parquet/wasm.js";
 import { tempDir } from "../support/process.js";
 import { everyTypeTable, mlTable, plain } from "./data.js";
 

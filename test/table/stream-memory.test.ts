@@ -6,7 +6,7 @@
 import { rm } from "node:fs/promises";
 import { afterAll, expect, it } from "vitest";
 import { table } from "../../src/index.js";
-import { wasmPool } from "../../src/resources/table/wasm-pool.js";
+import { wasmPool } from "../../src/parquet/wasm-pool.js";
 import { withPeakRss } from "../support/measure.js";
 import { tempDir } from "../support/process.js";
 import { mlTable } from "./data.js";

@@ -6,11 +6,12 @@
 import { type DataType, Field, Int64, Schema, tableFromIPC, Utf8 } from "apache-arrow";
 import { isStowageError, StowageError } from "../../errors.js";
 import type { System } from "../../systems/contract.js";
-import { type Footer, readFooter } from "./footer.js";
+import { type Footer, readFooter } from "../../parquet/footer.js";
 import { decodeSchema, joinPath, MANIFEST_NAME, type Manifest, readManifest } from "./manifest.js";
 import { type PartitionValues, parsePartitionPath } from "./partition.js";
-import { RangeSource } from "./range-source.js";
-import { parquetWasm } from "./wasm.js";
+import type { RangeSource } from "../../parquet/source.js";
+import { systemRangeSource } from "./range-source.js";
+import { parquetWasm } from "../../parquet/wasm.js";
 
 export interface DataFile {
   path: string;
@@ -80,7 +81,7 @@ export class Dataset {
 
   source(file: DataFile): RangeSource {
     let source = this.#sources.get(file.path);
-    if (!source) this.#sources.set(file.path, (source = new RangeSource(this.system, file.path, file.size, this.signal)));
+    if (!source) this.#sources.set(file.path, (source = systemRangeSource(this.system, file.path, file.size, this.signal)));
     return source;
   }
 

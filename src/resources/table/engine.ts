@@ -18,7 +18,7 @@ import { planUnits } from "./plan.js";
 import { arenaFor, prepareDecoders, projectionFor, readUnits } from "./read.js";
 import { TableStream } from "./stream.js";
 import type { FetchOptions, OutputFormat, ReadOptions, StreamOptions } from "./types.js";
-import { parquetWasm } from "./wasm.js";
+import { parquetWasm } from "../../parquet/wasm.js";
 import { removeFiles, removeReplaced, type WriteRequest, writeTable } from "./write.js";
 
 export { writeTable };

@@ -5,7 +5,7 @@
  */
 import { type DataType, type RecordBatch, type Schema, Type } from "apache-arrow";
 import { StowageError } from "../../errors.js";
-import type { ColumnStats } from "./footer.js";
+import type { ColumnStats } from "../../parquet/footer.js";
 import type { Filter, FilterClause, FilterOp, FilterValue } from "./types.js";
 
 const OPS: ReadonlySet<string> = new Set(["=", "==", "!=", "<", "<=", ">", ">=", "in", "not in"]);

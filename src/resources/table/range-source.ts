@@ -1,73 +1,28 @@
 /**
- * One remote Parquet file as a byte-range source: every read is a ranged `system.read`, so only
- * the footer and the column chunks a reader asks for cross the network. The file's tail (footer,
- * page indexes) is fetched once and served from memory afterwards.
- *
- * It is handed to parquet-wasm as a Blob-shaped object: `ParquetFile.fromFile` only uses `size`,
- * `slice()` and `arrayBuffer()` (tables.md §4.2; covered by the tests).
+ * A table's Parquet file on any system as the Parquet layer's byte-range source: every read is a
+ * ranged read of the system (`readBytes` into one buffer where the system has it), so only the
+ * footer and the column chunks a reader asks for cross the network.
  */
+import { RangeSource, type ByteReader } from "../../parquet/source.js";
 import type { System } from "../../systems/contract.js";
 import { readRange } from "../../systems/extensions.js";
 
-/** The tail fetched first: footers and page indexes of ordinary files fit in it. */
-const TAIL_BYTES = 64 * 1024;
-
-export interface BlobLike {
-  readonly size: number;
-  slice(start?: number, end?: number): BlobLike;
-  arrayBuffer(): Promise<ArrayBuffer>;
+/** `path` on `system`, `size` bytes long, as a RangeSource. */
+export function systemRangeSource(system: System, path: string, size: number, signal?: AbortSignal): RangeSource {
+  return new RangeSource(systemReader(system, path, signal), path, size);
 }
 
-export class RangeSource {
-  #tail: Promise<{ start: number; bytes: Uint8Array }> | undefined;
-
-  constructor(
-    readonly system: System,
-    readonly path: string,
-    readonly size: number,
-    readonly signal?: AbortSignal,
-  ) {}
-
-  /**
-   * Bytes [start, end) of the file; outside the tail, in an ArrayBuffer of their own (so they can be
-   * transferred), or in `into` (at least `end - start` long) when given.
-   */
-  async read(start: number, end: number, into?: Uint8Array): Promise<Uint8Array> {
-    if (end <= start) return new Uint8Array(0);
-    const tail = await this.tail();
-    if (start >= tail.start) return tail.bytes.subarray(start - tail.start, end - tail.start);
-    const signal = this.signal ? { signal: this.signal } : {};
-    if (this.system.readBytes) return this.system.readBytes(this.path, { offset: start, length: end - start }, { ...signal, ...(into ? { into } : {}) });
-    const stream = await readRange(this.system, this.path, { offset: start, length: end - start }, signal);
-    return collect(stream, end - start, into);
-  }
-
-  /** The last bytes of the file, holding at least the footer. */
-  tail(minimum = 0): Promise<{ start: number; bytes: Uint8Array }> {
-    const wanted = Math.min(this.size, Math.max(TAIL_BYTES, minimum));
-    if (this.#tail) {
-      return this.#tail.then((tail) => (this.size - tail.start >= wanted ? tail : this.#fetchTail(wanted)));
-    }
-    return this.#fetchTail(wanted);
-  }
-
-  #fetchTail(length: number): Promise<{ start: number; bytes: Uint8Array }> {
-    this.#tail = (async () => {
-      const stream = await readRange(this.system, this.path, { suffix: length }, this.signal ? { signal: this.signal } : {});
-      const bytes = await collect(stream, length);
-      return { start: this.size - bytes.length, bytes };
-    })();
-    return this.#tail;
-  }
-
-  asBlob(): BlobLike {
-    const make = (start: number, end: number): BlobLike => ({
-      size: end - start,
-      slice: (a = 0, b = end - start) => make(start + a, start + Math.min(b, end - start)),
-      arrayBuffer: async () => wholeArrayBuffer(await this.read(start, end)),
-    });
-    return make(0, this.size);
-  }
+function systemReader(system: System, path: string, signal: AbortSignal | undefined): ByteReader {
+  const options = signal ? { signal } : {};
+  return {
+    async read(offset, length, into) {
+      if (system.readBytes) return system.readBytes(path, { offset, length }, { ...options, ...(into ? { into } : {}) });
+      return collect(await readRange(system, path, { offset, length }, options), length, into);
+    },
+    async readSuffix(length) {
+      return collect(await readRange(system, path, { suffix: length }, options), length);
+    },
+  };
 }
 
 /**
@@ -88,20 +43,4 @@ async function collect(stream: AsyncIterable<Uint8Array | string>, expected: num
     length += piece.length;
   }
   return length === bytes.length ? bytes : bytes.slice(0, length);
-}
-
-/** The bytes' ArrayBuffer when they span all of it, else a copy in one of their own. */
-export function wholeArrayBuffer(bytes: Uint8Array): ArrayBuffer {
-  if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer) return bytes.buffer;
-  return ownArrayBuffer(bytes);
-}
-
-/**
- * The bytes in an ArrayBuffer of their own. `Buffer#slice` does not copy and Node's Buffers share
- * pooled ArrayBuffers, so handing `.buffer` on would expose unrelated bytes.
- */
-export function ownArrayBuffer(bytes: Uint8Array): ArrayBuffer {
-  const copy = new Uint8Array(bytes.length);
-  copy.set(bytes);
-  return copy.buffer;
 }

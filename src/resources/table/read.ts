@@ -11,15 +11,15 @@
 import { type Data, DataType, Field, makeData, RecordBatch, RecordBatchReader, Schema, Struct } from "apache-arrow";
 import type { Dataset } from "./dataset.js";
 import { matchingRows, type Predicate } from "./filter.js";
-import { giveChunkBuffer, takeChunkBuffer } from "./chunk-buffers.js";
-import { Arena } from "./decode/arena.js";
-import { decompressorFor } from "./decode/decompress.js";
-import { decodeRowGroup, NotHandled, planRowGroup } from "./decode/row-group.js";
-import type { ByteSpan, Footer } from "./footer.js";
+import { giveChunkBuffer, takeChunkBuffer } from "../../parquet/chunk-buffers.js";
+import { Arena } from "../../parquet/decode/arena.js";
+import { decompressorFor } from "../../parquet/decode/decompress.js";
+import { decodeRowGroup, NotHandled, planRowGroup } from "../../parquet/decode/row-group.js";
+import type { ByteSpan, Footer } from "../../parquet/footer.js";
 import { constantData, typedValue } from "./partition.js";
 import type { Unit } from "./plan.js";
 import { picksOf, take } from "./take.js";
-import { type WasmPool, wasmPool } from "./wasm-pool.js";
+import { type WasmPool, wasmPool } from "../../parquet/wasm-pool.js";
 
 export interface Projection {
   /** Output columns, in order. */

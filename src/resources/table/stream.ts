@@ -19,7 +19,7 @@ import type { Unit } from "./plan.js";
 import { type Projection, readUnit } from "./read.js";
 import { permutation, random, shuffleInPlace } from "./shuffle.js";
 import { type Picks, take } from "./take.js";
-import { streamPool } from "./wasm-pool.js";
+import { streamPool } from "../../parquet/wasm-pool.js";
 
 export interface StreamPlan {
   batchSize: number;

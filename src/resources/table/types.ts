@@ -4,6 +4,7 @@ import type { AddressInput } from "../../address.js";
 import type { CredentialsInput } from "../../systems/catalog.js";
 import type { System } from "../../systems/contract.js";
 import type { Cluster } from "../cluster.js";
+import type { Compression } from "../../parquet/writer.js";
 
 /** A plain row: column name → value. */
 export type Row = Record<string, unknown>;
@@ -56,7 +57,7 @@ export interface TableOptions {
   schema?: Schema;
 }
 
-export type Compression = "zstd" | "snappy" | "gzip" | "brotli" | "lz4" | "none";
+export type { Compression };
 
 export interface TableWriteOptions {
   /** "overwrite" (default) replaces the table atomically; "append" adds files and rewrites nothing. */

@@ -14,7 +14,7 @@
 import { Field, type RecordBatch, RecordBatch as Batch, type Schema, Schema as ArrowSchema } from "apache-arrow";
 import { StowageError } from "../../errors.js";
 import type { Writable } from "../../systems/extensions.js";
-import { ColumnCodecs } from "./column-codecs.js";
+import { ColumnCodecs } from "../../parquet/column-codecs.js";
 import { selectColumns } from "./columns.js";
 import { checkedBatches, sameSchema, toBatches } from "./input.js";
 import {
@@ -28,7 +28,7 @@ import {
   readManifest,
   writeManifest,
 } from "./manifest.js";
-import { chooseColumnEncodings, chooseDictionaryColumns, ParquetFileWriter, type ParquetSettings } from "./parquet-writer.js";
+import { chooseColumnEncodings, chooseDictionaryColumns, ParquetFileWriter, type ParquetSettings } from "../../parquet/writer.js";
 import { checkPartitionType, partitionDir, rowKeys } from "./partition.js";
 import { picksOf, take } from "./take.js";
 import type { TableData, TableWriteOptions } from "./types.js";
@@ -85,7 +85,10 @@ class PartitionWriters {
     if (!writer) {
       const name = `part-${this.generation}-${String(this.#sequence++).padStart(5, "0")}.parquet`;
       const relative = dir ? `${dir}/${name}` : name;
-      writer = new ParquetFileWriter(this.target.system, joinPath(this.target.root, relative), this.settings, this.signal);
+      const path = joinPath(this.target.root, relative);
+      const { system } = this.target;
+      const signal = this.signal;
+      writer = new ParquetFileWriter((body) => system.write(path, body, signal ? { signal } : {}).then((result) => result.size), path, this.settings);
       this.#open.set(dir, writer);
       this.#all.push(writer);
     }

@@ -3,8 +3,8 @@
  * row-group statistics for pruning, and the key-value metadata. No column data is read.
  */
 import { parquetMetadata, type FileMetaData } from "hyparquet";
-import { StowageError } from "../../errors.js";
-import { ownArrayBuffer, type RangeSource } from "./range-source.js";
+import { StowageError } from "../errors.js";
+import { ownArrayBuffer, type RangeSource } from "./source.js";
 
 export interface ColumnStats {
   min?: unknown;

@@ -15,9 +15,9 @@ import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import type { ByteSpan } from "./footer.js";
-import type { ColumnEncoding } from "./parquet-writer.js";
-import { type RangeSource, wholeArrayBuffer } from "./range-source.js";
-import type { Compression } from "./types.js";
+import type { ColumnEncoding } from "./writer.js";
+import { type RangeSource, wholeArrayBuffer } from "./source.js";
+import type { Compression } from "./writer.js";
 
 export interface DecodeOptions {
   columns: string[];

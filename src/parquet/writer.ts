@@ -5,12 +5,18 @@
  * nothing is buffered whole, so files of any size can be written to any system.
  */
 import { type Float, Precision, type RecordBatch, Table, tableToIPC, Type } from "apache-arrow";
-import type { Writable } from "../../systems/extensions.js";
 import { Channel } from "./channel.js";
 import type { ColumnCodecs } from "./column-codecs.js";
-import { ParquetAssembler } from "./parquet-assembler.js";
-import type { Compression } from "./types.js";
+import { ParquetAssembler } from "./assembler.js";
 import { wasmPool } from "./wasm-pool.js";
+
+export type Compression = "zstd" | "snappy" | "gzip" | "brotli" | "lz4" | "none";
+
+/**
+ * Where a file's bytes go: stores the whole body and resolves with its size; if the body fails, it
+ * fails and stores nothing (a System's atomic write does both).
+ */
+export type ParquetSink = (body: AsyncIterable<Uint8Array>) => Promise<number>;
 
 export interface ParquetSettings {
   compression: Compression;
@@ -94,14 +100,14 @@ export class ParquetFileWriter {
   /** Row groups being encoded, in file order. */
   readonly #encoding: Promise<Uint8Array>[] = [];
 
-  constructor(system: Writable, path: string, settings: ParquetSettings, signal: AbortSignal | undefined) {
+  constructor(sink: ParquetSink, path: string, settings: ParquetSettings) {
     this.path = path;
     this.#settings = settings;
     const channel = this.#channel;
     const body = (async function* () {
       for (let next = await channel.receive(); !next.done; next = await channel.receive()) yield next.value;
     })();
-    this.#done = system.write(path, body, signal ? { signal } : {}).then((result) => result.size);
+    this.#done = sink(body);
     // If the upload fails, the producer must stop waiting on a consumer that is gone.
     this.#done.catch((error: unknown) => channel.fail(error));
   }
