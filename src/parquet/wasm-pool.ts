@@ -14,10 +14,10 @@
 import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
+import { StowageError } from "../errors.js";
 import type { ByteSpan } from "./footer.js";
-import type { ColumnEncoding } from "./writer.js";
 import { type RangeSource, wholeArrayBuffer } from "./source.js";
-import type { Compression } from "./writer.js";
+import type { ColumnEncoding, Compression } from "./writer.js";
 
 export interface DecodeOptions {
   columns: string[];
@@ -291,7 +291,7 @@ export class WasmPool {
     if (message.type === "failed") void this.#retire(worker);
     this.#dispatch();
     if (message.type === "done") task.resolve(message.result);
-    else task.reject(task.readError ?? new Error(`parquet-wasm: ${message.message}${task.source ? ` (${task.source.path})` : ""}`));
+    else task.reject(task.readError ?? wasmFailure(task, message.message));
   }
 
   #serveRead(worker: PoolWorker, task: Task, message: { read: number; start: number; end: number }): void {
@@ -314,7 +314,7 @@ export class WasmPool {
     if (task) {
       this.#tasks.delete(task.id);
       // A failed read makes parquet-wasm panic, which ends the worker: the read's error is the cause.
-      task.reject(task.readError ?? error);
+      task.reject(task.readError ?? wasmFailure(task, error.message, error));
     }
     this.#dispatch();
   }
@@ -328,6 +328,30 @@ export class WasmPool {
   async endIdle(): Promise<void> {
     await Promise.all([...this.#workers].filter((w) => !w.task).map((w) => this.#retire(w)));
   }
+}
+
+/**
+ * parquet-wasm's own failure as a StowageError: a file it cannot decode (a corrupt page, a layout it
+ * does not take, a trap in its decoder) is the file's problem, named with its path, never an untyped
+ * error; a failed encode is Stowage's.
+ */
+function wasmFailure(task: Task, detail: string, cause?: Error): StowageError {
+  if (task.message.type === "decode") {
+    const path = task.source?.path;
+    return new StowageError({
+      code: "InvalidInput",
+      operation: "read",
+      ...(path === undefined ? {} : { path }),
+      message: `${path ?? "a Parquet file"} cannot be decoded (parquet-wasm: ${detail})`,
+      ...(cause ? { cause } : {}),
+    });
+  }
+  return new StowageError({
+    code: "Unexpected",
+    operation: "write",
+    message: `parquet-wasm could not encode a row group: ${detail}`,
+    ...(cause ? { cause } : {}),
+  });
 }
 
 let shared: WasmPool | undefined;
