@@ -100,8 +100,8 @@ async function main(): Promise<void> {
     const rcloneConfig = await writeRcloneConfig(root, servers.env);
     const env: NodeJS.ProcessEnv = {
       ...process.env,
-      // Stowage on the SSH host (this machine) runs this checkout's CLI.
-      STOWAGE_REMOTE_COMMAND: [process.execPath, join(REPO, "dist/cli/main.js")].join(" "),
+      // Stowage on the SSH host (this machine) runs this checkout's runner bundle (`npm run build`).
+      STOWAGE_REMOTE_COMMAND: [process.execPath, join(REPO, "dist/runner/stowage-runner.mjs")].join(" "),
       // Transfer journals of the runs stay in the benchmark's temp dir.
       XDG_CACHE_HOME: join(root, "cache"),
     };

@@ -44,7 +44,10 @@ export function openSystem(address: AddressInput): Promise<System> {
   return systems.open(parseAddress(address));
 }
 
-/** Closes every connection Stowage opened (SSH sessions, HTTP agents). */
+/**
+ * Closes every connection Stowage opened (SSH sessions, HTTP agents). Optional: an idle connection
+ * never keeps the process alive, and an SSH session idle for a minute closes by itself.
+ */
 export function closeSystems(): Promise<void> {
   return systems.closeAll();
 }

@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 /** The `stowage` command: the library's jobs from a shell. */
 import { readFileSync } from "node:fs";
-import { text } from "node:stream/consumers";
 import { COPY_USAGE, DOCTOR_USAGE, EXIT_CODE_HELP, FILES_USAGE, NAMES_USAGE, QUICKSTART_USAGE, TABLE_USAGE } from "./usage.js";
 
 // Help and the version load nothing but this file and the usage text; commands load on use.
@@ -28,26 +27,16 @@ ${DOCTOR_USAGE}
 Global options:
   --json                 machine-readable output (errors too)
   --debug                on failure, print the whole cause chain
-  --credentials-stdin    read {"env": {…}, "files": […]} from stdin: credentials for this run
-                         only, and for cp/sync the files to copy (how a copy running on an SSH
-                         host receives them)
   --version, --help      stowage help exit-codes lists the exit codes`;
 
-/** Credentials sent on stdin live only in this process's memory, never on the host's disk. */
-async function readStdinOptions(): Promise<{ files?: string[] }> {
-  const input = JSON.parse(await text(process.stdin)) as { env?: Record<string, string>; files?: string[] };
-  Object.assign(process.env, input.env ?? {});
-  return input.files ? { files: input.files } : {};
-}
-
-async function dispatch(command: string | undefined, rest: string[], fromStdin: { files?: string[] }): Promise<number> {
+async function dispatch(command: string | undefined, rest: string[]): Promise<number> {
   switch (command) {
     case "cp":
     case "copy":
-      await (await import("./commands/cp.js")).run(rest, "cp", fromStdin);
+      await (await import("./commands/cp.js")).run(rest, "cp");
       return 0;
     case "sync":
-      await (await import("./commands/cp.js")).run(rest, "sync", fromStdin);
+      await (await import("./commands/cp.js")).run(rest, "sync");
       return 0;
     case "mv":
     case "move":
@@ -108,16 +97,11 @@ async function main(argv: string[]): Promise<number> {
   const json = argv.includes("--json") || argv.includes("--events");
   const debug = argv.includes("--debug");
   let args = argv.filter((a) => a !== "--debug");
-  let fromStdin: { files?: string[] } = {};
-  if (args.includes("--credentials-stdin")) {
-    args = args.filter((a) => a !== "--credentials-stdin");
-    fromStdin = await readStdinOptions();
-  }
   if (args.includes("--help") && args.length > 1) args = ["--help"];
   const [command, ...rest] = args;
   try {
     commandStarted = !["--version", "version", "help", "--help", "-h", undefined].includes(command);
-    return await dispatch(command, rest, fromStdin);
+    return await dispatch(command, rest);
   } catch (error) {
     if ((error as { usage?: boolean }).usage || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
       process.stderr.write(`stowage: ${(error as Error).message}\n`);

@@ -3,7 +3,7 @@ import type { Address } from "../address.js";
 import { Credentials } from "../credentials.js";
 import type { SshCredentials } from "../systems/catalog.js";
 import { StowageError } from "../errors.js";
-import { descriptorOf, isSystemName } from "../systems/addresses.js";
+import { descriptorOf, isSystemName, parseAddress } from "../systems/addresses.js";
 import type { RecordBody } from "../registry/index.js";
 import type { ExecOptions, ExecResult } from "../systems/contract.js";
 import { need } from "../systems/extensions.js";
@@ -56,9 +56,10 @@ export class Cluster implements Nameable {
     return loadAs<Cluster>(name, "cluster");
   }
 
-  /** The address of `path` on this host ("/~/x" is relative to the login directory). */
+  /** The address of `path` on this host ("~/x" and "/~/x" are relative to the login directory). */
   address(path: string): Address {
-    const address: Address = { system: "ssh", host: this.host, path };
+    // The same path rules as in an ssh:// URL, so "~/x" is "/~/x" (and the address formats as a URL).
+    const address: Address = { system: "ssh", host: this.host, path: parseAddress({ system: "ssh", host: this.host, path }).path };
     if (this.user) address.user = this.user;
     if (this.port) address.port = this.port;
     if (this.#credentials) address.credentials = this.#credentials;

@@ -191,8 +191,11 @@ export interface RangeWriter {
   /**
    * Writes bytes [offset, offset + length) from `body`, which must hold exactly `length` bytes;
    * `offset` is a multiple of RANGE_WRITE_ALIGN. Ranges may be written concurrently.
+   * `onWritten`, when given, hears (as the write goes, never decreasing) how many leading bytes of
+   * the range are in the part file, so that a later writer may `resume` after them; a writer that
+   * cannot know exactly answers fewer, never more.
    */
-  write(offset: number, length: number, body: AsyncIterable<Uint8Array>, options?: { signal?: AbortSignal }): Promise<void>;
+  write(offset: number, length: number, body: AsyncIterable<Uint8Array>, options?: RangeWriteOptions): Promise<void>;
   /** Publishes the file once every range is written, atomically, after checking its size. */
   commit(): Promise<WriteResult>;
   /** Removes what was written; settles once no range writes any more. */
@@ -201,6 +204,11 @@ export interface RangeWriter {
   keep(): Promise<void>;
   /** Finds the part file again (opaque, JSON-serialisable), for `resume` and `uploads.discard`. */
   readonly state: UploadState;
+}
+
+export interface RangeWriteOptions {
+  signal?: AbortSignal;
+  onWritten?: (bytes: number) => void;
 }
 
 export interface RangeWriterOptions {

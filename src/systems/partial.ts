@@ -66,9 +66,16 @@ export interface PartRanges {
   size: number;
   /**
    * Writes `body` at `offset` of the part file; answers how many bytes it took (more than `length`
-   * only where the system cannot stop short, and then the range fails).
+   * only where the system cannot stop short, and then the range fails). Tells `onWritten` how many
+   * leading bytes are in the part file as it goes (see RangeWriter.write), fewer when unsure.
    */
-  writeRange(offset: number, length: number, body: AsyncIterable<Uint8Array>, signal: AbortSignal | undefined): Promise<number>;
+  writeRange(
+    offset: number,
+    length: number,
+    body: AsyncIterable<Uint8Array>,
+    signal: AbortSignal | undefined,
+    onWritten: ((bytes: number) => void) | undefined,
+  ): Promise<number>;
   /** Bytes the part file holds now (after everything written to it is flushed). */
   partSize(): Promise<number>;
   /** Moves the finished part file onto the target. */
@@ -100,7 +107,9 @@ export function partRangeWriter(ranges: PartRanges): RangeWriter {
     state: partialState(target, ranges.part, "partial-ranges"),
     write: (offset, length, body, options = {}) => {
       const run = ranges.guard(async () => {
-        const received = await ranges.writeRange(offset, length, body, options.signal);
+        // Never past the range: a body that runs long fails the range, and its excess is no progress.
+        const onWritten = options.onWritten && ((bytes: number) => options.onWritten!(Math.min(bytes, length)));
+        const received = await ranges.writeRange(offset, length, body, options.signal, onWritten);
         if (received > length) throw failure("InvalidInput", `range at ${offset} got more than ${length} bytes`);
         if (received !== length) throw failure("Conflict", `range at ${offset} got ${received} of ${length} bytes`);
       });

@@ -1,66 +1,23 @@
 /**
  * Runs a copy out of an SSH host on that host, so the bytes go from the host straight to their
- * destination and this process only steers. Stowage's own CLI runs there (`npx stowage` by
- * default); the destination's credentials reach that one command on its stdin and live only in its
- * memory: never in the command line, never on the host's disk.
+ * destination and this process only steers. Stowage's own runner runs there (`runner-cache.ts`
+ * installs it, or `STOWAGE_REMOTE_COMMAND` replaces it); the request, with the destination's
+ * credentials, reaches that one process on its stdin (`wire.ts`) and lives only in its memory:
+ * never in the command line, never on the host's disk.
  */
-import { loadConfig } from "../systems/config.js";
-import { StowageError, type ErrorCode } from "../errors.js";
-import { VERSION } from "../version.js";
-import type { ExecResult } from "../systems/contract.js";
-import { has, need, type With } from "../systems/extensions.js";
+import { StowageError, toStowageError } from "../errors.js";
+import { has, need } from "../systems/extensions.js";
 import type { TransferEndpoint } from "./engine.js";
-import type { ProgressEvent, TransferOptions, TransferReport } from "./types.js";
+import { STALE_RUNNER_EXIT, forgetHost, hostRunner } from "./runner-cache.js";
+import type { TransferOptions, TransferReport } from "./types.js";
+import { decodeLine, encodeRequest, wireOptions } from "./wire.js";
 
 export type RemoteOutcome = { ran: true; report: TransferReport } | { ran: false; reason: string };
-
-const quote = (value: string) => `'${value.replace(/'/g, `'\\''`)}'`;
 
 /** The SSH path as the host's shell sees it: "/~/x" is "~/x", relative to the login directory. */
 function hostPath(path: string): string {
   if (path === "/~") return "~";
   return path.startsWith("/~/") ? `~/${path.slice(3)}` : path;
-}
-
-export function remoteCommand(): string {
-  return (loadConfig().ssh?.remoteCommand as string | undefined) ?? `npx --yes stowage@${VERSION}`;
-}
-
-function cliArguments(source: TransferEndpoint, destination: TransferEndpoint, options: TransferOptions): string[] {
-  const args = ["cp", "--events", "--credentials-stdin", "--remote", "never"];
-  if (options.dryRun) args.push("--dry-run");
-  for (const glob of options.include ?? []) args.push("--include", glob);
-  for (const glob of options.exclude ?? []) args.push("--exclude", glob);
-  for (const name of options.ignoreFiles ?? []) args.push("--ignore-file", name);
-  if (options.includeGit) args.push("--include-git");
-  if (options.skip) args.push("--skip", options.skip);
-  if (options.deleteExtras) args.push("--delete-extras");
-  if (options.overwrite === false) args.push("--no-overwrite");
-  if (options.concurrency) args.push("--concurrency", String(options.concurrency));
-  args.push(hostPath(source.path), destination.url);
-  return args;
-}
-
-/** A StowageError as the CLI prints it (`StowageError.toJSON`). */
-interface ErrorJson {
-  code?: string;
-  message?: string;
-  system?: string | undefined;
-  operation?: string | undefined;
-  path?: string | undefined;
-  retryable?: boolean;
-}
-
-/** Rebuilds a StowageError sent as JSON by the remote CLI. */
-function errorFrom(json: ErrorJson): StowageError {
-  return new StowageError({
-    code: (json.code ?? "Unexpected") as ErrorCode,
-    message: json.message ?? "the copy on the host failed",
-    system: json.system,
-    operation: json.operation,
-    path: json.path,
-    retryable: json.retryable,
-  });
 }
 
 /** Why the copy cannot run on the source's host, asked of what the systems have, never of their names. */
@@ -72,65 +29,58 @@ function whyNot(source: TransferEndpoint, destination: TransferEndpoint): string
   return `${destination.system.name} credentials cannot be forwarded`;
 }
 
-/** Whether a host runs Stowage, asked once per host connection and command. */
-const probes = new WeakMap<object, Map<string, Promise<ExecResult>>>();
-
-function probe(system: With<"exec">, command: string): Promise<ExecResult> {
-  let byCommand = probes.get(system);
-  if (!byCommand) probes.set(system, (byCommand = new Map()));
-  let result = byCommand.get(command);
-  if (!result) {
-    result = system.exec(`${command} --version`).catch((error: unknown) => ({ code: -1, stdout: Buffer.alloc(0), stderr: Buffer.from(String(error)) }));
-    byCommand.set(command, result);
-  }
-  return result;
-}
-
 export async function runOnHost(source: TransferEndpoint, destination: TransferEndpoint, options: TransferOptions): Promise<RemoteOutcome> {
   const reason = whyNot(source, destination);
   if (reason) return { ran: false, reason };
   const host = need(source.system, "exec", "transfer", source.url);
   const target = need(destination.system, "exportCredentials", "transfer", destination.url);
-  const command = remoteCommand();
-  const probed = await probe(host, command);
-  if (probed.code !== 0) {
-    const detail = probed.stderr.toString().trim().split("\n").at(-1) ?? "";
-    return {
-      ran: false,
-      reason: `Stowage does not run on the host (\`${command} --version\` failed: ${detail}); install Node.js 20+ there, or set STOWAGE_REMOTE_COMMAND`,
-    };
-  }
+  let runner = await hostRunner(host);
+  if ("reason" in runner) return { ran: false, reason: runner.reason };
   const credentials = await target.exportCredentials();
   if (!credentials) return { ran: false, reason: `${destination.system.name} credentials of this kind cannot be forwarded to a host` };
+  const stdin = encodeRequest({ source: hostPath(source.path), destination: destination.url, options: wireOptions(options), env: credentials });
 
   let report: TransferReport | undefined;
   let failure: StowageError | undefined;
-  let pending = "";
+  let received = false;
   const onLine = (line: string) => {
-    if (!line.trim()) return;
-    const message = JSON.parse(line) as {
-      event?: ProgressEvent;
-      report?: Omit<TransferReport, "failed"> & { failed: Array<{ path: string; error: ErrorJson }> };
-      error?: ErrorJson;
-    };
-    if (message.event) {
-      const event = message.event;
-      options.onProgress?.(event.type === "file" && event.error ? { ...event, error: errorFrom(event.error) } : event);
-    } else if (message.report) {
-      report = { ...message.report, failed: message.report.failed.map((f) => ({ path: f.path, error: errorFrom(f.error) })) };
-    } else if (message.error) failure = errorFrom(message.error);
+    // Called from the channel's data events: nothing may throw out of here.
+    try {
+      const message = decodeLine(line);
+      if (!message) return;
+      received = true;
+      if ("event" in message) options.onProgress?.(message.event);
+      else if ("report" in message) report = message.report;
+      else failure ??= message.error;
+    } catch (error) {
+      received = true;
+      failure ??= toStowageError(error, { system: source.system.name, operation: "transfer", path: source.url });
+    }
   };
-  const result = await host.exec(`${command} ${cliArguments(source, destination, options).map(quote).join(" ")}`, {
-    stdin: JSON.stringify({ env: credentials, ...(options.files ? { files: options.files } : {}) }),
-    onStdout: (chunk) => {
-      pending += chunk.toString("utf8");
-      const lines = pending.split("\n");
-      pending = lines.pop()!;
-      lines.forEach(onLine);
-    },
-    ...(options.signal ? { signal: options.signal } : {}),
-  });
-  onLine(pending);
+  const run = async (command: string) => {
+    let pending = "";
+    const result = await host.exec(command, {
+      stdin,
+      onStdout: (chunk) => {
+        pending += chunk.toString("utf8");
+        const lines = pending.split("\n");
+        pending = lines.pop()!;
+        lines.forEach(onLine);
+      },
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    onLine(pending);
+    return result;
+  };
+
+  let result = await run(runner.command);
+  if (runner.cached && result.code === STALE_RUNNER_EXIT && !received) {
+    // The cached runner changed since it was checked on this connection: install it again, once.
+    forgetHost(host);
+    runner = await hostRunner(host);
+    if ("reason" in runner) return { ran: false, reason: runner.reason };
+    result = await run(runner.command);
+  }
   if (report) {
     const host = (source.url.match(/^ssh:\/\/([^/]+)/) ?? [])[1];
     return { ran: true, report: { ...report, source: source.url, destination: destination.url, ranOn: ["remote-host"], ...(host ? { host } : {}) } };
@@ -139,7 +89,7 @@ export async function runOnHost(source: TransferEndpoint, destination: TransferE
     failure ??
     new StowageError({
       code: "Unexpected",
-      system: "ssh",
+      system: source.system.name,
       operation: "transfer",
       path: source.url,
       message: `the copy on the host exited with ${result.code}: ${result.stderr.toString().trim()}`,

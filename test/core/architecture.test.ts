@@ -124,6 +124,15 @@ describe("architecture", () => {
     expect([...inPicture].filter((entry) => !inTree.has(entry)).sort()).toEqual([]);
   });
 
+  it("the remote runner uses only the public API and the wire protocol", () => {
+    const runner = files.filter((f) => layerOf(f.file) === "remote");
+    expect(runner.length).toBeGreaterThan(0);
+    const offending = runner.flatMap((f) =>
+      f.imports.filter((i) => !["index.ts", "transfer/wire.ts"].includes(i) && layerOf(i) !== "remote").map((i) => `${f.file} → ${i}`),
+    );
+    expect(offending).toEqual([]);
+  });
+
   it("parquet/ knows the format and a byte-range source: it imports nothing of Stowage but errors.ts", () => {
     const parquet = files.filter((f) => layerOf(f.file) === "parquet");
     expect(parquet.length).toBeGreaterThan(10);

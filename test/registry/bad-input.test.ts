@@ -149,6 +149,12 @@ describe("constructor options", () => {
     expect(table({ name: "~/t", path: "/ds/bert_preproc", system: "s3" }).address).toMatchObject({ system: "s3", path: "/ds/bert_preproc" });
   });
 
+  it("reads a path on a cluster as in an ssh:// URL", () => {
+    expect(folder({ system: cluster({ host: "gpu-box" }), path: "~/ckpts" }).url).toBe("ssh://gpu-box/~/ckpts");
+    expect(cluster({ host: "gpu-box", user: "me" }).address("~/ckpts")).toMatchObject({ host: "gpu-box", user: "me", path: "/~/ckpts" });
+    expect(cluster({ host: "gpu-box" }).address("/data/ckpts").path).toBe("/data/ckpts");
+  });
+
   it("refuses one-slash URLs and URLs without a bucket, and writes nothing", async () => {
     const before = readdirSync(process.cwd());
     for (const text of ["s3:/bucket/x", "gs:/bucket/x", "az:/container/x", "ssh:/host/x", "file:/x", "s3:bucket/x", "s3://", "gs://", "az://"]) {

@@ -27,7 +27,10 @@ export async function loadFixture(system: SystemName): Promise<SystemFixture> {
   return (await fixture()).fixture;
 }
 
-/** How a host runs this checkout's CLI, for copies that run on an SSH host (the test host is this machine). */
+/**
+ * A STOWAGE_REMOTE_COMMAND that runs this checkout's runner from source (the test host is this
+ * machine), for copies that run on an SSH host without the bundle.
+ */
 export function localRemoteCommand(): string {
-  return `${process.execPath} --import ${process.cwd()}/node_modules/tsx/dist/loader.mjs ${process.cwd()}/src/cli/main.ts`;
+  return `${process.execPath} --import ${process.cwd()}/node_modules/tsx/dist/loader.mjs ${process.cwd()}/src/remote/main.ts`;
 }

@@ -1,17 +1,23 @@
 /**
  * A copy out of an SSH host runs on that host: the caller's SSH connection carries only control
  * traffic. The test host is this machine behind a counting TCP proxy, so we can see what crosses.
+ * Stowage puts its own runner bundle into the host's cache (~/.cache/stowage/runner, here this
+ * machine's) and runs it with the host's node: no registry, no STOWAGE_REMOTE_COMMAND.
  */
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { full } from "../support/full-system.js";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { closeSystems, folder, openSystem, type ExecOptions } from "../../src/index.js";
+import { buildRunner } from "../../scripts/build-runner.js";
+import { closeSystems, folder, openSystem, type ExecOptions, type TransferReport } from "../../src/index.js";
 import { expectCode } from "../../src/testing/index.js";
+import { localRunner } from "../../src/transfer/runner-cache.js";
+import { WIRE_PROTOCOL } from "../../src/transfer/wire.js";
 import { sha256 } from "../support/measure.js";
 import { localRemoteCommand } from "../support/places.js";
+import { tempDir } from "../support/process.js";
 import { seededBytes } from "../support/seed.js";
 import { sshThroughProxy } from "../support/ssh-proxy.js";
 import type { TcpProxy } from "../support/tcp-proxy.js";
@@ -20,13 +26,44 @@ const MiB = 1 << 20;
 const files: Record<string, Buffer> = { "ckpt/model.bin": seededBytes(24 * MiB, 21), "ckpt/opt.bin": seededBytes(8 * MiB, 22), "meta.json": Buffer.from("{}") };
 const total = Object.values(files).reduce((sum, b) => sum + b.length, 0);
 
+const runnerDir = join(homedir(), ".cache", "stowage", "runner");
+const sha256Hex = (bytes: Buffer) => createHash("sha256").update(bytes).digest("hex");
+
+/** Runs the host's commands (those Stowage sends through `exec`) with `PATH` set to `bin`. */
+async function withHostPath<T>(host: string, bin: string, body: () => Promise<T>): Promise<T> {
+  const ssh = full(await openSystem({ system: "ssh", host, path: "/" }));
+  const exec = ssh.exec.bind(ssh);
+  ssh.exec = (command: string, options?: ExecOptions) => exec(`PATH=${bin}; export PATH; ${command}`, options);
+  try {
+    return await body();
+  } finally {
+    ssh.exec = exec;
+  }
+}
+
+/** A folder of links to every program in /usr/bin but node: a host whose PATH has no Node. */
+function binWithoutNode(): string {
+  const bin = tempDir("bin-without-node");
+  for (const name of readdirSync("/usr/bin")) if (name !== "node" && name !== "nodejs") symlinkSync(join("/usr/bin", name), join(bin, name));
+  return bin;
+}
+
 describe("ssh → bucket runs on the host", () => {
   let proxy: TcpProxy;
   let sourceDir: string;
+  let runnerFile: string;
+  let runnerSha256: string;
   const host = "via-proxy";
 
   beforeAll(async () => {
     const env = process.env;
+    delete env.STOWAGE_REMOTE_COMMAND;
+    // This checkout's runner, built from the source under test (the engine reads it once per process).
+    await buildRunner();
+    const runner = (await localRunner())!;
+    runnerFile = join(runnerDir, runner.name);
+    runnerSha256 = runner.sha256;
+    expect(runnerSha256).toBe(sha256Hex(readFileSync(join("dist", "runner", "stowage-runner.mjs"))));
     proxy = await sshThroughProxy(host);
     // The data is written straight into the host's disk (this machine), not through the proxy.
     sourceDir = join(env.STOWAGE_TEST_SSH_DIR!, `remote-${randomUUID()}`);
@@ -37,14 +74,24 @@ describe("ssh → bucket runs on the host", () => {
   });
 
   afterAll(async () => {
+    delete process.env.STOWAGE_REMOTE_COMMAND;
     await closeSystems();
     await proxy.close();
   });
 
   const source = () => folder({ system: "ssh", host, path: sourceDir });
 
+  it("puts its own runner into the host's cache and runs the copy there with the host's node", async () => {
+    rmSync(runnerFile, { force: true });
+    const dest = await source().to(`s3://stowage-test/install-${randomUUID()}`, { include: ["meta.json"] });
+    expect(dest.report?.ranOn).toEqual(["remote-host"]);
+    expect(dest.report?.host).toBe(host);
+    expect(dest.report?.copied.map((f) => f.path)).toEqual(["meta.json"]);
+    expect(sha256Hex(readFileSync(runnerFile))).toBe(runnerSha256);
+    expect(runnerFile).toMatch(new RegExp(`stowage-runner-\\d+\\.\\d+\\.\\d+[^/]*-${runnerSha256.slice(0, 16)}\\.mjs$`));
+  });
+
   it("copies to S3 from the host, with only control traffic through the caller's connection", async () => {
-    process.env.STOWAGE_REMOTE_COMMAND = localRemoteCommand();
     proxy.resetCounters();
     const events: string[] = [];
     const dest = await source().to(`s3://stowage-test/remote-${randomUUID()}`, { onProgress: (e) => e.type === "file" && events.push(e.path) });
@@ -59,8 +106,42 @@ describe("ssh → bucket runs on the host", () => {
     for (const [name, content] of Object.entries(files)) expect(sha256(await dest.get(name))).toBe(sha256(content));
   });
 
-  it("hands the destination's credentials to the host command on stdin only", async () => {
-    process.env.STOWAGE_REMOTE_COMMAND = localRemoteCommand();
+  it("the host's copy follows every option it is given", async () => {
+    const target = `s3://stowage-test/options-${randomUUID()}`;
+    const MiB5 = 5 * MiB;
+    const dest = await source().to(target, { partSize: MiB5, exclude: ["meta.json"], concurrency: 1, verify: false });
+    expect(dest.report?.ranOn).toEqual(["remote-host"]);
+    expect(dest.report?.copied.map((f) => f.path).sort()).toEqual(["ckpt/model.bin", "ckpt/opt.bin"]);
+    // A multipart upload's ETag ends in its number of parts: 24 MiB in 5 MiB parts is 5 (16 MiB, the default, would be 2).
+    const s3 = await openSystem(target);
+    const stat = await s3.stat(`${target.replace("s3://", "/")}/ckpt/model.bin`);
+    expect(stat.etag).toMatch(/-5"?$/);
+    const again = (await source().to(target, { skip: "size", exclude: ["meta.json"] })).report!;
+    expect(again.ranOn).toEqual(["remote-host"]);
+    expect(again.skipped.map((f) => f.path).sort()).toEqual(["ckpt/model.bin", "ckpt/opt.bin"]);
+    expect(again.copied).toEqual([]);
+  });
+
+  it("replaces a tampered cached runner instead of running it", async () => {
+    const marker = join(tempDir("tampered"), "ran");
+    const tampered = `import { writeFileSync } from "node:fs"; writeFileSync(${JSON.stringify(marker)}, "ran");\n`;
+    const copyOnce = async (): Promise<TransferReport> => (await source().to(`s3://stowage-test/tampered-${randomUUID()}`, { include: ["meta.json"] })).report!;
+
+    // On a connection that already checked the runner: the launcher's own check catches it.
+    writeFileSync(runnerFile, tampered);
+    expect((await copyOnce()).ranOn).toEqual(["remote-host"]);
+    expect(existsSync(marker)).toBe(false);
+    expect(sha256Hex(readFileSync(runnerFile))).toBe(runnerSha256);
+
+    // On a new connection: the first probe finds it and uploads the runner again.
+    await closeSystems();
+    writeFileSync(runnerFile, tampered);
+    expect((await copyOnce()).ranOn).toEqual(["remote-host"]);
+    expect(existsSync(marker)).toBe(false);
+    expect(sha256Hex(readFileSync(runnerFile))).toBe(runnerSha256);
+  });
+
+  it("hands the destination's credentials and the request to the host's runner on stdin only", async () => {
     const ssh = full(await openSystem({ system: "ssh", host, path: "/" }));
     const calls: Array<{ command: string; stdin: string }> = [];
     const exec = ssh.exec.bind(ssh);
@@ -69,22 +150,58 @@ describe("ssh → bucket runs on the host", () => {
       return exec(command, options);
     };
     try {
-      await source().to(`s3://stowage-test/creds-${randomUUID()}`, { include: ["meta.json"] });
+      await source().to(`s3://stowage-test/creds-${randomUUID()}`, { include: ["meta.json"], retries: 5 });
     } finally {
       ssh.exec = exec;
     }
-    const copyCall = calls.find((c) => c.command.includes("--credentials-stdin"))!;
+    const copyCall = calls.find((c) => c.stdin.length > 0)!;
     expect(copyCall).toBeDefined();
     const secret = process.env.AWS_SECRET_ACCESS_KEY!;
     expect(copyCall.command).not.toContain(secret);
-    expect(JSON.parse(copyCall.stdin).env.AWS_SECRET_ACCESS_KEY).toBe(secret);
+    expect(copyCall.command).not.toMatch(/npx|npm/);
+    const request = JSON.parse(copyCall.stdin) as { protocol: number; source: string; options: Record<string, unknown>; env: Record<string, string> };
+    expect(request.protocol).toBe(WIRE_PROTOCOL);
+    expect(request.source).toBe(sourceDir);
+    expect(request.options).toEqual({ include: ["meta.json"], retries: 5 });
+    expect(request.env.AWS_SECRET_ACCESS_KEY).toBe(secret);
     // Nothing of the credentials was left on the host's disk (the host is this machine): not in the
-    // data directory, not in Stowage's cache there.
+    // data directory, not in Stowage's cache there (the runner bundle names the variable, as the SDK reads it).
     const { spawnSync } = await import("node:child_process");
     const places = [process.env.STOWAGE_TEST_SSH_DIR!, join(homedir(), ".cache", "stowage")].filter((p) => existsSync(p));
-    const grep = spawnSync("grep", ["-rl", "--", "AWS_SECRET_ACCESS_KEY", ...places], { encoding: "utf8" });
+    const grep = spawnSync("grep", ["-rl", "--exclude-dir=runner", "--", "AWS_SECRET_ACCESS_KEY", ...places], { encoding: "utf8" });
     expect(grep.status).toBe(1); // grep's "no match"
     expect(grep.stdout).toBe("");
+  });
+
+  it("streams through the caller when the host's PATH has no node, and says what to install", async () => {
+    await closeSystems(); // a new connection: what a host has is asked once per connection
+    proxy.resetCounters();
+    const dest = await withHostPath(host, binWithoutNode(), () => source().to(`s3://stowage-test/no-node-${randomUUID()}`));
+    expect(dest.report?.ranOn).toEqual(["caller"]);
+    expect(dest.report?.fallback).toMatch(/Node\.js 20/);
+    expect(proxy.bytesDown).toBeGreaterThan(total);
+    expect(sha256(await dest.get("ckpt/model.bin"))).toBe(sha256(files["ckpt/model.bin"]!));
+  });
+
+  it("does not run on a host whose node is older than 20", async () => {
+    await closeSystems();
+    const bin = binWithoutNode();
+    writeFileSync(join(bin, "node"), "#!/bin/sh\necho v18.19.1 -\n");
+    chmodSync(join(bin, "node"), 0o755);
+    const dest = await withHostPath(host, bin, () => source().to(`s3://stowage-test/old-node-${randomUUID()}`, { include: ["meta.json"] }));
+    expect(dest.report?.ranOn).toEqual(["caller"]);
+    expect(dest.report?.fallback).toMatch(/v18.*Node\.js 20/);
+  });
+
+  it("STOWAGE_REMOTE_COMMAND replaces the runner and speaks the same protocol", async () => {
+    process.env.STOWAGE_REMOTE_COMMAND = localRemoteCommand();
+    try {
+      const dest = await source().to(`s3://stowage-test/override-${randomUUID()}`, { exclude: ["ckpt/**"] });
+      expect(dest.report?.ranOn).toEqual(["remote-host"]);
+      expect(dest.report?.copied.map((f) => f.path)).toEqual(["meta.json"]);
+    } finally {
+      delete process.env.STOWAGE_REMOTE_COMMAND;
+    }
   });
 
   it("streams through the caller when the host cannot run Stowage, and says why", async () => {

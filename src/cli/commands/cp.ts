@@ -1,7 +1,6 @@
 /**
  * `stowage cp SRC DEST` and `stowage sync SRC DEST`. With `--events`, every progress event and the
- * final report go to stdout as one JSON object per line: the form a caller uses when it runs this
- * command on an SSH host.
+ * final report go to stdout as one JSON object per line, for programs that watch a copy.
  */
 import { parseArgs } from "node:util";
 import { copy, folder, sync, type ProgressEvent, type SkipMode, type TransferOptions } from "../../index.js";
@@ -14,7 +13,7 @@ export { usage };
 
 const SKIP_MODES: readonly SkipMode[] = ["never", "size", "size-mtime", "checksum"];
 
-export async function run(argv: string[], mode: "cp" | "sync" | "mv", extra: Pick<TransferOptions, "files"> = {}): Promise<void> {
+export async function run(argv: string[], mode: "cp" | "sync" | "mv"): Promise<void> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -48,7 +47,6 @@ export async function run(argv: string[], mode: "cp" | "sync" | "mv", extra: Pic
       ? () => {}
       : progressBar();
   const options: TransferOptions = {
-    ...extra,
     onProgress,
     ...(values["dry-run"] ? { dryRun: true } : {}),
     ...(values.include ? { include: values.include } : {}),

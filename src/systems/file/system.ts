@@ -124,13 +124,22 @@ async function writeNewFile(path: string, bytes: Buffer): Promise<void> {
  * writes was tried: with four ranges at once the kernel spent two to three times the system time
  * on the same bytes.
  */
-async function writeRangeAt(fd: number, offset: number, length: number, body: AsyncIterable<Uint8Array>, signal: AbortSignal | undefined): Promise<number> {
+async function writeRangeAt(
+  fd: number,
+  offset: number,
+  length: number,
+  body: AsyncIterable<Uint8Array>,
+  signal: AbortSignal | undefined,
+  onWritten: ((bytes: number) => void) | undefined,
+): Promise<number> {
   let received = 0;
   for await (const chunk of body) {
     signal?.throwIfAborted();
     if (received + chunk.length > length) return received + chunk.length;
     for (let done = 0; done < chunk.length;) done += await fdWrite(fd, chunk, done, chunk.length - done, offset + received + done);
     received += chunk.length;
+    // The positioned writes have returned: these bytes are in the part file.
+    onWritten?.(received);
   }
   return received;
 }
@@ -412,7 +421,7 @@ export class FileSystem implements System {
         target,
         part,
         size: options.size,
-        writeRange: (offset, length, body, signal) => writeRangeAt(fd, offset, length, body, signal),
+        writeRange: (offset, length, body, signal, onWritten) => writeRangeAt(fd, offset, length, body, signal, onWritten),
         partSize: async () => (await stat(part)).size,
         publish: () => this.#publish(part, target, overwrite),
         remove: () => unlink(part),

@@ -1,7 +1,8 @@
 /**
  * One SSH connection per system, with SFTP channels on it that carry many requests at once.
  * A connection that drops is replaced on the next operation; the operation that saw it drop fails
- * with a retryable `Unavailable`.
+ * with a retryable `Unavailable`. It holds the event loop only while an operation is in flight,
+ * and closes after a minute without one (./idle.ts), so a finished script exits by itself.
  */
 import { createHash } from "node:crypto";
 import { createConnection } from "node:net";
@@ -11,6 +12,8 @@ import { AuthError, ClosedError, HostKeyError } from "./errors.js";
 import { coalesceWrites } from "./coalesce-writes.js";
 import { appendKnownHost, keyTypeOf, KnownHosts, knownHostsName } from "./known-hosts.js";
 import { hostTools, type HostTools } from "./host-tools.js";
+import { handleOf, InFlight, type LoopHandle } from "./idle.js";
+import { keepAlive } from "./keepalive.js";
 import type { SshSettings } from "./settings.js";
 import type { SftpClient } from "./sftp-io.js";
 import { openSftp, SftpPool } from "./sftp-pool.js";
@@ -28,6 +31,10 @@ const HOST_KEY_ALGORITHMS: Record<string, ServerHostKeyAlgorithm[]> = {
   "ssh-rsa": ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"],
 };
 
+/** A ping every 15 s; four unanswered drop the connection. */
+const KEEPALIVE_INTERVAL_MS = 15_000;
+const KEEPALIVE_COUNT_MAX = 4;
+
 export interface Session {
   client: Client;
   sftp: SftpClient;
@@ -39,34 +46,96 @@ export interface Session {
   negotiated: NegotiatedAlgorithms;
   /** What the host offers for exec-channel transfers, asked while the first SFTP channel opens. */
   tools: Promise<HostTools>;
+  /** What keeps the event loop alive for this connection: its socket, or what carries it. */
+  handle: LoopHandle;
+}
+
+/** An idle connection is closed after this long: a long-lived process keeps no dead sessions. */
+export const IDLE_CLOSE_MS = 60_000;
+
+export interface ConnectionOptions {
+  /** How long a connection with no operation in flight stays open. */
+  idleCloseMs?: number;
 }
 
 export class SshConnection {
   #session: Promise<Session> | undefined;
+  /** The connected session's handle, once it is connected. */
+  #handle: LoopHandle | undefined;
   #closed = false;
+  #idleTimer: NodeJS.Timeout | undefined;
+  readonly #idleCloseMs: number;
+  /**
+   * Operations in flight (./idle.ts). Every operation of the system counts here, from before it
+   * asks for the session until it settles, or for a stream until the stream is done.
+   */
+  readonly inFlight = new InFlight({ busy: () => this.#busy(), idle: () => this.#idle() });
 
-  constructor(readonly settings: SshSettings) {}
+  constructor(
+    readonly settings: SshSettings,
+    options: ConnectionOptions = {},
+  ) {
+    this.#idleCloseMs = options.idleCloseMs ?? IDLE_CLOSE_MS;
+  }
+
+  /** Whether a session is open or opening. */
+  get connected(): boolean {
+    return this.#session !== undefined;
+  }
 
   /** The live session, connecting (again) if there is none. */
   session(): Promise<Session> {
     if (this.#closed) return Promise.reject(new ClosedError("the ssh system was closed"));
     if (!this.#session) {
-      const session = connect(this.settings, () => {
-        if (this.#session === session) this.#session = undefined;
-      });
+      const session = connect(this.settings, () => this.#forget(session));
       this.#session = session;
-      session.catch(() => {
-        if (this.#session === session) this.#session = undefined;
-      });
+      session.then(
+        ({ handle }) => {
+          if (this.#session !== session) return;
+          this.#handle = handle;
+          // Connected with nothing in flight (the system was only being opened): rest at once.
+          if (this.inFlight.count === 0) this.#idle();
+        },
+        () => this.#forget(session),
+      );
     }
     return this.#session;
+  }
+
+  #forget(session: Promise<Session>): void {
+    if (this.#session !== session) return;
+    this.#session = undefined;
+    this.#handle = undefined;
+    clearTimeout(this.#idleTimer);
+  }
+
+  #busy(): void {
+    clearTimeout(this.#idleTimer);
+    this.#handle?.ref();
+  }
+
+  /** Nothing in flight: let the process exit, and close the connection if it stays so. */
+  #idle(): void {
+    if (!this.#handle) return;
+    this.#handle.unref();
+    clearTimeout(this.#idleTimer);
+    this.#idleTimer = setTimeout(() => this.#closeIdle(), this.#idleCloseMs).unref();
+  }
+
+  #closeIdle(): void {
+    const session = this.#session;
+    if (!session || this.inFlight.count > 0) return;
+    this.#forget(session);
+    void session.then(({ client }) => client.end());
   }
 
   async close(): Promise<void> {
     this.#closed = true;
     const session = this.#session;
-    this.#session = undefined;
     if (!session) return;
+    // Held until the host saw the end: code after `await close()` runs even if nothing else is left.
+    this.#handle?.ref();
+    this.#forget(session);
     const { client } = await session.catch(() => ({ client: undefined }));
     if (!client) return;
     await new Promise<void>((resolve) => {
@@ -77,14 +146,14 @@ export class SshConnection {
 }
 
 async function connect(settings: SshSettings, onDrop: () => void): Promise<Session> {
-  const { client, negotiated } = await connectClient(settings);
+  const { client, negotiated, handle } = await connectClient(settings);
   client.once("close", onDrop);
   try {
     const tools = hostTools(client);
     const sftp = await openSftp(client);
     sftp.sftp.once("close", onDrop);
     const home = await sftp.realpath(".");
-    return { client, sftp, pool: new SftpPool(client, sftp), home, negotiated, tools };
+    return { client, sftp, pool: new SftpPool(client, sftp), home, negotiated, tools, handle };
   } catch (error) {
     client.end();
     throw error;
@@ -96,7 +165,7 @@ async function connect(settings: SshSettings, onDrop: () => void): Promise<Sessi
  * policy accepts), carried through its ProxyJump hops or ProxyCommand when it has one. Its end
  * ends what carried it.
  */
-async function connectClient(settings: SshSettings): Promise<{ client: Client; negotiated: NegotiatedAlgorithms }> {
+async function connectClient(settings: SshSettings): Promise<{ client: Client; negotiated: NegotiatedAlgorithms; handle: LoopHandle }> {
   const knownHosts = new KnownHosts(settings.knownHostsFiles);
   const hostName = knownHostsName(settings.hostName, settings.port);
   const auth = planAuth(settings);
@@ -106,7 +175,7 @@ async function connectClient(settings: SshSettings): Promise<{ client: Client; n
       `no ssh credentials for ${settings.user}@${settings.hostName}: no ssh-agent (SSH_AUTH_SOCK) and none of ${settings.identityFiles.join(", ")} is usable${detail}`,
     );
   }
-  const proxy = settings.proxy ? await openProxy(settings.proxy, settings, async (hop) => (await connectClient(hop)).client) : undefined;
+  const proxy = settings.proxy ? await openProxy(settings.proxy, settings, connectClient) : undefined;
 
   let hostKeyProblem: string | undefined;
   const verifyHostKey = (key: Buffer): boolean => {
@@ -149,6 +218,7 @@ async function connectClient(settings: SshSettings): Promise<{ client: Client; n
   // The socket is this module's own (not ssh2's) so that its writes can be coalesced.
   const sock = proxy ? proxy.sock : createConnection({ host: settings.hostName, port: settings.port });
   coalesceWrites(sock);
+  const handle = proxy?.handle ?? handleOf(sock) ?? { ref() {}, unref() {} };
   return new Promise((resolve, reject) => {
     let negotiated: NegotiatedAlgorithms | undefined;
     let settled = false;
@@ -182,7 +252,8 @@ async function connectClient(settings: SshSettings): Promise<{ client: Client; n
     client.once("ready", () => {
       settled = true;
       ready = true;
-      resolve({ client, negotiated: negotiated! });
+      keepAlive(client, sock, KEEPALIVE_INTERVAL_MS, KEEPALIVE_COUNT_MAX);
+      resolve({ client, negotiated: negotiated!, handle });
     });
     client.connect({
       sock,
@@ -194,8 +265,8 @@ async function connectClient(settings: SshSettings): Promise<{ client: Client; n
         ...(knownAlgorithms.length > 0 ? { serverHostKey: { remove: knownAlgorithms, prepend: knownAlgorithms, append: [] } } : {}),
       },
       readyTimeout: 20_000,
-      keepaliveInterval: 15_000,
-      keepaliveCountMax: 4,
+      // ssh2's own keepalive timer would hold the event loop: ./keepalive.ts pings instead.
+      keepaliveInterval: 0,
     });
     // Nagle's algorithm holds back the small SFTP read requests and window adjustments behind
     // delayed ACKs: measured here, reads ran 4-7x faster without it. (A no-op over a proxy: the

@@ -63,19 +63,20 @@ export class ExecChannels {
     }
   }
 
-  /** Writes one range of a part file through `dd` at its offset. */
+  /** Writes one range of a part file through `dd` at its offset; `onWritten` as for catInto's `onLanded`. */
   async writeRange(
     session: Session,
     part: string,
     offset: number,
     body: AsyncIterable<Uint8Array>,
     signal: AbortSignal | undefined,
+    onWritten?: (bytes: number) => void,
   ): Promise<number | undefined> {
     if (this.#open >= CHANNELS_PER_CONNECTION || !(await session.tools).dd) return undefined;
     this.#open++;
     try {
       const channel = await startRangeWrite(session.client, part, offset).catch(() => undefined);
-      return channel ? await catInto(channel, body, signal) : undefined;
+      return channel ? await catInto(channel, body, signal, onWritten) : undefined;
     } finally {
       this.#open--;
     }

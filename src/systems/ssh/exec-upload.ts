@@ -35,11 +35,26 @@ export async function startRangeWrite(client: Client, remote: string, offset: nu
 }
 
 /**
+ * Bytes the command may hold read but not yet written, beyond what sshd acknowledged: its stdin
+ * pipe (64 KiB on Linux unless raised, 1 MiB at most without privileges) and one read of dd (bs).
+ */
+const UNWRITTEN_MAX = 2 * DD_BLOCK;
+
+/**
  * Sends `body` into a channel from `startCat` or `startRangeWrite`; resolves with the bytes sent once `cat` has exited 0.
  * On failure or abort it settles only after the channel has closed, and sshd holds the close until
  * the command has exited, so nothing writes to the file after this settles.
+ *
+ * `onLanded` hears, as the bytes go, a count of leading bytes the command has surely written: sshd
+ * widens the channel's window only for bytes it has written into the command's stdin, so what it
+ * acknowledged, less what the command may still hold (UNWRITTEN_MAX), is in the file.
  */
-export function catInto(channel: ClientChannel, body: AsyncIterable<Uint8Array | string>, signal: AbortSignal | undefined): Promise<number> {
+export function catInto(
+  channel: ClientChannel,
+  body: AsyncIterable<Uint8Array | string>,
+  signal: AbortSignal | undefined,
+  onLanded?: (bytes: number) => void,
+): Promise<number> {
   return new Promise((resolve, reject) => {
     const stderr: Buffer[] = [];
     const closed = new AbortController();
@@ -63,7 +78,15 @@ export function catInto(channel: ClientChannel, body: AsyncIterable<Uint8Array |
       reject(new CatFailedError(code, Buffer.concat(stderr).toString("utf8").trim()));
     });
     const stop = signal ? AbortSignal.any([signal, closed.signal]) : closed.signal;
-    pump(channel, body, stop, (n) => (sent += n)).catch((pumpError: unknown) => {
+    const landed = onLanded && acknowledgedBytes(channel);
+    const onSent = landed
+      ? (n: number) => {
+          sent += n;
+          const bytes = landed(sent) - UNWRITTEN_MAX;
+          if (bytes > 0) onLanded(bytes);
+        }
+      : (n: number) => (sent += n);
+    pump(channel, body, stop, onSent).catch((pumpError: unknown) => {
       if (closed.signal.aborted) return; // the channel closed first; its outcome stands
       failure ??= pumpError;
       sendKill(channel);
@@ -72,13 +95,31 @@ export function catInto(channel: ClientChannel, body: AsyncIterable<Uint8Array |
   });
 }
 
+/**
+ * Given the bytes handed to `channel` so far, how many sshd has acknowledged, never decreasing.
+ * ssh2 keeps the send window in `outgoing.window` (the rest of what it has not sent waits in the
+ * stream's buffer): acknowledged = sent to the wire - the window's shortfall from its start.
+ */
+function acknowledgedBytes(channel: ClientChannel): (handed: number) => number {
+  const outgoing = (channel as unknown as { outgoing: { window: number } }).outgoing;
+  const initialWindow = outgoing.window;
+  let most = 0;
+  return (handed) => {
+    // writableLength still counts a chunk ssh2 sent only part of: this errs low, never high.
+    const onWire = handed - channel.writableLength;
+    most = Math.max(most, onWire - (initialWindow - outgoing.window));
+    return most;
+  };
+}
+
 async function pump(channel: ClientChannel, body: AsyncIterable<Uint8Array | string>, stop: AbortSignal, onSent: (n: number) => void): Promise<void> {
   stop.throwIfAborted();
   for await (const piece of body) {
     stop.throwIfAborted();
     const bytes = typeof piece === "string" ? Buffer.from(piece) : piece;
+    const ready = channel.write(bytes);
     onSent(bytes.length);
-    if (!channel.write(bytes)) await once(channel, "drain", { signal: stop });
+    if (!ready) await once(channel, "drain", { signal: stop });
   }
   stop.throwIfAborted();
   channel.end();

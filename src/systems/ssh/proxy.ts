@@ -6,6 +6,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { Duplex } from "node:stream";
 import type { Client, ClientChannel } from "ssh2";
+import { handleOf, loopHandles, type LoopHandle } from "./idle.js";
 import type { ProxyRoute, SshSettings } from "./settings.js";
 
 export interface ProxySocket {
@@ -14,17 +15,22 @@ export interface ProxySocket {
   close(): void;
   /** Adds what the proxy knows to an error of the connection over it (a command's stderr). */
   explain(error: Error): Promise<Error>;
+  /** What keeps the event loop alive for the socket (the jump connection's, the command and its pipes). */
+  handle: LoopHandle;
 }
 
-/** Opens a verified, authenticated connection to a jump host (connect.ts, passed in to avoid an import cycle). */
-export type HopConnector = (hop: SshSettings) => Promise<Client>;
+/**
+ * Opens a verified, authenticated connection to a jump host, with what keeps the event loop alive
+ * for it (connect.ts, passed in to avoid an import cycle).
+ */
+export type HopConnector = (hop: SshSettings) => Promise<{ client: Client; handle: LoopHandle }>;
 
 export function openProxy(route: ProxyRoute, target: SshSettings, connectHop: HopConnector): Promise<ProxySocket> {
   return route.kind === "jump" ? jumpThrough(route.via, target, connectHop) : Promise.resolve(runProxyCommand(route.command));
 }
 
 async function jumpThrough(hop: SshSettings, target: SshSettings, connectHop: HopConnector): Promise<ProxySocket> {
-  const client = await connectHop(hop).catch((error: unknown) => {
+  const { client, handle } = await connectHop(hop).catch((error: unknown) => {
     throw nameHop(error, hop);
   });
   let channel: ClientChannel;
@@ -37,7 +43,7 @@ async function jumpThrough(hop: SshSettings, target: SshSettings, connectHop: Ho
     client.end();
     throw nameHop(error, hop, `cannot reach ${target.hostName}:${target.port} from there`);
   }
-  return { sock: channel, close: () => client.end(), explain: (error) => Promise.resolve(error) };
+  return { sock: channel, close: () => client.end(), explain: (error) => Promise.resolve(error), handle };
 }
 
 /** Errors already named after the hop that failed, so outer hops do not name themselves too. */
@@ -72,6 +78,7 @@ function runProxyCommand(command: string): ProxySocket {
   return {
     sock: new CommandSocket(child),
     close: () => kill(child),
+    handle: loopHandles(child, handleOf(child.stdin), handleOf(child.stdout), handleOf(child.stderr)),
     explain: async (error) => {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([ended, new Promise<void>((resolve) => (timer = setTimeout(resolve, STDERR_WAIT_MS)))]);

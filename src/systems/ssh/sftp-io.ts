@@ -196,7 +196,8 @@ export function pipelinedReader(client: SftpClient, handle: Buffer, start: numbe
 
 /**
  * Writes a body to an open file at increasing offsets, in requests of up to `MAX_IO_BYTES`, with at
- * most `inFlight` outstanding, from `start` on. Resolves with the bytes written.
+ * most `inFlight` outstanding, from `start` on. Resolves with the bytes written. `onWritten` hears
+ * how many leading bytes the server has answered for (requests may be answered out of order).
  *
  * Bytes are sent as slices of themselves; a stream is gathered into request-sized buffers that are
  * reused once their request is answered. A fresh 255 KiB buffer per request (and so per small file)
@@ -210,8 +211,11 @@ export async function pipelinedWrite(
   inFlight: number,
   signal: AbortSignal | undefined,
   start = 0,
+  onWritten?: (bytes: number) => void,
 ): Promise<number> {
   const inflight = new Set<Promise<void>>();
+  /** Where each unanswered request starts, for onWritten. */
+  const starts = new Map<Promise<void>, number>();
   const spare: Buffer[] = [];
   let failure: unknown;
   let position = start;
@@ -224,6 +228,9 @@ export async function pipelinedWrite(
     const promise = client.writeAt(handle, data, position).then(
       () => {
         inflight.delete(promise);
+        starts.delete(promise);
+        // Everything before the first unanswered request has landed.
+        if (onWritten) onWritten((starts.size > 0 ? Math.min(...starts.values()) : position) - start);
         release?.();
       },
       (error: unknown) => {
@@ -232,6 +239,7 @@ export async function pipelinedWrite(
       },
     );
     inflight.add(promise);
+    if (onWritten) starts.set(promise, position);
     position += data.length;
   };
 

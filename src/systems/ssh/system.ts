@@ -5,6 +5,8 @@
  * batches (./tar-batches.ts); same-host copies in a command loop. Writes go to a hidden part file
  * beside the target and are renamed into place (./host-files.ts), so readers see the old file or
  * the new one, never half of it; a cut stream write continues from its part file (./resume.ts).
+ * Every operation counts as in flight on the connection until it settles (a stream it returns,
+ * until the stream is done): only then may the process exit and the connection close (./idle.ts).
  */
 import { addAbortSignal, Readable } from "node:stream";
 import type { Address } from "../../address.js";
@@ -41,6 +43,7 @@ import { mapSshError, SFTP_STATUS } from "./errors.js";
 import { CAT_DOWNLOAD_MIN_BYTES, CAT_UPLOAD_MIN_BYTES, ExecChannels } from "./exec-channels.js";
 import { DD_BLOCK, runCommand, shellQuote } from "./exec.js";
 import { guard } from "./guard.js";
+import { releaseWhenDone } from "./idle.js";
 import { alreadyExists, createPart, mkdirs, onHost, partPathFor, publish, READ_CONCURRENCY, toStat, WRITE_CONCURRENCY, writeSource } from "./host-files.js";
 import { OrphanSweeper } from "./leftovers.js";
 import { resumableUploads, resumeWrite } from "./resume.js";
@@ -83,10 +86,24 @@ export class SshSystem implements System {
   constructor(readonly connection: SshConnection) {
     const { user, hostName, port } = connection.settings;
     this.id = `ssh:${user}@${hostName}:${port}`;
-    this.uploads = resumableUploads(connection);
+    const uploads = resumableUploads(connection);
+    this.uploads = {
+      offset: (path, state, options) => this.#op(() => uploads.offset(path, state, options)),
+      discard: (path, state) => this.#op(() => uploads.discard(path, state)),
+    };
     const tar = new TarBatches(connection, this.#orphans);
-    this.batches = tar.writes;
-    this.batchReads = tar.reads;
+    this.batches = { ...tar.writes, writeMany: (files, options) => this.#op(() => tar.writes.writeMany(files, options)) };
+    this.batchReads = { ...tar.reads, readMany: (paths, options) => this.#op(() => tar.reads.readMany(paths, options)) };
+  }
+
+  /** Runs one operation, counted as in flight on the connection while it runs. */
+  #op<T>(run: () => Promise<T>): Promise<T> {
+    return this.connection.inFlight.run(run);
+  }
+
+  /** `guard`, counted as in flight. */
+  #guarded<T>(operation: string, path: string | undefined, run: () => Promise<T>): Promise<T> {
+    return this.#op(() => guard(operation, path, run));
   }
 
   /** The session, and `path` as a path on the host ("/~/x" is below the login directory). */
@@ -97,13 +114,17 @@ export class SshSystem implements System {
 
   stat(path: string): Promise<Stat> {
     const target = normalizePath(path);
-    return guard("stat", target, async () => {
+    return this.#guarded("stat", target, async () => {
       const { sftp, remote } = await this.#resolve(target);
       return toStat(target, await sftp.stat(remote));
     });
   }
 
-  async *list(path: string, options: ListOptions = {}): AsyncIterable<Entry> {
+  list(path: string, options: ListOptions = {}): AsyncIterable<Entry> {
+    return this.connection.inFlight.iterate(() => this.#list(path, options));
+  }
+
+  async *#list(path: string, options: ListOptions): AsyncIterable<Entry> {
     const target = normalizePath(path);
     try {
       const { sftp, remote } = await this.#resolve(target);
@@ -128,7 +149,18 @@ export class SshSystem implements System {
     return this.readRange(path, undefined, options);
   }
 
-  readRange(path: string, range: ByteRange | undefined, options: ReadOptions = {}): Promise<Readable> {
+  /** The stream counts as in flight until it is done. */
+  async readRange(path: string, range: ByteRange | undefined, options: ReadOptions = {}): Promise<Readable> {
+    const release = this.connection.inFlight.begin();
+    try {
+      return releaseWhenDone(await this.#readRange(path, range, options), release);
+    } catch (error) {
+      release();
+      throw error;
+    }
+  }
+
+  #readRange(path: string, range: ByteRange | undefined, options: ReadOptions): Promise<Readable> {
     const target = normalizePath(path);
     return guard("read", target, async () => {
       options.signal?.throwIfAborted();
@@ -173,7 +205,7 @@ export class SshSystem implements System {
 
   write(path: string, body: WriteBody, options: WriteOptions = {}): Promise<WriteResult> {
     const target = normalizePath(path);
-    return guard("write", target, async () => {
+    return this.#guarded("write", target, async () => {
       const { session, sftp, remote, overwrite } = await this.#startWrite(target, options);
       const { checkpoint, signal } = options;
       const resume = checkpoint?.resume;
@@ -213,7 +245,7 @@ export class SshSystem implements System {
 
   openRangeWriter(path: string, options: RangeWriterOptions): Promise<RangeWriter> {
     const target = normalizePath(path);
-    return guard("write", target, async () => {
+    return this.#guarded("write", target, async () => {
       const { session, sftp, remote, overwrite } = await this.#startWrite(target, options);
       const kept = resumedRangesPart("ssh", target, options.resume, remote);
       if (kept && !(await sftp.statOrUndefined(kept))) {
@@ -234,30 +266,38 @@ export class SshSystem implements System {
         target,
         part,
         size: options.size,
-        writeRange: (offset, _length, body, signal) => this.#writeRange(session, part, offset, body, signal),
+        writeRange: (offset, _length, body, signal, onWritten) => this.#writeRange(session, part, offset, body, signal, onWritten),
         partSize: async () => (await sftp.stat(part)).size,
         publish: () => publish(sftp, part, remote, target, overwrite, "write"),
-        remove: () => sftp.unlink(part),
-        guard: (run) => guard("write", target, run),
+        remove: () => this.#op(() => sftp.unlink(part)),
+        // Each range, the commit and the abort count as in flight, not the writer's whole life.
+        guard: (run) => this.#guarded("write", target, run),
       });
     });
   }
 
   /** One range of a part file: through `dd` on its own exec channel, else over SFTP at the range's offset. */
-  async #writeRange(session: Session, part: string, offset: number, body: AsyncIterable<Uint8Array>, signal: AbortSignal | undefined): Promise<number> {
-    const sent = await this.#channels.writeRange(session, part, offset, body, signal);
+  async #writeRange(
+    session: Session,
+    part: string,
+    offset: number,
+    body: AsyncIterable<Uint8Array>,
+    signal: AbortSignal | undefined,
+    onWritten: ((bytes: number) => void) | undefined,
+  ): Promise<number> {
+    const sent = await this.#channels.writeRange(session, part, offset, body, signal, onWritten);
     if (sent !== undefined) return sent;
     const sftp = session.pool.pick();
     const handle = await sftp.open(part, "r+");
     try {
-      return await pipelinedWrite(sftp, handle, writeSource(body, signal), WRITE_CONCURRENCY, signal, offset);
+      return await pipelinedWrite(sftp, handle, writeSource(body, signal), WRITE_CONCURRENCY, signal, offset, onWritten);
     } finally {
       await sftp.close(handle).catch(() => {});
     }
   }
 
   delete(paths: readonly string[], options: DeleteOptions = {}): Promise<void> {
-    return guard("delete", paths.length === 1 ? paths[0] : undefined, async () => {
+    return this.#guarded("delete", paths.length === 1 ? paths[0] : undefined, async () => {
       for (const path of paths) {
         options.signal?.throwIfAborted();
         const target = normalizePath(path);
@@ -294,7 +334,7 @@ export class SshSystem implements System {
   copy(from: string, to: string, options: CopyOptions = {}): Promise<void> {
     const source = normalizePath(from);
     const target = normalizePath(to);
-    return guard("copy", source, async () => {
+    return this.#guarded("copy", source, async () => {
       options.signal?.throwIfAborted();
       const { session, sftp, remote: remoteSource } = await this.#resolve(source);
       const { remote: remoteTarget } = await this.#resolve(target);
@@ -335,14 +375,14 @@ export class SshSystem implements System {
 
   mkdir(path: string): Promise<void> {
     const target = normalizePath(path);
-    return guard("mkdir", target, async () => {
+    return this.#guarded("mkdir", target, async () => {
       const { sftp, remote } = await this.#resolve(target);
       await mkdirs(sftp, remote);
     });
   }
 
   exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
-    return guard("exec", undefined, async () => {
+    return this.#guarded("exec", undefined, async () => {
       const { client } = await this.connection.session();
       return runCommand(client, command, options);
     });
