@@ -9,9 +9,9 @@ import { appendFile, mkdir, rm } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { closeSystems } from "../src/index.js";
+import { closeSystems, copy } from "../src/index.js";
 import { tempDir } from "../test/support/process.js";
-import { againstScp, buildCases, commandFor, S3_SOURCE_BUCKET, serversFor, type Case, type CommandContext } from "./transfer/cases.js";
+import { againstScp, buildCases, commandFor, rcloneInstalled, S3_SOURCE_BUCKET, serversFor, type Case, type CommandContext } from "./transfer/cases.js";
 import { parseOptions } from "./transfer/options.js";
 import { Places, type Tally } from "./transfer/places.js";
 import { RCLONE_FLAGS, RCLONE_REMOTE, writeRcloneConfig } from "./transfer/rclone.js";
@@ -110,8 +110,15 @@ async function main(): Promise<void> {
     delete rcloneEnv.AWS_CA_BUNDLE;
     const ctx: CommandContext = { places, sshConfig: servers.env.STOWAGE_SSH_CONFIG ?? "", rcloneConfig, node: process.execPath, worker: WORKER };
 
+    const hasRclone = rcloneInstalled();
+    if (!hasRclone) log("rclone is not installed: its cases are listed, not run");
     if (options.paths.some((p) => p.source === "s3")) {
       for (const workload of chosen) {
+        if (!hasRclone) {
+          // Without rclone, Stowage seeds the source (untimed).
+          await copy(workload.dir, `s3://${S3_SOURCE_BUCKET}/${workload.name}`);
+          continue;
+        }
         const seeded = await runCommand(
           ["rclone", "--config", rcloneConfig, "copy", workload.dir, `${RCLONE_REMOTE.s3}:${S3_SOURCE_BUCKET}/${workload.name}`, ...RCLONE_FLAGS],
           rcloneEnv,
@@ -122,7 +129,7 @@ async function main(): Promise<void> {
       log(`seeded s3://${S3_SOURCE_BUCKET}`);
     }
 
-    const cases = buildCases(options.paths, chosen, options.tools);
+    const cases = buildCases(options.paths, chosen, options.tools, hasRclone);
     const runnable = cases.filter((c) => !c.unavailable);
     for (const c of cases.filter((c) => c.unavailable)) log(`not run: ${c.key}: ${c.unavailable}`);
     const timeoutMs = (options.quick ? 3 : 20) * 60_000;

@@ -2,6 +2,7 @@
  * The benchmark matrix: paths × workloads × tools, and the command line each case runs.
  * Every tool copies the same source into a fresh destination of the same server.
  */
+import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import type { DestinationSystem, Places } from "./places.js";
 import { RCLONE_FLAGS, RCLONE_REMOTE } from "./rclone.js";
@@ -17,6 +18,8 @@ export interface PathSpec {
   label: string;
   source: SourceSystem;
   destination: DestinationSystem;
+  /** rclone runs on the SSH host (over ssh), as Stowage does on this path: both pull onto the host's disk. */
+  rcloneOnHost?: boolean;
 }
 
 export const PATHS: readonly PathSpec[] = [
@@ -26,6 +29,8 @@ export const PATHS: readonly PathSpec[] = [
   { id: "local-gs", label: "local→gs", source: "local", destination: "gs" },
   { id: "s3-s3", label: "s3→s3", source: "s3", destination: "s3" },
   { id: "ssh-s3", label: "ssh→s3", source: "ssh", destination: "s3" },
+  // Pulling a dataset onto the GPU box: Stowage runs on the host, and so does rclone.
+  { id: "s3-ssh", label: "s3→ssh", source: "s3", destination: "ssh", rcloneOnHost: true },
   // Not one of the issue's paths: pulling results off a cluster, against rsync, scp and rclone.
   { id: "ssh-local", label: "ssh→local", source: "ssh", destination: "local" },
 ];
@@ -66,26 +71,32 @@ function toolsFor(path: PathSpec, workload: WorkloadName): Tool[] {
   return ["stowage", "rclone"];
 }
 
+/** Whether rclone is on this machine's PATH (also the SSH host's: the host is this machine). */
+export function rcloneInstalled(): boolean {
+  return spawnSync("rclone", ["version"], { stdio: "ignore" }).status === 0;
+}
+
 /**
  * rclone 1.60's GCS client cannot upload to the firebase-tools emulator: files up to its 16 MiB
  * chunk go as one multipart request whose media part has no Content-Type header (the emulator
  * answers 400 "Missing content type"), larger ones as a resumable upload whose answer rclone cannot
  * parse ("invalid character 'O' looking for beginning of value").
  */
-function unavailable(path: PathSpec, tool: Tool): string | undefined {
+function unavailable(path: PathSpec, tool: Tool, hasRclone: boolean): string | undefined {
+  if (tool === "rclone" && !hasRclone) return "rclone is not installed on this machine (Debian: `apt-get install rclone`)";
   if (path.destination === "gs" && tool === "rclone") {
     return 'rclone 1.60 cannot upload to the firebase-tools GCS emulator (small files: 400 "Missing content type" for its multipart upload; large files: it cannot parse the emulator\'s resumable-upload answer)';
   }
   return undefined;
 }
 
-export function buildCases(paths: readonly PathSpec[], workloads: readonly Workload[], tools: readonly Tool[]): Case[] {
+export function buildCases(paths: readonly PathSpec[], workloads: readonly Workload[], tools: readonly Tool[], hasRclone = rcloneInstalled()): Case[] {
   const cases: Case[] = [];
   for (const path of paths) {
     for (const workload of workloads) {
       for (const tool of toolsFor(path, workload.name)) {
         if (!tools.includes(tool)) continue;
-        const why = unavailable(path, tool);
+        const why = unavailable(path, tool, hasRclone);
         cases.push({ path, workload, tool, key: `${path.id}/${workload.name}/${tool}`, ...(why ? { unavailable: why } : {}) });
       }
     }
@@ -131,6 +142,14 @@ function opensshSource(c: Case, ctx: CommandContext, file: string): string {
   return c.path.source === "ssh" ? `${ctx.places.sshAlias}:${path}` : path;
 }
 
+const shellQuote = (word: string) => `'${word.replace(/'/g, `'\\''`)}'`;
+
+/** rclone's copy started on the SSH host over ssh: the bytes go from the source to the host's disk (the host is this machine, so the config file is there too). */
+function rcloneOnHost(c: Case, name: string, ctx: CommandContext): string[] {
+  const remote = ["rclone", "--config", ctx.rcloneConfig, "copy", rcloneSource(c), ctx.places.onHost(name), ...RCLONE_FLAGS];
+  return ["ssh", "-F", ctx.sshConfig, ctx.places.sshAlias, remote.map(shellQuote).join(" ")];
+}
+
 /** The command of one run of `c` into the fresh destination `name`. */
 export function commandFor(c: Case, name: string, ctx: CommandContext): string[] {
   const destination = c.path.destination;
@@ -138,6 +157,7 @@ export function commandFor(c: Case, name: string, ctx: CommandContext): string[]
     case "stowage":
       return [ctx.node, ctx.worker, stowageSource(c, ctx), ctx.places.stowage(destination, name)];
     case "rclone":
+      if (c.path.rcloneOnHost) return rcloneOnHost(c, name, ctx);
       return ["rclone", "--config", ctx.rcloneConfig, "copy", rcloneSource(c), ctx.places.rclone(destination, name), ...RCLONE_FLAGS];
     case "scp":
       return ["scp", "-q", "-F", ctx.sshConfig, "-c", "aes128-gcm@openssh.com", opensshSource(c, ctx, "big.bin"), ctx.places.openssh(destination, name)];

@@ -40,6 +40,11 @@ export class Places {
     return system === "ssh" ? `${RCLONE_REMOTE.ssh}:${join(this.sshRoot, name)}` : `${RCLONE_REMOTE[system]}:${name}/data`;
   }
 
+  /** An SSH destination as a path on the host, for a tool that runs there. */
+  onHost(name: string): string {
+    return this.#onDisk("ssh", name);
+  }
+
   /** scp/rsync target directory (with a trailing slash, so both copy into it). */
   openssh(system: DestinationSystem, name: string): string {
     return system === "local" ? `${join(this.localRoot, name)}/` : `${this.sshAlias}:${join(this.sshRoot, name)}/`;

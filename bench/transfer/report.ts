@@ -166,9 +166,10 @@ export function renderSection(
     "How it was measured: every case runs once per round in a seeded shuffled order, each into a fresh destination (new bucket/container, or new directory on the SSH host), " +
       `after \`sync\` and a wait until the machine's CPU is at least 90% idle over a quarter second (median wait ${fmt(median(results.map((r) => r.settleSeconds)), 1)} s; ${results.filter((r) => !r.quiet).length} runs started without a quiet machine after 20 s); ` +
       "after each run the destination's file count and bytes are verified (a mismatch counts as a failed run) and the destination is removed (small-file S3 buckets are kept until the server stops: Swift deletes objects one at a time). " +
-      "Stowage runs `copy(source, destination)` in a fresh Node process from the built package (dist/, compiled by the bench first; the CLI the SSH host runs for ssh→s3 too), timed from before any system is opened to the end of the copy (Node startup and imports excluded), CPU from `process.cpuUsage()`. " +
+      "Stowage runs `copy(source, destination)` in a fresh Node process from the built package (dist/, compiled by the bench first; the runner the SSH host runs for ssh→s3 and s3→ssh too), timed from before any system is opened to the end of the copy (Node startup and imports excluded), CPU from `process.cpuUsage()`. " +
       "Reference tools are timed as whole processes (startup and SSH handshake included), CPU of the process tree from the shell's `times`. " +
-      '"server CPU-s" is the CPU the test servers (and, for ssh→s3, everything the SSH host ran, including Stowage\'s remote CLI) used during the run. ' +
+      '"server CPU-s" is the CPU the test servers (and, for ssh→s3 and s3→ssh, everything the SSH host ran, including Stowage\'s runner there) used during the run. ' +
+      "s3→ssh: rclone runs on the SSH host too (`ssh host rclone copy …` into the host's disk), as Stowage's runner does. " +
       "rclone: `--transfers 16 --checkers 16`, 16 MiB chunks and 16 parts in flight for s3/azureblob/gcs, `--sftp-disable-hashcheck`; scp and rsync use the generated ssh config (rsync with OpenSSH's default cipher). " +
       "Stowage runs with its defaults (16 files in flight). The S3 server is OpenStack Swift (s3api), Azure is Azurite, GCS is the firebase-tools emulator: all run on the same 2 cores as the clients, so object-store ratios are emulator-bound (see `/work/shared/research/clients-and-perf.md` B.2).",
     "",

@@ -11,7 +11,7 @@ export const COPY_USAGE = `stowage cp|sync|mv SRC DEST [options]   (mv removes S
   --no-overwrite         fail on files that exist at the destination
   --concurrency N        files in flight (default 16)
   --streams N            ranges of one large file (256 MiB+) in flight, where both ends allow (default 4)
-  --remote MODE          auto | never | require: run copies out of an SSH host on that host
+  --remote MODE          auto | never | require: run copies out of an SSH host, or from a bucket into one, on that host
   --json                 print the report as JSON
   --quiet                print nothing but errors
   --events               print progress events and the report as JSON lines`;

@@ -1,19 +1,20 @@
 /**
- * What an SSH host runs for a copy out of it: reads one wire request (`transfer/wire.ts`) from
- * stdin, copies here with the local engine, and answers in wire lines on stdout. The build bundles
+ * What an SSH host runs for a copy out of it or into it: reads one wire request (`transfer/wire.ts`)
+ * from stdin, copies here with the local engine (between this host's disk and a URL), and answers
+ * in wire lines on stdout. The build bundles
  * `main.ts` with everything it needs into one file, `dist/runner/stowage-runner.mjs`, which the
  * caller uploads into the host's cache (`transfer/runner-cache.ts`): the host needs only Node.
  */
 import { closeSystems, copy, TransferError } from "../index.js";
-import { decodeRequest, encodeError, encodeEvent, encodeReport } from "../transfer/wire.js";
+import { decodeRequest, encodeError, encodeEvent, encodeReport, placeAddress } from "../transfer/wire.js";
 
 /** Runs one request; resolves with the process's exit code. Every outcome is written as wire lines. */
 export async function runRequest(input: string, write: (line: string) => void): Promise<number> {
   try {
     const request = decodeRequest(input);
-    // The credentials live only in this process's memory, for the destination's provider chain.
+    // The credentials live only in this process's memory, for the provider chain of the end given as a URL.
     Object.assign(process.env, request.env);
-    const report = await copy(request.source, request.destination, {
+    const report = await copy(placeAddress(request.source), placeAddress(request.destination), {
       ...request.options,
       remote: "never",
       onProgress: (event) => write(encodeEvent(event)),

@@ -108,7 +108,27 @@ export interface WriteOptions {
    * non-retryable failures still leave nothing.
    */
   checkpoint?: UploadCheckpoint;
+  /**
+   * Checks the stored bytes before they appear under the name: a system with directories (file,
+   * ssh), which publishes a part file, calls it once the body is stored whole, with a way to digest
+   * ranges of it where it lies. A rejection removes what was stored (no part file is kept) and the
+   * write rejects with it. Systems that publish as they store (object stores) need not call it: the
+   * caller checks after.
+   */
+  beforePublish?: (digest: DigestRanges) => Promise<void>;
 }
+
+/** A byte range with a known length. */
+export interface ByteSpan {
+  offset: number;
+  length: number;
+}
+
+/**
+ * The hex MD5 of each of `ranges` of a written, unpublished file, in order, computed where the file
+ * lies (an SSH host runs md5sum itself rather than send the bytes back).
+ */
+export type DigestRanges = (ranges: readonly ByteSpan[], options?: { signal?: AbortSignal }) => Promise<string[]>;
 
 /** What a system needs to find an unfinished upload again: small, opaque, JSON-serialisable. */
 export type UploadState = { readonly [key: string]: string | number | boolean };
@@ -198,6 +218,8 @@ export interface RangeWriter {
   write(offset: number, length: number, body: AsyncIterable<Uint8Array>, options?: RangeWriteOptions): Promise<void>;
   /** Publishes the file once every range is written, atomically, after checking its size. */
   commit(): Promise<WriteResult>;
+  /** Digests ranges of the part file as written so far (once the ranges are written, before `commit`), to check it. */
+  readonly digest: DigestRanges;
   /** Removes what was written; settles once no range writes any more. */
   abort(): Promise<void>;
   /** Stops, keeping what was written for a later writer to `resume` (settles once no range writes). */
@@ -260,6 +282,34 @@ export interface ExecResult {
   stderr: Buffer;
 }
 
+/** What a forwarded credential must allow, and for how long: one copy's end, nothing more. */
+export interface CredentialScope {
+  /** The place the copy reads or writes, a system path: "/bucket", "/bucket/prefix" or one object. */
+  path: string;
+  /** "read": read and list below `path`; "write": create and write objects below it. */
+  access: "read" | "write";
+  /** With "write": the copy also lists below `path` (skip modes, `deleteExtras`, the resume journal). */
+  list: boolean;
+  /** With "write": the copy may replace objects that exist (`overwrite`, the default). */
+  replace: boolean;
+  /** With "write": the copy also deletes below `path` (`deleteExtras`). */
+  delete: boolean;
+  /** How long the copy may take, in milliseconds: the credential should expire soon after. */
+  lifetimeMs: number;
+}
+
+/** Credentials for another process, and how far they reach. */
+export interface ExportedCredentials {
+  /** Environment variables in the provider's own conventions. */
+  env: Record<string, string>;
+  /** True when narrowed to the scope asked for (bucket or container, access, lifetime). */
+  scoped: boolean;
+  /** Why they are not scoped (or not as narrowly as asked). */
+  reason?: string;
+  /** When they stop working, where known. */
+  expiresAt?: Date;
+}
+
 /** The core every system implements: find, list and read what it holds. */
 export interface System extends Partial<Writes>, Partial<Extensions> {
   readonly name: SystemName;
@@ -312,10 +362,12 @@ export interface Extensions {
   /**
    * Environment variables that let Stowage in another process (on an SSH host running a copy)
    * reach this same account, in the provider's own conventions, resolved from this process's
-   * credential chain: short-lived where the provider allows. Undefined where this kind of
-   * credential cannot be forwarded; the copy then streams through this process.
+   * credential chain: narrowed to `scope` and expiring after its lifetime where the provider can
+   * mint such a credential from the caller's (`scoped: true`), else the caller's own with the
+   * reason. Undefined where this kind of credential cannot be forwarded at all; the copy then
+   * streams through this process.
    */
-  exportCredentials(): Promise<Record<string, string> | undefined>;
+  exportCredentials(scope: CredentialScope): Promise<ExportedCredentials | undefined>;
   /** Continuing an interrupted large write (see `WriteOptions.checkpoint`). */
   readonly uploads: ResumableUploads;
   /** Many small files written together, cheaper than one by one. */

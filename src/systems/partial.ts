@@ -4,7 +4,7 @@
  * its part file (as rsync's --partial) and a later attempt appends the rest to it.
  */
 import { StowageError } from "../errors.js";
-import type { RangeWriter, SystemName, UploadState, WriteResult } from "./contract.js";
+import type { DigestRanges, RangeWriter, SystemName, UploadState, WriteOptions, WriteResult } from "./contract.js";
 import { baseName, parentPath } from "./paths.js";
 
 /** Files being written are named like this beside their target; listings hide them. */
@@ -78,6 +78,8 @@ export interface PartRanges {
   ): Promise<number>;
   /** Bytes the part file holds now (after everything written to it is flushed). */
   partSize(): Promise<number>;
+  /** MD5s of ranges of the part file, computed where it lies. */
+  digest: DigestRanges;
   /** Moves the finished part file onto the target. */
   publish(): Promise<void>;
   /** Removes the part file. */
@@ -117,6 +119,11 @@ export function partRangeWriter(ranges: PartRanges): RangeWriter {
       void run.finally(() => writing.delete(run)).catch(() => {});
       return run;
     },
+    digest: (spans, options) =>
+      ranges.guard(async () => {
+        await Promise.allSettled([...writing]);
+        return ranges.digest(spans, options);
+      }),
     commit: () =>
       ranges.guard(async (): Promise<WriteResult> => {
         await (released ??= ranges.release?.() ?? Promise.resolve());
@@ -131,4 +138,18 @@ export function partRangeWriter(ranges: PartRanges): RangeWriter {
     },
     keep: settle,
   };
+}
+
+/**
+ * Runs a write's `beforePublish` check on its finished part file. A part file that fails it is
+ * removed here, since what it holds is wrong somewhere and a later attempt must not resume it.
+ */
+export async function checkBeforePublish(options: WriteOptions, digest: DigestRanges, remove: () => Promise<unknown>): Promise<void> {
+  if (!options.beforePublish) return;
+  try {
+    await options.beforePublish(digest);
+  } catch (error) {
+    await remove().catch(() => {});
+    throw error;
+  }
 }

@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { isStowageError, type ErrorCode } from "../errors.js";
+import { isStowageError, StowageError, type ErrorCode } from "../errors.js";
 import { readAll } from "../systems/body.js";
 import type { ByteRange, Entry, ExtensionName, System, UploadState } from "../systems/contract.js";
 import { canWrite, has, need, readRange, writable, type Writable } from "../systems/extensions.js";
@@ -259,14 +259,20 @@ export function defineConformanceSuite(fixture: SystemFixture): void {
         });
 
       if (listed("exportCredentials"))
-        it("exports credentials as environment variables of strings, or says it cannot", async () => {
-          const exported = await need(system, "exportCredentials").exportCredentials();
+        it("exports credentials as environment variables of strings, saying whether they are scoped, or says it cannot", async () => {
+          const place = writableFixture ? root : seedRoot;
+          const scope = { path: place, access: "write", list: true, replace: true, delete: false, lifetimeMs: 15 * 60_000 } as const;
+          const exported = await need(system, "exportCredentials").exportCredentials(scope);
           if (exported === undefined) return;
-          expect(Object.keys(exported).length).toBeGreaterThan(0);
-          for (const [key, value] of Object.entries(exported)) {
+          expect(Object.keys(exported.env).length).toBeGreaterThan(0);
+          for (const [key, value] of Object.entries(exported.env)) {
             expect(key).toMatch(/^[A-Z][A-Z0-9_]*$/);
             expect(typeof value).toBe("string");
           }
+          expect(typeof exported.scoped).toBe("boolean");
+          // An unscoped credential says why; a known expiry is still ahead.
+          if (!exported.scoped) expect(exported.reason?.length).toBeGreaterThan(0);
+          if (exported.expiresAt) expect(exported.expiresAt.getTime()).toBeGreaterThan(Date.now());
         });
 
       if (listed("batchReads"))
@@ -330,6 +336,41 @@ export function defineConformanceSuite(fixture: SystemFixture): void {
           expect(await text(system, `${root}/basic/hello.txt`)).toBe("hello");
           expect([...(await readAll(await system.read(`${root}/basic/bytes.bin`)))]).toEqual([1, 2, 3]);
           expect((await system.stat(`${root}/basic/hello.txt`)).size).toBe(5);
+        });
+
+        it("checks a stream write before publishing where it publishes a part file, and a refusal leaves nothing", async () => {
+          const content = seededBytes(3 * MiB + 5, 93);
+          const md5 = createHash("md5").update(content).digest("hex");
+          const path = `${root}/checked/file.bin`;
+          let seen: string[] | undefined;
+          await store.write(path, Readable.from([content]), {
+            size: content.length,
+            beforePublish: async (digest) => {
+              seen = await digest([{ offset: 0, length: content.length }]);
+              await expectCode(system.stat(path), "NotFound", fixture.name);
+            },
+          });
+          // Systems that publish as they store (object stores) never call it; those with directories must.
+          if (system.semantics.directories) expect(seen).toEqual([md5]);
+          else expect(seen === undefined || seen[0] === md5).toBe(true);
+          const refused = `${root}/checked/refused.bin`;
+          let state: UploadState | undefined;
+          const error = await store
+            .write(refused, Readable.from([content]), {
+              size: content.length,
+              checkpoint: { save: (saved) => (state = saved) },
+              beforePublish: () => Promise.reject(new StowageError({ code: "Conflict", retryable: true, message: "wrong content" })),
+            })
+            .then(
+              () => undefined,
+              (e: unknown) => e,
+            );
+          if (seen) {
+            expect(isStowageError(error) && error.code).toBe("Conflict");
+            await expectCode(system.stat(refused), "NotFound", fixture.name);
+            // Nor a part file kept to resume, although the failure was retryable.
+            if (state && system.uploads) expect(await system.uploads.offset(refused, state, { size: content.length })).toBe(0);
+          }
         });
 
         it("streams a 200 MiB object in and out with bounded memory", async () => {
@@ -436,6 +477,20 @@ export function defineConformanceSuite(fixture: SystemFixture): void {
           expect(sha256(await readAll(await system.read(path)))).toBe(sha256(content));
           // No part file is left beside it.
           expect((await collect(system.list(`${root}/ranges`))).map((entry) => entry.path)).toEqual([path]);
+        });
+
+        it("digests ranges of the part file before the commit", async () => {
+          const path = `${root}/ranges-digest/file.bin`;
+          const writer = await system.openRangeWriter!(path, { size: content.length });
+          await Promise.all(ranges.map(({ offset, length }) => writer.write(offset, length, chunks(offset, length))));
+          const spans = [{ offset: 0, length: content.length }, ...ranges, { offset: 3 * MiB + 7, length: 5 }];
+          const md5 = ({ offset, length }: { offset: number; length: number }) =>
+            createHash("md5")
+              .update(content.subarray(offset, offset + length))
+              .digest("hex");
+          expect(await writer.digest(spans)).toEqual(spans.map(md5));
+          await writer.abort();
+          await expectCode(system.stat(path), "NotFound", fixture.name);
         });
 
         it("leaves nothing when a range comes up short or the writer is aborted", async () => {

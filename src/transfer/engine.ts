@@ -1,7 +1,8 @@
 /**
  * The transfer engine behind `Folder.to`, `copy` and `sync`: plans, then copies every file by the
- * cheapest route (inside the provider when both ends are the same system, otherwise streamed
- * through this process), with retries, verification, a resume journal and progress events.
+ * cheapest route (on the SSH host at either end where it can run the copy, inside the provider
+ * when both ends are the same system, otherwise streamed through this process), with retries,
+ * verification, a resume journal and progress events.
  */
 import { StowageError, isStowageError, toStowageError } from "../errors.js";
 import type { Stat, UploadState, WriteResult } from "../systems/contract.js";
@@ -13,7 +14,7 @@ import { DEFAULT_STREAMS, MULTI_STREAM_MIN } from "./multi-stream.js";
 import { planTransfer, type Endpoint, type PlannedCopy } from "./plan.js";
 import { runPool } from "./pool.js";
 import { ProgressMeter } from "./progress.js";
-import { runOnHost } from "./remote.js";
+import { hostRoute, runOnHost } from "./remote.js";
 import { withRetry } from "./retry.js";
 import { streamCopy, type StreamCopyOptions } from "./stream-copy.js";
 import type { TransferOptions, TransferReport, WhereRan } from "./types.js";
@@ -67,7 +68,9 @@ async function checkDestination(source: TransferEndpoint, sourceStat: Stat, dest
   }
   if (sourceStat.type !== "directory") return;
   const existing = await destination.system.stat(destination.path).catch((error: unknown) => {
-    if (isStowageError(error, "NotFound")) return undefined;
+    // A credential that may write there but not read (one scoped for a copy on a host, checked
+    // by its caller already) cannot tell: the writes will.
+    if (isStowageError(error, "NotFound") || isStowageError(error, "PermissionDenied")) return undefined;
     throw error;
   });
   if (existing?.type === "file") {
@@ -103,19 +106,21 @@ export async function transfer(source: TransferEndpoint, destination: TransferEn
   destination = await intoDirectory(sourceStat, destination);
 
   let fallback: string | undefined;
-  // A source that runs commands runs the copy itself, so the bytes never pass through this machine.
-  if (has(source.system, "exec") && source.system.id !== destination.system.id && options.remote !== "never") {
-    const outcome = await runOnHost(source, destination, options);
+  // A host at either end that runs commands runs the copy itself, so the bytes never pass through this machine.
+  const route = options.remote === "never" ? undefined : hostRoute(source, destination);
+  if (route) {
+    const outcome = await runOnHost(route, options);
     if (outcome.ran) {
       if (outcome.report.failed.length > 0) throw new TransferError(outcome.report);
       return outcome.report;
     }
     if (options.remote === "require") {
+      const host = route[route.on];
       throw new StowageError({
         code: "Unsupported",
-        system: source.system.name,
+        system: host.system.name,
         operation: "transfer",
-        path: source.url,
+        path: host.url,
         message: `cannot run the copy on the host: ${outcome.reason}`,
       });
     }

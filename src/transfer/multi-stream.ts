@@ -5,16 +5,21 @@
  * flight. Each range is read from the source by itself and written at its offset into the
  * destination's part file, which is published whole once every range has arrived.
  *
- * Used only where both ends allow it: the source serves ranges, the destination has a range writer,
- * and no whole-file MD5 has to be computed (that needs the bytes in order). Resumable like a single
+ * Used only where both ends allow it: the source serves ranges and the destination has a range
+ * writer. The content is checked before the part file is published: the destination digests its
+ * part file where it lies (the whole file for a source MD5, each part for a multipart ETag), or,
+ * where the source has no checksum, each range read now is hashed as it passes and compared with
+ * the destination's digest of that range. Resumable like a single
  * stream: the finished ranges (a bit each) and how far each unfinished one had landed in the part
  * file (as the range writer reports it, saved every PROGRESS_STEPS-th of a range) are recorded with
  * the part file's state, a failure that may pass keeps the part file, and the next attempt or a
  * re-run writes only the rest of each range.
  */
-import { isStowageError, StowageError } from "../errors.js";
-import { RANGE_WRITE_ALIGN, type RangeWriter, type Stat, type System, type UploadState } from "../systems/contract.js";
+import { createHash, type Hash } from "node:crypto";
+import { isStowageError } from "../errors.js";
+import { RANGE_WRITE_ALIGN, type ByteSpan, type RangeWriter, type Stat, type System, type UploadState } from "../systems/contract.js";
 import { has, readRange } from "../systems/extensions.js";
+import { checksumSpans, contentMismatch, fromSpanDigests, isMismatch, type SourceChecksum } from "./checksums.js";
 
 /** Files from this size on are copied as several streams by default (rclone's --multi-thread-cutoff is 256 MiB too). */
 export const MULTI_STREAM_MIN = 256 << 20;
@@ -22,10 +27,7 @@ export const MULTI_STREAM_MIN = 256 << 20;
 /** Ranges per file by default (rclone's --multi-thread-streams is 4 too). */
 export const DEFAULT_STREAMS = 4;
 
-export interface ByteSpan {
-  offset: number;
-  length: number;
-}
+export type { ByteSpan };
 
 /** `size` bytes cut into at most `streams` ranges, each starting on a RANGE_WRITE_ALIGN boundary. */
 export function splitRanges(size: number, streams: number): ByteSpan[] {
@@ -37,14 +39,8 @@ export function splitRanges(size: number, streams: number): ByteSpan[] {
 }
 
 /** Whether this copy can go as several streams (see above). */
-export function canMultiStream(source: System, from: Stat, destination: System, options: { streams: number; cutoff: number; md5Needed: boolean }): boolean {
-  return (
-    options.streams > 1 &&
-    from.size >= Math.max(options.cutoff, 2 * RANGE_WRITE_ALIGN) &&
-    !options.md5Needed &&
-    has(source, "readRange") &&
-    has(destination, "openRangeWriter")
-  );
+export function canMultiStream(source: System, from: Stat, destination: System, options: { streams: number; cutoff: number }): boolean {
+  return options.streams > 1 && from.size >= Math.max(options.cutoff, 2 * RANGE_WRITE_ALIGN) && has(source, "readRange") && has(destination, "openRangeWriter");
 }
 
 /** The engine's own keys in a multi-stream upload state, beside the range writer's. */
@@ -78,6 +74,8 @@ export interface MultiStreamOptions {
    * ranges.
    */
   upload?: { state: UploadState | undefined; save: (state: UploadState) => void } | undefined;
+  /** Check the content before publishing: against the source's checksum, or (none) against what was read. */
+  verify?: { checksum: SourceChecksum | undefined } | undefined;
 }
 
 /** How many leading bytes of `range` a later writer can resume after: whole RANGE_WRITE_ALIGN blocks, or all of it. */
@@ -117,8 +115,12 @@ export async function multiStreamCopy(
     if (options.upload && now - saved[index]! >= progressStep(range)) save();
   };
   let bytes = 0;
-  const counted = async function* (input: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
+  // Without a source checksum, each range's bytes read now are hashed to compare with the destination's.
+  const hashRead = options.verify !== undefined && options.verify.checksum === undefined;
+  const read: Array<{ span: ByteSpan; hash: Hash }> = [];
+  const counted = async function* (input: AsyncIterable<Uint8Array>, hash: Hash | undefined): AsyncIterable<Uint8Array> {
     for await (const chunk of input) {
+      hash?.update(chunk);
       bytes += chunk.length;
       options.onBytes(chunk.length);
       yield chunk;
@@ -136,7 +138,9 @@ export async function multiStreamCopy(
       // Its error reaches the writer through iteration; once another range has stopped the copy,
       // a late one (the abort destroying it) must not go unhandled.
       input.on("error", () => {});
-      await writer.write(rest.offset, rest.length, counted(input), {
+      const hash = hashRead ? createHash("md5") : undefined;
+      if (hash) read.push({ span: rest, hash });
+      await writer.write(rest.offset, rest.length, counted(input, hash), {
         signal,
         ...(options.upload ? { onWritten: (bytes: number) => landed(index, start + bytes) } : {}),
       });
@@ -152,28 +156,50 @@ export async function multiStreamCopy(
   options.onBytes(resumedBytes);
   try {
     await Promise.all(ranges.map(copyRange));
-    if (bytes + resumedBytes !== from.size) {
-      throw new StowageError({
-        code: "Conflict",
-        retryable: true,
-        system: destination.name,
-        operation: "verify",
-        path: to,
-        message: `read ${bytes} bytes of ${from.path}, expected ${from.size - resumedBytes}`,
-      });
-    }
+    if (bytes + resumedBytes !== from.size) throw contentMismatch(destination, to, `read ${bytes} bytes of ${from.path}, expected ${from.size - resumedBytes}`);
+    if (options.verify) await checkContent(writer, from, destination, to, options.verify.checksum, read, signal);
     const result = await writer.commit();
     return { bytes, written: result.size, resumedBytes };
   } catch (error) {
     stop.abort(error);
     // The range that failed first says why; the others only stopped because of it.
     const cause: unknown = stop.signal.reason ?? error;
-    const keep = options.upload !== undefined && !options.signal?.aborted && isStowageError(cause) && cause.retryable;
+    // A part file whose content did not check out is wrong somewhere: nothing of it is reused.
+    const keep = options.upload !== undefined && !options.signal?.aborted && isStowageError(cause) && cause.retryable && !isMismatch(cause);
     await (keep ? writer.keep() : writer.abort());
     // Nothing writes any more: what the ranges reached since the last save is kept too.
     if (keep && held.some((bytes, index) => bytes > saved[index]!)) save();
     throw cause;
   }
+}
+
+/**
+ * Checks the finished part file before it is published: the destination digests it where it lies
+ * and the result must be the source's checksum, or, without one, the MD5s of the ranges read now.
+ */
+async function checkContent(
+  writer: RangeWriter,
+  from: Stat,
+  destination: System,
+  to: string,
+  checksum: SourceChecksum | undefined,
+  read: ReadonlyArray<{ span: ByteSpan; hash: Hash }>,
+  signal: AbortSignal,
+): Promise<void> {
+  if (checksum) {
+    const stored = fromSpanDigests(checksum, await writer.digest(checksumSpans(checksum, from.size), { signal }));
+    if (stored !== checksum.value) throw contentMismatch(destination, to, `source checksum ${checksum.value} but the destination holds ${stored}`);
+    return;
+  }
+  const spans = read.filter(({ span }) => span.length > 0);
+  const stored = await writer.digest(
+    spans.map(({ span }) => span),
+    { signal },
+  );
+  spans.forEach(({ span, hash }, index) => {
+    const sent = hash.digest("hex");
+    if (stored[index] !== sent) throw contentMismatch(destination, to, `read ${sent} at ${span.offset} but the destination holds ${stored[index]}`);
+  });
 }
 
 /**

@@ -9,13 +9,19 @@
  *
  * Larger files to a system with resumable uploads carry a checkpoint: a retry or a re-run asks the
  * destination how much of the earlier upload it still holds and reads the source from there.
+ *
+ * With `verify`, the content is checked (./checksums.ts): the bytes read are hashed as they pass
+ * into what the source's checksum is (its MD5 or multipart ETag). A resumed copy, which read only
+ * the rest, has the destination digest its part file before publishing it instead. Where the source
+ * has no checksum, the hash of what was read is compared with the destination's: the MD5 its write
+ * reports, or (resumed) its digest of the rest. A destination that publishes a part file (file,
+ * ssh) is checked before publishing; an object store after, and a wrong object is deleted.
  */
-import { createHash } from "node:crypto";
 import { Transform, pipeline } from "node:stream";
-import { StowageError } from "../errors.js";
 import { readAll } from "../systems/body.js";
-import type { Stat, System, UploadState, WriteBody, WriteOptions } from "../systems/contract.js";
+import type { DigestRanges, Stat, System, UploadState, WriteBody, WriteOptions } from "../systems/contract.js";
 import { has, readRange, writable } from "../systems/extensions.js";
+import { checksumSpans, ContentHash, contentMismatch, fromSpanDigests, sourceChecksum, type SourceChecksum } from "./checksums.js";
 import { canMultiStream, DEFAULT_STREAMS, isMultiStreamState, MULTI_STREAM_MIN, multiStreamCopy } from "./multi-stream.js";
 
 /** Files up to this size are buffered whole (see above). */
@@ -58,9 +64,9 @@ export async function streamCopy(
   options: StreamCopyOptions,
 ): Promise<{ bytes: number; resumedBytes: number }> {
   const resumable = from.size > WHOLE_FILE_LIMIT && destination.uploads !== undefined && options.upload !== undefined;
-  const md5Needed = options.verify && (from.md5 !== undefined || destination.semantics.checksums.includes("md5"));
+  const checksum = options.verify ? sourceChecksum(from) : undefined;
   const streams = options.streams ?? DEFAULT_STREAMS;
-  const multiStream = canMultiStream(source, from, destination, { streams, cutoff: options.multiStreamCutoff ?? MULTI_STREAM_MIN, md5Needed });
+  const multiStream = canMultiStream(source, from, destination, { streams, cutoff: options.multiStreamCutoff ?? MULTI_STREAM_MIN });
   const saved = options.upload?.state;
   // An earlier attempt's upload continues the way it was written: ranges as ranges, a single
   // stream as a single stream (a part file written as ranges may have holes to append after).
@@ -71,29 +77,38 @@ export async function streamCopy(
       signal: options.signal,
       onBytes: options.onBytes,
       upload: resumable ? options.upload : undefined,
+      verify: options.verify ? { checksum } : undefined,
     });
-    if (options.verify) verify(from, to, destination, bytes + resumedBytes, written, undefined);
+    if (options.verify) checkSizes(from, to, destination, bytes + resumedBytes, written);
     return { bytes, resumedBytes };
   }
   const offset = resumable ? await resumeOffset(source, from, destination, to, options) : 0;
   const input = await readRange(source, from.path, offset > 0 ? { offset } : undefined, options.signal ? { signal: options.signal } : {});
   options.onBytes(offset);
-  // MD5 costs CPU on every byte: compute it only when the source or the destination can check it
-  // (and only over a whole file: a resumed upload reads the rest).
-  const md5 = offset === 0 && md5Needed ? createHash("md5") : undefined;
+  // Hashing costs CPU on every byte: only what can be checked is hashed. A whole file read now is
+  // checked against the source's checksum, or, without one, against the MD5 the destination's write
+  // reports (a file written front to back in one stream is not digested again: a round trip per
+  // file). A resumed file has the destination digest its part file (see `check` below): all of it
+  // against the source's checksum, or, without one, the rest read now against its hash.
+  const hashed =
+    options.verify &&
+    (offset === 0 ? checksum !== undefined || destination.semantics.checksums.includes("md5") : checksum === undefined && destination.semantics.directories);
+  const hash = hashed ? new ContentHash(offset === 0 ? checksum : undefined) : undefined;
   let bytes = 0;
   let body: WriteBody;
   let wholeMd5: string | undefined;
   if (from.size <= WHOLE_FILE_LIMIT) {
     const whole = await readAll(input);
-    wholeMd5 = md5?.update(whole).digest("hex");
+    hash?.update(whole);
+    // A plain MD5 known before the write lets the destination's server check what it receives.
+    if (hash && checksum?.kind !== "etag") wholeMd5 = hash.digest();
     bytes = whole.length;
     options.onBytes(bytes);
     body = whole;
   } else {
     const meter = new Transform({
       transform(chunk: Buffer, _encoding, callback) {
-        md5?.update(chunk);
+        hash?.update(chunk);
         bytes += chunk.length;
         options.onBytes(chunk.length);
         callback(null, chunk);
@@ -103,29 +118,85 @@ export async function streamCopy(
     pipeline(input, meter, () => {});
     body = meter;
   }
+  let read: string | undefined = wholeMd5;
+  const readDigest = () => (read ??= hash?.digest());
+  /**
+   * The content check; before publishing where the destination calls it (`digest` then reads its
+   * part file), else after the write with what its result says.
+   */
+  let checked = false;
+  const check = async (digest: DigestRanges | undefined, writtenMd5: string | undefined) => {
+    checked = true;
+    if (!options.verify) return;
+    if (offset === 0 && checksum) {
+      if (readDigest() !== checksum.value) throw contentMismatch(destination, to, `source checksum ${checksum.value} but read ${readDigest()}`);
+      if (writtenMd5 && checksum.kind === "md5" && writtenMd5 !== checksum.value)
+        throw contentMismatch(destination, to, `destination stored checksum ${writtenMd5}, sent ${checksum.value}`);
+      return;
+    }
+    if (offset === 0 && writtenMd5 && hash) {
+      if (writtenMd5 !== readDigest()) throw contentMismatch(destination, to, `destination stored checksum ${writtenMd5}, sent ${readDigest()}`);
+      return;
+    }
+    if (!digest || offset === 0) return;
+    await checkStored(digest, from, destination, to, checksum, offset, readDigest, options.signal);
+  };
   const writeOptions: WriteOptions = {
     overwrite: options.overwrite,
     size: from.size,
     ...(options.partSize ? { partSize: options.partSize } : {}),
     ...(options.partConcurrency ? { concurrency: options.partConcurrency } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
-    // Known before the write: the destination's server can check the bytes it receives.
     ...(wholeMd5 ? { md5: wholeMd5 } : {}),
+    ...(options.verify ? { beforePublish: (digest: DigestRanges) => check(digest, undefined) } : {}),
   };
   if (resumable) {
     const state = options.upload!.state;
     writeOptions.checkpoint = { save: options.upload!.save, ...(offset > 0 && state ? { resume: { state, offset } } : {}) };
   }
   const result = await writable(destination, "write", to).write(to, body, writeOptions);
-  if (options.verify) verify(from, to, destination, offset + bytes, result.size, wholeMd5 ?? md5?.digest("hex"), result.md5);
+  if (options.verify) {
+    try {
+      checkSizes(from, to, destination, offset + bytes, result.size);
+      if (!checked) await check(undefined, result.md5);
+    } catch (error) {
+      // Published already (an object store): a file that does not check out is not left under the name.
+      await writable(destination, "delete", to)
+        .delete([to])
+        .catch(() => {});
+      throw error;
+    }
+  }
   return { bytes, resumedBytes: offset };
 }
 
-function verify(from: Stat, to: string, destination: System, read: number, written: number, md5: string | undefined, writtenMd5?: string): void {
-  const mismatch = (message: string) =>
-    new StowageError({ code: "Conflict", retryable: true, system: destination.name, operation: "verify", path: to, message });
-  if (read !== from.size) throw mismatch(`read ${read} bytes of ${from.path}, expected ${from.size}`);
-  if (written !== read) throw mismatch(`wrote ${written} bytes, read ${read}`);
-  if (md5 && from.md5 && from.md5 !== md5) throw mismatch(`source checksum ${from.md5} but read ${md5}`);
-  if (md5 && writtenMd5 && writtenMd5 !== md5) throw mismatch(`destination stored checksum ${writtenMd5}, sent ${md5}`);
+/**
+ * Has the destination digest what it stored: all of it against the source's checksum (a resumed
+ * copy read only the rest), or, without one, the bytes read now against their hash.
+ */
+async function checkStored(
+  digest: DigestRanges,
+  from: Stat,
+  destination: System,
+  to: string,
+  checksum: SourceChecksum | undefined,
+  offset: number,
+  readDigest: () => string | undefined,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  const options = signal ? { signal } : {};
+  if (checksum) {
+    const stored = fromSpanDigests(checksum, await digest(checksumSpans(checksum, from.size), options));
+    if (stored !== checksum.value) throw contentMismatch(destination, to, `source checksum ${checksum.value} but the destination holds ${stored}`);
+    return;
+  }
+  const sent = readDigest();
+  if (sent === undefined) return;
+  const [stored] = await digest([{ offset, length: from.size - offset }], options);
+  if (stored !== sent) throw contentMismatch(destination, to, `read ${sent} from ${offset} on but the destination holds ${stored}`);
+}
+
+function checkSizes(from: Stat, to: string, destination: System, read: number, written: number): void {
+  if (read !== from.size) throw contentMismatch(destination, to, `read ${read} bytes of ${from.path}, expected ${from.size}`);
+  if (written !== read) throw contentMismatch(destination, to, `wrote ${written} bytes, read ${read}`);
 }

@@ -47,11 +47,18 @@ export interface TransferOptions {
   /** Continue an interrupted copy of the same source and destination from where it stopped. Default true. */
   resume?: boolean;
   /**
-   * Where a copy out of an SSH host runs: "auto" runs it on the host when the host can run Stowage,
-   * else streams through this process; "never" always streams here; "require" fails with
-   * Unsupported when the host cannot. Default "auto".
+   * Where a copy out of an SSH host, or into one from a bucket, runs: "auto" runs it on the host
+   * when the host can run Stowage, else streams through this process; "never" always streams here;
+   * "require" fails with Unsupported when the host cannot. Default "auto".
    */
   remote?: "auto" | "never" | "require";
+  /**
+   * What a copy that runs on an SSH host may be given for its other end: "any" forwards the
+   * narrowest credential the provider can mint for that one copy, else the caller's own (the
+   * report's `credentials` says which); "scoped" fails with Unsupported, before anything is
+   * copied, where only the caller's own could go. Default "any".
+   */
+  remoteCredentials?: "any" | "scoped";
   onProgress?: (event: ProgressEvent) => void;
   /** Milliseconds between rate events. Default 500. */
   progressInterval?: number;
@@ -97,10 +104,17 @@ export interface TransferReport {
   /** Bytes copied (not counting skipped files). */
   bytes: number;
   durationMs: number;
-  /** Where the bytes moved: through this process, inside the provider, or on the source SSH host. */
+  /** Where the bytes moved: through this process, inside the provider, or on the SSH host at either end. */
   ranOn: WhereRan[];
   /** Set when work that could have run elsewhere streamed through this process, and why. */
   fallback?: string;
   /** The SSH host that ran the copy, when it ran remotely. */
   host?: string;
+  /**
+   * When it ran remotely: whether the host got credentials for the other end narrowed to that one
+   * copy (its bucket or container, the access it needs, a short lifetime), or the caller's own.
+   */
+  credentials?: "scoped" | "unscoped";
+  /** Why the credentials the host got are not scoped. */
+  credentialsReason?: string;
 }

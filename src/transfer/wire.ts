@@ -1,17 +1,22 @@
 /**
  * The one protocol between a caller and the runner that copies on an SSH host (`remote.ts` sends,
  * `remote/runner.ts` answers). The request is one JSON document on the runner's stdin: source and
- * destination, every transfer option that can cross a process boundary, and the destination's
- * credentials. The answer is JSON lines on its stdout: progress events, then the report or an error.
- * Every message carries the protocol version; both ends refuse another one with `Unsupported`.
+ * destination (each a path on the host or a URL), every transfer option that can cross a process
+ * boundary, and the credentials of the end given as a URL. The answer is JSON lines on its stdout:
+ * progress events, then the report or an error. Every message carries the protocol version; both
+ * ends refuse another one with `Unsupported`.
  */
 import { StowageError, type ErrorCode } from "../errors.js";
 import type { ProgressEvent, SkipMode, TransferOptions, TransferReport } from "./types.js";
 
-export const WIRE_PROTOCOL = 1;
+/** 2: source and destination became places (a path on the host or a URL), so a host can copy into itself. */
+export const WIRE_PROTOCOL = 2;
 
-/** Options that stay with the caller: callbacks and signals cannot cross, and the host always copies itself. */
-export type CallerOnlyOption = "onProgress" | "signal" | "remote";
+/**
+ * Options that stay with the caller: callbacks and signals cannot cross, the host always copies
+ * itself, and what credentials it may be given is decided before they are sent.
+ */
+export type CallerOnlyOption = "onProgress" | "signal" | "remote" | "remoteCredentials";
 export type WireOptions = Omit<TransferOptions, CallerOnlyOption>;
 
 const isBoolean = (value: unknown): value is boolean => typeof value === "boolean";
@@ -46,7 +51,7 @@ export const WIRE_OPTIONS: { readonly [K in keyof WireOptions]-?: (value: unknow
   progressInterval: isNumber,
 };
 
-export const CALLER_ONLY_OPTIONS: Readonly<Record<CallerOnlyOption, true>> = { onProgress: true, signal: true, remote: true };
+export const CALLER_ONLY_OPTIONS: Readonly<Record<CallerOnlyOption, true>> = { onProgress: true, signal: true, remote: true, remoteCredentials: true };
 
 const wireKeys = Object.keys(WIRE_OPTIONS) as Array<keyof WireOptions>;
 
@@ -57,15 +62,24 @@ export function wireOptions(options: TransferOptions): WireOptions {
   return picked;
 }
 
+/**
+ * One end of the copy as the runner sees it: a path on its own host (absolute, or "~/x" below the
+ * login directory), or the URL of a place it reaches with the request's `env`.
+ */
+export type WirePlace = { path: string } | { url: string };
+
 export interface WireRequest {
   protocol: number;
-  /** The source as the host sees it: a path there ("~/x" is below the login directory). */
-  source: string;
-  /** The destination's URL. */
-  destination: string;
+  source: WirePlace;
+  destination: WirePlace;
   options: WireOptions;
-  /** The destination's credentials (`exportCredentials`): set in the runner's environment, never on disk. */
+  /** The credentials of the end given as a URL (`exportCredentials`): set in the runner's environment, never on disk. */
   env: Record<string, string>;
+}
+
+/** What the runner's `copy` takes for a place: a host path is never read as a URL, as decodeRequest checked. */
+export function placeAddress(place: WirePlace): string {
+  return "path" in place ? place.path : place.url;
 }
 
 /** A StowageError as it crosses: everything but the cause, which is reduced to the message. */
@@ -104,6 +118,8 @@ const ERROR_CODES: readonly string[] = [
   "Unexpected",
 ] satisfies ErrorCode[];
 
+const isHostPath = (path: string) => path.startsWith("/") || path === "~" || path.startsWith("~/");
+const isUrl = (text: string) => /^[a-z][a-z0-9+.-]*:\/\//i.test(text);
 const invalid = (message: string) => new StowageError({ code: "InvalidInput", operation: "transfer", message: `remote transfer request: ${message}` });
 
 function checkProtocol(protocol: unknown, what: string): void {
@@ -120,6 +136,15 @@ export function encodeRequest(request: Omit<WireRequest, "protocol">): string {
   return JSON.stringify({ protocol: WIRE_PROTOCOL, ...request, options: wireOptions(request.options) });
 }
 
+function decodePlace(value: unknown, end: string): WirePlace {
+  if (typeof value === "object" && value !== null && Object.keys(value).length === 1) {
+    const place = value as Record<string, unknown>;
+    if (typeof place.path === "string" && isHostPath(place.path)) return { path: place.path };
+    if (typeof place.url === "string" && isUrl(place.url)) return { url: place.url };
+  }
+  throw invalid(`the ${end} must be { path } (absolute or ~/ on the host) or { url }, got ${JSON.stringify(value)}`);
+}
+
 /** The request as the runner reads it: `Unsupported` for another protocol version, `InvalidInput` for anything malformed. */
 export function decodeRequest(text: string): WireRequest {
   let parsed: unknown;
@@ -131,7 +156,8 @@ export function decodeRequest(text: string): WireRequest {
   if (typeof parsed !== "object" || parsed === null) throw invalid("not a JSON object");
   const request = parsed as Record<string, unknown>;
   checkProtocol(request.protocol, "the caller");
-  if (typeof request.source !== "string" || typeof request.destination !== "string") throw invalid("source and destination must be strings");
+  const source = decodePlace(request.source, "source");
+  const destination = decodePlace(request.destination, "destination");
   const env = request.env ?? {};
   if (typeof env !== "object" || env === null || Object.values(env).some((value) => typeof value !== "string")) throw invalid("env must map names to strings");
   const options = request.options ?? {};
@@ -141,7 +167,7 @@ export function decodeRequest(text: string): WireRequest {
     if (!check) throw invalid(`unknown option ${JSON.stringify(key)}`);
     if (!check(value)) throw invalid(`option ${key} has the wrong type: ${JSON.stringify(value)}`);
   }
-  return { protocol: WIRE_PROTOCOL, source: request.source, destination: request.destination, options: options, env: env as Record<string, string> };
+  return { protocol: WIRE_PROTOCOL, source, destination, options: options, env: env as Record<string, string> };
 }
 
 export function errorToWire(error: unknown): WireError {

@@ -12,6 +12,8 @@ import { seededBytes, seedTree } from "../support/seed.js";
 
 const WRITABLE: SystemName[] = ["file", "ssh", "s3", "gs", "azure"];
 const SOURCES: SystemName[] = [...WRITABLE, "github"];
+/** Systems whose credentials a host can be given (`exportCredentials`). */
+const BUCKETS: SystemName[] = ["s3", "gs", "azure"];
 
 const tree: Record<string, Buffer> = {
   "a.txt": Buffer.from("alpha\n"),
@@ -62,8 +64,8 @@ describe("copy between every pair of systems", () => {
         expect(report.copied.map((f) => f.path).sort()).toEqual(Object.keys(expected).sort());
         expect(report.failed).toEqual([]);
         if (from === to) expect(report.ranOn).toEqual(["server-side"]);
-        // A copy out of the SSH host to a bucket runs on the host itself.
-        else if (from === "ssh" && to !== "file") expect(report.ranOn).toEqual(["remote-host"]);
+        // A copy out of the SSH host to a bucket, or from a bucket into it, runs on the host itself.
+        else if ((from === "ssh" && to !== "file") || (to === "ssh" && BUCKETS.includes(from))) expect(report.ranOn).toEqual(["remote-host"]);
         else expect(report.ranOn).toEqual(["caller"]);
         const landed = folder(destination);
         expect(await landed.ls({ recursive: true })).toEqual(Object.keys(expected).sort());

@@ -6,19 +6,21 @@
  */
 import { createHash, randomUUID } from "node:crypto";
 import { full } from "../support/full-system.js";
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { pipeline } from "node:stream/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildRunner } from "../../scripts/build-runner.js";
 import { closeSystems, folder, openSystem, type ExecOptions, type TransferReport } from "../../src/index.js";
 import { expectCode } from "../../src/testing/index.js";
 import { localRunner } from "../../src/transfer/runner-cache.js";
 import { WIRE_PROTOCOL } from "../../src/transfer/wire.js";
-import { sha256 } from "../support/measure.js";
+import { binWithoutNode, withHostPath } from "../support/host-path.js";
+import { sha256, sha256Of } from "../support/measure.js";
 import { localRemoteCommand } from "../support/places.js";
 import { tempDir } from "../support/process.js";
-import { seededBytes } from "../support/seed.js";
+import { seededBytes, seededStream } from "../support/seed.js";
 import { sshThroughProxy } from "../support/ssh-proxy.js";
 import type { TcpProxy } from "../support/tcp-proxy.js";
 
@@ -28,25 +30,6 @@ const total = Object.values(files).reduce((sum, b) => sum + b.length, 0);
 
 const runnerDir = join(homedir(), ".cache", "stowage", "runner");
 const sha256Hex = (bytes: Buffer) => createHash("sha256").update(bytes).digest("hex");
-
-/** Runs the host's commands (those Stowage sends through `exec`) with `PATH` set to `bin`. */
-async function withHostPath<T>(host: string, bin: string, body: () => Promise<T>): Promise<T> {
-  const ssh = full(await openSystem({ system: "ssh", host, path: "/" }));
-  const exec = ssh.exec.bind(ssh);
-  ssh.exec = (command: string, options?: ExecOptions) => exec(`PATH=${bin}; export PATH; ${command}`, options);
-  try {
-    return await body();
-  } finally {
-    ssh.exec = exec;
-  }
-}
-
-/** A folder of links to every program in /usr/bin but node: a host whose PATH has no Node. */
-function binWithoutNode(): string {
-  const bin = tempDir("bin-without-node");
-  for (const name of readdirSync("/usr/bin")) if (name !== "node" && name !== "nodejs") symlinkSync(join("/usr/bin", name), join(bin, name));
-  return bin;
-}
 
 describe("ssh → bucket runs on the host", () => {
   let proxy: TcpProxy;
@@ -106,6 +89,33 @@ describe("ssh → bucket runs on the host", () => {
     for (const [name, content] of Object.entries(files)) expect(sha256(await dest.get(name))).toBe(sha256(content));
   });
 
+  it("copies a 200 MiB file to S3 from the host, with under 2% of it through the caller's connection", { timeout: 600_000 }, async () => {
+    const BIG = 200 * MiB;
+    const bigDir = join(process.env.STOWAGE_TEST_SSH_DIR!, `remote-big-${randomUUID()}`);
+    mkdirSync(bigDir, { recursive: true });
+    const seeded = seededStream(BIG, 31);
+    await pipeline(seeded.stream, createWriteStream(join(bigDir, "big.bin")));
+    const target = `s3://stowage-test/remote-big-${randomUUID()}`;
+    try {
+      proxy.resetCounters();
+      const dest = await folder({ system: "ssh", host, path: bigDir }).to(target);
+      const crossed = proxy.bytesUp + proxy.bytesDown;
+      console.log(
+        `[ssh-remote] ${BIG} bytes copied on the host; ${crossed} bytes crossed the caller's SSH connection (${((crossed / BIG) * 100).toFixed(2)}%)`,
+      );
+      expect(dest.report?.ranOn).toEqual(["remote-host"]);
+      expect(dest.report?.copied).toEqual([{ path: "big.bin", bytes: BIG }]);
+      expect(crossed).toBeLessThan(BIG * 0.02);
+      const s3 = await openSystem(target);
+      expect(await sha256Of(await s3.read(`${target.replace("s3://", "/")}/big.bin`))).toEqual({ sha256: seeded.sha256(), size: BIG });
+    } finally {
+      rmSync(bigDir, { recursive: true, force: true });
+      await folder(target)
+        .rm()
+        .catch(() => {});
+    }
+  });
+
   it("the host's copy follows every option it is given", async () => {
     const target = `s3://stowage-test/options-${randomUUID()}`;
     const MiB5 = 5 * MiB;
@@ -159,9 +169,16 @@ describe("ssh → bucket runs on the host", () => {
     const secret = process.env.AWS_SECRET_ACCESS_KEY!;
     expect(copyCall.command).not.toContain(secret);
     expect(copyCall.command).not.toMatch(/npx|npm/);
-    const request = JSON.parse(copyCall.stdin) as { protocol: number; source: string; options: Record<string, unknown>; env: Record<string, string> };
+    const request = JSON.parse(copyCall.stdin) as {
+      protocol: number;
+      source: unknown;
+      destination: unknown;
+      options: Record<string, unknown>;
+      env: Record<string, string>;
+    };
     expect(request.protocol).toBe(WIRE_PROTOCOL);
-    expect(request.source).toBe(sourceDir);
+    expect(request.source).toEqual({ path: sourceDir });
+    expect(request.destination).toEqual({ url: expect.stringMatching(/^s3:\/\/stowage-test\/creds-/) as unknown });
     expect(request.options).toEqual({ include: ["meta.json"], retries: 5 });
     expect(request.env.AWS_SECRET_ACCESS_KEY).toBe(secret);
     // Nothing of the credentials was left on the host's disk (the host is this machine): not in the

@@ -2,9 +2,10 @@
  * The wire protocol between a caller and the runner on an SSH host: every transfer option that can
  * cross does, errors keep their fields, and both ends refuse another protocol version.
  */
-import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 import { runRequest } from "../../src/remote/runner.js";
 import { StowageError, type TransferOptions } from "../../src/index.js";
@@ -19,6 +20,7 @@ import {
   encodeEvent,
   encodeReport,
   encodeRequest,
+  placeAddress,
   wireOptions,
   type WireOptions,
 } from "../../src/transfer/wire.js";
@@ -53,23 +55,43 @@ const decode = (line: string) => {
 
 describe("wire protocol", () => {
   it("carries every serialisable transfer option, and only those", () => {
-    const all: Required<TransferOptions> = { ...EVERY_OPTION, remote: "require", onProgress: () => {}, signal: new AbortController().signal };
+    const all: Required<TransferOptions> = {
+      ...EVERY_OPTION,
+      remote: "require",
+      remoteCredentials: "scoped",
+      onProgress: () => {},
+      signal: new AbortController().signal,
+    };
     // The two lists split TransferOptions between them, with nothing left over.
     expect([...Object.keys(WIRE_OPTIONS), ...Object.keys(CALLER_ONLY_OPTIONS)].sort()).toEqual(Object.keys(all).sort());
-    const request = decodeRequest(encodeRequest({ source: "~/data", destination: "s3://b/k", options: all, env: { TOKEN: "x" } }));
+    const request = decodeRequest(encodeRequest({ source: { path: "~/data" }, destination: { url: "s3://b/k" }, options: all, env: { TOKEN: "x" } }));
     expect(request.options).toEqual(EVERY_OPTION);
-    expect(request).toMatchObject({ protocol: WIRE_PROTOCOL, source: "~/data", destination: "s3://b/k", env: { TOKEN: "x" } });
+    expect(request).toMatchObject({ protocol: WIRE_PROTOCOL, source: { path: "~/data" }, destination: { url: "s3://b/k" }, env: { TOKEN: "x" } });
     expect(wireOptions({ exclude: ["x"], remote: "auto" })).toEqual({ exclude: ["x"] });
   });
 
+  it("carries either end as a path on the host or a URL, both directions", () => {
+    const into = decodeRequest(encodeRequest({ source: { url: "gs://b/data" }, destination: { path: "/srv/data" }, options: {}, env: {} }));
+    expect(into).toMatchObject({ source: { url: "gs://b/data" }, destination: { path: "/srv/data" } });
+    expect(placeAddress(into.source)).toBe("gs://b/data");
+    expect(placeAddress(into.destination)).toBe("/srv/data");
+    const home = decodeRequest(encodeRequest({ source: { path: "~" }, destination: { path: "~/copy" }, options: {}, env: {} }));
+    expect([placeAddress(home.source), placeAddress(home.destination)]).toEqual(["~", "~/copy"]);
+  });
+
   it("refuses another protocol version on both ends with Unsupported", async () => {
-    const request = JSON.parse(encodeRequest({ source: "/a", destination: "s3://b/k", options: {}, env: {} })) as Record<string, unknown>;
+    const request = JSON.parse(encodeRequest({ source: { path: "/a" }, destination: { url: "s3://b/k" }, options: {}, env: {} })) as Record<string, unknown>;
     await expectCode(
       Promise.resolve().then(() => decodeRequest(JSON.stringify({ ...request, protocol: WIRE_PROTOCOL + 1 }))),
       "Unsupported",
     );
     await expectCode(
       Promise.resolve().then(() => decodeRequest(JSON.stringify({ ...request, protocol: undefined }))),
+      "Unsupported",
+    );
+    // A request of protocol 1 (source a bare path, destination a bare URL) is another version, not a malformed one.
+    await expectCode(
+      Promise.resolve().then(() => decodeRequest(JSON.stringify({ protocol: 1, source: "/a", destination: "s3://b/k", options: {}, env: {} }))),
       "Unsupported",
     );
     const line = JSON.stringify({ ...(JSON.parse(encodeError(new Error("x"))) as object), protocol: WIRE_PROTOCOL + 1 });
@@ -80,7 +102,7 @@ describe("wire protocol", () => {
   });
 
   it("rejects a malformed request with InvalidInput", async () => {
-    const base = { protocol: WIRE_PROTOCOL, source: "/a", destination: "s3://b/k", env: {} };
+    const base = { protocol: WIRE_PROTOCOL, source: { path: "/a" }, destination: { url: "s3://b/k" }, env: {} };
     for (const bad of [
       "not json",
       JSON.stringify({ ...base, options: { concurrency: "3" } }),
@@ -88,6 +110,12 @@ describe("wire protocol", () => {
       JSON.stringify({ ...base, options: { onProgress: true } }),
       JSON.stringify({ ...base, env: { A: 1 } }),
       JSON.stringify({ ...base, source: 1 }),
+      JSON.stringify({ ...base, source: "/a" }),
+      JSON.stringify({ ...base, source: { path: "relative/a" } }),
+      JSON.stringify({ ...base, source: { path: "s3://b/k" } }),
+      JSON.stringify({ ...base, destination: { url: "/not/a/url" } }),
+      JSON.stringify({ ...base, destination: { url: "s3://b/k", path: "/a" } }),
+      JSON.stringify({ ...base, destination: {} }),
     ]) {
       await expectCode(
         Promise.resolve().then(() => decodeRequest(bad)),
@@ -137,7 +165,9 @@ describe("wire protocol", () => {
 
     const run = async (options: WireOptions) => {
       const lines: string[] = [];
-      const code = await runRequest(encodeRequest({ source, destination, options, env: {} }), (line) => lines.push(line));
+      const code = await runRequest(encodeRequest({ source: { path: source }, destination: { path: destination }, options, env: {} }), (line) =>
+        lines.push(line),
+      );
       const messages = lines.map(decode);
       const report = messages.flatMap((m) => ("report" in m ? [m.report] : []))[0];
       return { code, messages, report };
@@ -161,5 +191,17 @@ describe("wire protocol", () => {
     const invalid = await run({ concurrency: -1 });
     expect(invalid.code).toBe(1);
     expect(invalid.messages.map((m) => "error" in m && m.error.code)).toEqual(["InvalidInput"]);
+  });
+
+  it("the runner copies from a URL into a path on its host", async () => {
+    const root = mkdtempSync(join(tmpdir(), "stowage-wire-"));
+    mkdirSync(join(root, "src", "sub"), { recursive: true });
+    writeFileSync(join(root, "src", "sub", "c.txt"), "gamma");
+    const lines: string[] = [];
+    const request = encodeRequest({ source: { url: pathToFileURL(join(root, "src")).href }, destination: { path: join(root, "dst") }, options: {}, env: {} });
+    expect(await runRequest(request, (line) => lines.push(line))).toBe(0);
+    const report = lines.map(decode).flatMap((m) => ("report" in m ? [m.report] : []))[0];
+    expect(report?.copied.map((f) => f.path)).toEqual(["sub/c.txt"]);
+    expect(readFileSync(join(root, "dst", "sub", "c.txt"), "utf8")).toBe("gamma");
   });
 });

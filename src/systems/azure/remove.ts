@@ -17,9 +17,17 @@ export class BlobDeleteError extends Error {
   }
 }
 
-/** Deletes `keys` of one container; keys already gone count as deleted. */
-export async function deleteBlobs(service: BlobServiceClient, container: ContainerClient, keys: readonly string[], signal?: AbortSignal): Promise<void> {
-  const batch = service.getBlobBatchClient();
+/**
+ * Deletes `keys` of one container; keys already gone count as deleted. `batchAt` is where the batch
+ * goes: the account, or the container itself (a SAS for one container may not batch at the account).
+ */
+export async function deleteBlobs(
+  batchAt: BlobServiceClient | ContainerClient,
+  container: ContainerClient,
+  keys: readonly string[],
+  signal?: AbortSignal,
+): Promise<void> {
+  const batch = batchAt.getBlobBatchClient();
   for (let i = 0; i < keys.length; i += BATCH_LIMIT) {
     const slice = keys.slice(i, i + BATCH_LIMIT);
     const response = await batch.deleteBlobs(

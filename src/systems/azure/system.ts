@@ -7,6 +7,8 @@ import {
   AccountSASPermissions,
   AccountSASResourceTypes,
   BlobSASPermissions,
+  ContainerSASPermissions,
+  generateBlobSASQueryParameters,
   type BlobItem,
   type BlobServiceClient,
   type BlockBlobClient,
@@ -18,8 +20,10 @@ import type {
   ByteRange,
   Semantics,
   CopyOptions,
+  CredentialScope,
   DeleteOptions,
   Entry,
+  ExportedCredentials,
   ListOptions,
   ReadOptions,
   ResumableUploads,
@@ -57,6 +61,18 @@ const SYNC_COPY_LIMIT = 256 * 1024 * 1024;
 const COPY_POLL_INTERVAL_MS = 2_000;
 /** Lifetime of the read-only SAS that lets the service fetch a copy source. */
 const COPY_SAS_LIFETIME_MS = 60 * 60 * 1000;
+/** A forwarded SAS starts this long before now, so a host whose clock is behind can use it at once. */
+const SAS_CLOCK_SKEW_MS = 5 * 60 * 1000;
+
+/**
+ * The permissions of a SAS for one copy's end, in Azure's letters: read and list a source; create
+ * and write blobs of a destination (Put Blob, Put Block, Put Block List), with list and delete only
+ * when the copy lists or deletes there.
+ */
+export function sasPermissions(scope: CredentialScope): string {
+  if (scope.access === "read") return "rl";
+  return `cw${scope.list ? "l" : ""}${scope.delete ? "d" : ""}`;
+}
 
 const guard = createGuard("azure", mapAzureError);
 
@@ -82,6 +98,7 @@ export class AzureSystem implements System {
   readonly semantics = SEMANTICS;
   readonly #service: BlobServiceClient;
   readonly #auth: AzureAuth;
+  readonly #account: string;
   /** Containers this process created or wrote to, so stream writes skip the existence check. */
   readonly #knownContainers = new Set<string>();
   /**
@@ -94,7 +111,13 @@ export class AzureSystem implements System {
       return guard("resume", target, async () => {
         const upload = parseBlockState(target, state);
         if (!upload) return 0;
-        return (await reusableBlocks(this.#blobClient(target, "resume"), upload, options.size, options.signal)) * upload.blockSize;
+        try {
+          return (await reusableBlocks(this.#blobClient(target, "resume"), upload, options.size, options.signal)) * upload.blockSize;
+        } catch (error) {
+          // A SAS that may write but not read (one forwarded for a copy) cannot see the blocks: start afresh.
+          if (mapAzureError(error)?.code === "PermissionDenied") return 0;
+          throw error;
+        }
       });
     },
     discard: async () => undefined,
@@ -104,6 +127,7 @@ export class AzureSystem implements System {
   constructor(connection: AzureConnection, credentialsKey?: string) {
     this.#service = connection.service;
     this.#auth = connection.auth;
+    this.#account = connection.account;
     this.id = `azure:${connection.account}@${new URL(connection.service.url).host}${credentialsKey ? `#${credentialsKey}` : ""}`;
   }
 
@@ -288,7 +312,12 @@ export class AzureSystem implements System {
    * that must not replace anything looks first. The commit's condition still decides a race.
    */
   async #refuseIfExists(blob: BlockBlobClient, target: string, signal: AbortSignal | undefined): Promise<void> {
-    if (await blob.exists(signalOption(signal))) throw fail("AlreadyExists", "write", target, "the blob exists and overwrite is false");
+    const exists = await blob.exists(signalOption(signal)).catch((error: unknown) => {
+      // A SAS that may write but not read cannot look: the commit's condition still refuses.
+      if (mapAzureError(error)?.code === "PermissionDenied") return false;
+      throw error;
+    });
+    if (exists) throw fail("AlreadyExists", "write", target, "the blob exists and overwrite is false");
   }
 
   /** Runs `operation`; if the container is missing, creates it and runs `operation` once more. */
@@ -357,7 +386,8 @@ export class AzureSystem implements System {
 
   async #deleteKeys(container: string, keys: readonly string[], signal: AbortSignal | undefined): Promise<void> {
     try {
-      await deleteBlobs(this.#service, this.#service.getContainerClient(container), keys, signal);
+      const containerClient = this.#service.getContainerClient(container);
+      await deleteBlobs(this.#auth === "sas" ? containerClient : this.#service, containerClient, keys, signal);
     } catch (error) {
       if (error instanceof BlobDeleteError) throw guard.error("delete", `/${container}/${error.key}`, error.cause);
       throw error;
@@ -425,21 +455,49 @@ export class AzureSystem implements System {
   }
 
   /**
-   * For a copy running on an SSH host: a SAS connection string valid for 12 hours, so the account
-   * key itself never leaves this machine. A token login (Azure AD) cannot be handed on this way.
+   * For a copy running on an SSH host: a connection string with a service SAS for the one
+   * container, with only the permissions the copy needs, expiring after its lifetime, so neither
+   * the account key nor a login leaves this machine. Signed with the account key, or with a user
+   * delegation key under an Azure AD login. A SAS cannot be narrower than a container (directory
+   * SAS needs a hierarchical namespace), nor can a SAS the caller was given be narrowed: that one
+   * goes as it is.
    */
-  async exportCredentials(): Promise<Record<string, string> | undefined> {
-    const endpoint = this.#service.url.split("?")[0]!.replace(/\/+$/, "");
-    let sas: string | undefined;
-    if (this.#auth === "sharedKey") {
-      const expiresOn = new Date(Date.now() + 12 * 3600_000);
-      const url = this.#service.generateAccountSasUrl(expiresOn, AccountSASPermissions.parse("rwdlac"), AccountSASResourceTypes.parse("sco").toString());
-      sas = new URL(url).search.slice(1);
-    } else if (this.#auth === "sas") {
-      sas = new URL(this.#service.url).search.slice(1);
-    }
-    if (!sas) return undefined;
-    return { AZURE_STORAGE_CONNECTION_STRING: `BlobEndpoint=${endpoint};SharedAccessSignature=${sas}` };
+  exportCredentials(scope: CredentialScope): Promise<ExportedCredentials | undefined> {
+    const target = normalizePath(scope.path);
+    return guard("exportCredentials", target, async () => {
+      const endpoint = this.#service.url.split("?")[0]!.replace(/\/+$/, "");
+      const env = (sas: string) => ({ AZURE_STORAGE_CONNECTION_STRING: `BlobEndpoint=${endpoint};SharedAccessSignature=${sas}` });
+      if (this.#auth === "sas") {
+        const reason = "the SAS this process was given is forwarded as it is: a SAS cannot sign a narrower one";
+        return { env: env(new URL(this.#service.url).search.slice(1)), scoped: false, reason };
+      }
+      const container = splitBucket(target).bucket;
+      const startsOn = new Date(Date.now() - SAS_CLOCK_SKEW_MS);
+      // Whole seconds, as the SAS carries it.
+      const expiresOn = new Date(Math.floor((Date.now() + scope.lifetimeMs) / 1000) * 1000);
+      if (!container) {
+        // The account root: a copy across every container needs an account SAS.
+        if (this.#auth !== "sharedKey") return undefined;
+        const permissions = AccountSASPermissions.parse(scope.access === "read" ? "rl" : "rwdlac");
+        const url = this.#service.generateAccountSasUrl(expiresOn, permissions, AccountSASResourceTypes.parse("sco").toString());
+        return { env: env(new URL(url).search.slice(1)), scoped: false, reason: "the copy spans every container of the account", expiresAt: expiresOn };
+      }
+      // A SAS for one container cannot create it: the caller does, with its own credential.
+      if (scope.access === "write") await this.#ensureContainer(container, undefined);
+      const permissions = ContainerSASPermissions.parse(sasPermissions(scope));
+      const containerClient = this.#service.getContainerClient(container);
+      let sas: string;
+      if (this.#auth === "sharedKey") {
+        sas = new URL(await containerClient.generateSasUrl({ permissions, startsOn, expiresOn })).search.slice(1);
+      } else {
+        // Azure AD: a user delegation key, valid as long as the SAS, signs it. A login without the
+        // right to ask for one cannot be forwarded: the copy streams through this process.
+        const key = await this.#service.getUserDelegationKey(startsOn, expiresOn).catch(() => undefined);
+        if (!key) return undefined;
+        sas = generateBlobSASQueryParameters({ containerName: container, permissions, startsOn, expiresOn }, key, this.#account).toString();
+      }
+      return { env: env(sas), scoped: true, expiresAt: expiresOn };
+    });
   }
 
   async close(): Promise<void> {

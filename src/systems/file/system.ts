@@ -17,7 +17,7 @@ import {
   write as fdWriteCallback,
 } from "node:fs";
 import { copyFile, link, lstat, mkdir, open, opendir, rename, rm, rmdir, stat, unlink } from "node:fs/promises";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { dirname, join } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -42,7 +42,17 @@ import type {
   WriteOptions,
   WriteResult,
 } from "../contract.js";
-import { anyPartOf, isPartFile, PART_SUFFIX, partialState, partOf, partRangeWriter, resumableBytes, resumedRangesPart } from "../partial.js";
+import {
+  anyPartOf,
+  checkBeforePublish,
+  isPartFile,
+  PART_SUFFIX,
+  partialState,
+  partOf,
+  partRangeWriter,
+  resumableBytes,
+  resumedRangesPart,
+} from "../partial.js";
 import { createGuard, worthKeeping } from "../guard.js";
 import { baseName, normalizePath } from "../paths.js";
 
@@ -350,6 +360,11 @@ export class FileSystem implements System {
           await pipeline(toReadable(body), createWriteStream(part, { flags: "wx", highWaterMark: WRITE_BUFFER }), signal ? { signal } : {});
           size = (await stat(part)).size;
         }
+        await checkBeforePublish(
+          options,
+          (ranges) => digestRanges(part, ranges),
+          () => unlink(part),
+        );
         await this.#publish(part, target, options.overwrite ?? true);
         await sweeping;
         return { path: target, size };
@@ -423,6 +438,7 @@ export class FileSystem implements System {
         size: options.size,
         writeRange: (offset, length, body, signal, onWritten) => writeRangeAt(fd, offset, length, body, signal, onWritten),
         partSize: async () => (await stat(part)).size,
+        digest: (ranges) => digestRanges(part, ranges),
         publish: () => this.#publish(part, target, overwrite),
         remove: () => unlink(part),
         release: () => fdClose(fd),
@@ -490,4 +506,18 @@ async function isDirectoryLink(path: string): Promise<boolean> {
 
 export function createFileSystem(): FileSystem {
   return new FileSystem();
+}
+
+/** The hex MD5 of each range of a local file, the ranges read at once. */
+function digestRanges(path: string, ranges: readonly { offset: number; length: number }[]): Promise<string[]> {
+  return Promise.all(
+    ranges.map(async ({ offset, length }) => {
+      const hash = createHash("md5");
+      if (length > 0) {
+        for await (const chunk of createReadStream(path, { start: offset, end: offset + length - 1, highWaterMark: STREAM_CHUNK }))
+          hash.update(chunk as Buffer);
+      }
+      return hash.digest("hex");
+    }),
+  );
 }

@@ -4,7 +4,7 @@
  */
 import type { Address } from "../../address.js";
 import type { StowageConfig } from "../../config.js";
-import type { Semantics, System, WriteResult } from "../contract.js";
+import type { ExportedCredentials, Semantics, System, WriteResult } from "../contract.js";
 import { createGuard } from "../guard.js";
 import { splitBucket } from "../paths.js";
 import { connect } from "./client.js";
@@ -12,6 +12,7 @@ import { deletePath } from "./delete.js";
 import { gsError, mapGsError } from "./errors.js";
 import { listPath, statPath } from "./objects.js";
 import { openRead } from "./read.js";
+import { downscopedToken } from "./scoped.js";
 import { BucketKeeper, assertAbsent, upload } from "./write.js";
 
 export function createGsSystem(address: Address, config: StowageConfig): System {
@@ -87,14 +88,27 @@ export function createGsSystem(address: Address, config: StowageConfig): System 
     mkdir: async () => {},
 
     /**
-     * For a copy running on an SSH host: the emulator's address, or an OAuth access token that
-     * expires within the hour, so no key file ever leaves this machine.
+     * For a copy running on an SSH host: an OAuth access token downscoped to the copy's bucket,
+     * prefix and access (scoped.ts), expiring within the hour, so no key file ever leaves this
+     * machine; where it cannot be downscoped, this process's own token, and why. An emulator takes
+     * no credentials: only its address goes.
      */
-    async exportCredentials() {
+    async exportCredentials(scope): Promise<ExportedCredentials | undefined> {
       const projectEnv: Record<string, string> = project ? { GOOGLE_CLOUD_PROJECT: project } : {};
-      if (emulator) return { STORAGE_EMULATOR_HOST: endpoint, ...projectEnv };
-      const token = await guard("exportCredentials", undefined, () => storage.authClient.getAccessToken());
-      return token ? { STOWAGE_GS_ACCESS_TOKEN: token, ...projectEnv } : undefined;
+      if (emulator) {
+        return { env: { STORAGE_EMULATOR_HOST: endpoint, ...projectEnv }, scoped: false, reason: "the storage emulator takes no credentials to narrow" };
+      }
+      return guard("exportCredentials", scope.path, async () => {
+        const minted = await downscopedToken(await storage.authClient.getClient(), scope);
+        if ("token" in minted) {
+          // A token for a prefix cannot create the bucket: this process does, with its own.
+          if (scope.access === "write") await buckets.ensure(splitBucket(scope.path).bucket);
+          const env = { STOWAGE_GS_ACCESS_TOKEN: minted.token, ...projectEnv };
+          return { env, scoped: true, ...(minted.expiresAt ? { expiresAt: minted.expiresAt } : {}) };
+        }
+        const token = await storage.authClient.getAccessToken();
+        return token ? { env: { STOWAGE_GS_ACCESS_TOKEN: token, ...projectEnv }, scoped: false, reason: minted.reason } : undefined;
+      });
     },
 
     close: async () => {},

@@ -61,7 +61,12 @@ async function pipeUntilCommitted(source: Readable, upload: Writable, signal: Ab
 
 /** `overwrite: false` checked up front, so emulators that ignore preconditions still refuse. */
 export async function assertAbsent(file: File, operation: string, path: string): Promise<void> {
-  const [exists] = await file.exists();
+  // A token that may create but not read (one downscoped for a copy) cannot look; real GCS still
+  // refuses through the precondition.
+  const [exists] = await file.exists().catch((error: unknown) => {
+    if ((error as { code?: unknown }).code === 403) return [false];
+    throw error;
+  });
   if (exists) throw gsError("AlreadyExists", operation, path, "the object exists and overwrite is false");
 }
 

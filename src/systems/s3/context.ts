@@ -106,6 +106,9 @@ export class S3Context {
     try {
       await this.send(new HeadBucketCommand({ Bucket: bucket }), signal);
     } catch (error) {
+      // A credential scoped to a prefix (one forwarded for a copy) may not look at the bucket,
+      // whose creator made sure it exists: the write itself tells what is wrong.
+      if (s3Status(error) === 403) return;
       if (!isMissing(error)) throw error;
       await this.createBucket(bucket);
     }

@@ -10,8 +10,10 @@ import type {
   ByteRange,
   Semantics,
   CopyOptions,
+  CredentialScope,
   DeleteOptions,
   Entry,
+  ExportedCredentials,
   ListOptions,
   ReadOptions,
   ResumableUploads,
@@ -23,7 +25,7 @@ import type {
   WriteResult,
 } from "../contract.js";
 import { createGuard } from "../guard.js";
-import { normalizePath } from "../paths.js";
+import { normalizePath, splitBucket } from "../paths.js";
 import { createClient, resolveSettings, type S3Settings } from "./client.js";
 import { S3Context } from "./context.js";
 import { copyObject } from "./copy.js";
@@ -32,6 +34,7 @@ import { mapS3Error } from "./errors.js";
 import { listPath } from "./list.js";
 import { readObject } from "./read.js";
 import { discardUpload, resumableOffset } from "./resume.js";
+import { mintScoped } from "./scoped.js";
 import { statPath } from "./stat.js";
 import { writeObject } from "./write.js";
 
@@ -119,22 +122,30 @@ export class S3System implements System {
   }
 
   /**
-   * For a copy running on an SSH host: the credentials this process resolved from the AWS chain
-   * (session credentials stay session credentials), with the region and endpoint it uses.
+   * For a copy running on an SSH host: credentials STS mints from this process's for that one
+   * copy (scoped.ts: its bucket and prefix, its actions, its lifetime), with the region and
+   * endpoint this process uses. Where STS cannot, the credentials this process resolved from the
+   * AWS chain (session credentials stay session credentials), and the reason.
    */
-  exportCredentials(): Promise<Record<string, string>> {
-    return guard("exportCredentials", undefined, async () => {
+  exportCredentials(scope: CredentialScope): Promise<ExportedCredentials> {
+    const target = normalizePath(scope.path);
+    return guard("exportCredentials", target, async () => {
       const { client, settings } = this.#context;
-      const credentials = await client.config.credentials();
+      const own = await client.config.credentials();
+      const minted = await mintScoped(settings, own, { ...scope, path: target });
+      const key = "key" in minted ? minted.key : own;
       const env: Record<string, string> = {
-        AWS_ACCESS_KEY_ID: credentials.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+        AWS_ACCESS_KEY_ID: key.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: key.secretAccessKey,
         AWS_REGION: settings.region,
       };
-      if (credentials.sessionToken) env.AWS_SESSION_TOKEN = credentials.sessionToken;
+      if (key.sessionToken) env.AWS_SESSION_TOKEN = key.sessionToken;
       if (settings.endpoint) env.AWS_ENDPOINT_URL_S3 = settings.endpoint;
       env.STOWAGE_S3_PATH_STYLE = settings.pathStyle ? "1" : "0";
-      return env;
+      if ("reason" in minted) return { env, scoped: false, reason: minted.reason };
+      // A credential for a prefix cannot create the bucket: this process does, with its own.
+      if (scope.access === "write") await this.#context.ensureBucket(splitBucket(target).bucket);
+      return { env, scoped: true, expiresAt: minted.expiresAt };
     });
   }
 

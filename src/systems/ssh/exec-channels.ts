@@ -7,7 +7,9 @@
  */
 import type { Readable } from "node:stream";
 import { StowageError } from "../../errors.js";
+import type { ByteSpan } from "../contract.js";
 import type { Session } from "./connect.js";
+import { md5sumOnHost } from "./digest.js";
 import { catInto, startCat, startRangeWrite } from "./exec-upload.js";
 import { catReader, startCatDownload } from "./exec-download.js";
 import type { SftpClient } from "./sftp-io.js";
@@ -21,6 +23,13 @@ export const CAT_DOWNLOAD_MIN_BYTES = 8 << 20;
 
 export class ExecChannels {
   #open = 0;
+  /** Digests waiting for a channel of the budget. */
+  readonly #waiting: Array<() => void> = [];
+
+  #release(): void {
+    this.#open--;
+    this.#waiting[0]?.();
+  }
 
   /** A stream of the file (or of a range of it, through dd). */
   async download(session: Session, remote: string, range: { start: number; end: number }, whole: boolean, target: string): Promise<Readable | undefined> {
@@ -31,10 +40,10 @@ export class ExecChannels {
     const size = range.end - range.start;
     const channel = await startCatDownload(session.client, remote, whole ? undefined : { offset: range.start, length: size }).catch(() => undefined);
     if (!channel) {
-      this.#open--;
+      this.#release();
       return undefined;
     }
-    channel.once("close", () => this.#open--);
+    channel.once("close", () => this.#release());
     return catReader(channel, size, target);
   }
 
@@ -59,7 +68,7 @@ export class ExecChannels {
       }
       return sent;
     } finally {
-      this.#open--;
+      this.#release();
     }
   }
 
@@ -78,7 +87,36 @@ export class ExecChannels {
       const channel = await startRangeWrite(session.client, part, offset).catch(() => undefined);
       return channel ? await catInto(channel, body, signal, onWritten) : undefined;
     } finally {
-      this.#open--;
+      this.#release();
+    }
+  }
+
+  /**
+   * MD5s of ranges of a file, by md5sum on the host. Unlike a transfer, which takes SFTP when the
+   * budget is spent, it waits for a channel: reading the file back would cost far more.
+   * Undefined where the host cannot (see md5sumOnHost).
+   */
+  async digest(session: Session, file: string, ranges: readonly ByteSpan[], signal: AbortSignal | undefined): Promise<string[] | undefined> {
+    if (!(await session.tools).cat) return undefined;
+    while (this.#open >= CHANNELS_PER_CONNECTION) {
+      signal?.throwIfAborted();
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          signal?.removeEventListener("abort", wake);
+          const index = this.#waiting.indexOf(wake);
+          if (index >= 0) this.#waiting.splice(index, 1);
+          resolve();
+        };
+        this.#waiting.push(wake);
+        signal?.addEventListener("abort", wake, { once: true });
+      });
+    }
+    signal?.throwIfAborted();
+    this.#open++;
+    try {
+      return await md5sumOnHost(session.client, file, ranges, signal);
+    } finally {
+      this.#release();
     }
   }
 }

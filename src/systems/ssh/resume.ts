@@ -48,6 +48,8 @@ export async function resumeWrite(
   source: Buffer | Readable,
   overwrite: boolean,
   signal: AbortSignal | undefined,
+  /** The write's beforePublish check of the finished part file (removes it when it fails). */
+  check: (part: string) => Promise<void>,
 ): Promise<WriteResult> {
   const part = partOf(target, resume.state, remote);
   if (!part)
@@ -70,6 +72,7 @@ export async function resumeWrite(
     const sent = await pipelinedWrite(sftp, handle, source, WRITE_CONCURRENCY, signal, resume.offset);
     await sftp.close(handle);
     signal?.throwIfAborted();
+    await check(part);
     await publish(sftp, part, remote, target, overwrite, "write");
     return { path: target, size: resume.offset + sent };
   } catch (error) {

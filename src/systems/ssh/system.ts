@@ -17,6 +17,7 @@ import type {
   BatchReads,
   BatchWrites,
   ByteRange,
+  ByteSpan,
   CopyOptions,
   DeleteOptions,
   Entry,
@@ -35,7 +36,8 @@ import type {
   WriteResult,
 } from "../contract.js";
 import { worthKeeping } from "../guard.js";
-import { partialState, partRangeWriter, resumedRangesPart } from "../partial.js";
+import { checkBeforePublish, partialState, partRangeWriter, resumedRangesPart } from "../partial.js";
+import { readBackDigests } from "./digest.js";
 import { normalizePath, parentPath } from "../paths.js";
 import { CommandLoop, CommandLoops } from "./command-loop.js";
 import { SshConnection, type Session } from "./connect.js";
@@ -210,7 +212,13 @@ export class SshSystem implements System {
       const { checkpoint, signal } = options;
       const resume = checkpoint?.resume;
       const source = writeSource(resume && isBytes(body) ? Readable.from([bytesOf(body)]) : body, signal);
-      if (resume) return resumeWrite(sftp, remote, target, resume, source, overwrite, signal);
+      const check = (part: string) =>
+        checkBeforePublish(
+          options,
+          (ranges, digest) => this.#digest(session, part, ranges, digest?.signal ?? signal),
+          () => sftp.unlink(part),
+        );
+      if (resume) return resumeWrite(sftp, remote, target, resume, source, overwrite, signal, check);
       const part = partPathFor(remote);
       let handle: Buffer | undefined = await createPart(sftp, part);
       if (checkpoint && !Buffer.isBuffer(source)) checkpoint.save(partialState(target, part));
@@ -231,6 +239,7 @@ export class SshSystem implements System {
           await sftp.close(closing);
         }
         options.signal?.throwIfAborted();
+        await check(part);
         await publish(sftp, part, remote, target, overwrite, "write");
         await sweeping;
         return { path: target, size: size ?? 0 };
@@ -268,12 +277,19 @@ export class SshSystem implements System {
         size: options.size,
         writeRange: (offset, _length, body, signal, onWritten) => this.#writeRange(session, part, offset, body, signal, onWritten),
         partSize: async () => (await sftp.stat(part)).size,
+        digest: (ranges, digest) => this.#digest(session, part, ranges, digest?.signal ?? options.signal),
         publish: () => publish(sftp, part, remote, target, overwrite, "write"),
         remove: () => this.#op(() => sftp.unlink(part)),
         // Each range, the commit and the abort count as in flight, not the writer's whole life.
         guard: (run) => this.#guarded("write", target, run),
       });
     });
+  }
+
+  /** MD5s of ranges of a file on the host: by md5sum there, else read back over SFTP (./digest.ts). */
+  async #digest(session: Session, file: string, ranges: readonly ByteSpan[], signal: AbortSignal | undefined): Promise<string[]> {
+    if (ranges.length === 0) return [];
+    return (await this.#channels.digest(session, file, ranges, signal)) ?? readBackDigests(session, file, ranges);
   }
 
   /** One range of a part file: through `dd` on its own exec channel, else over SFTP at the range's offset. */
