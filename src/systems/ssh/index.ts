@@ -12,7 +12,7 @@ import { file, variable } from "../sources.js";
 import { normalizePath } from "../paths.js";
 
 export interface SshConfig {
-  /** How to run Stowage on a host, for copies that run there. Default `npx --yes stowage@<version>`. */
+  /** A command that runs Stowage's runner on a host instead of the bundle Stowage uploads there (it reads the same request on stdin). */
   remoteCommand: string;
   /** Accept and remember host keys not yet in known_hosts. Default false: unknown keys are an error. */
   acceptNewHostKeys: boolean;
