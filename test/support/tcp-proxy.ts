@@ -1,6 +1,7 @@
 /**
  * A TCP proxy on 127.0.0.1 in front of a test server: counts the bytes that cross it and can cut
- * connections or stall them, to test retries, timeouts, resume and where a transfer's bytes flow.
+ * connections or stall them, to test retries, timeouts, resume and where a transfer's bytes flow,
+ * or damage one byte coming down (as a faulty NIC or middlebox might), for content checks to find.
  */
 import { createServer, connect, type Socket } from "node:net";
 
@@ -18,6 +19,10 @@ export interface TcpProxy {
   cutAfter(bytes: number, options?: { thenRefuse?: boolean; down?: boolean }): void;
   /** How many times connections were cut. */
   readonly cuts: number;
+  /** Flips the low bit of the byte that comes down `bytes` bytes from now (all connections together); once. */
+  flipDownAfter(bytes: number): void;
+  /** How many bytes were flipped. */
+  readonly flips: number;
   /** While true, new connections are closed at once (the server looks down). */
   refuse: boolean;
   /**
@@ -37,6 +42,18 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   let refuseAfterCut = false;
   let cuts = 0;
   let stalled = false;
+  let flipAt: number | undefined;
+  let flips = 0;
+  /** The chunk that came down ending at `end`, with the byte at the flip mark damaged when the mark falls in it. */
+  const damage = (chunk: Buffer, end: number): Buffer => {
+    const start = end - chunk.length;
+    if (flipAt === undefined || flipAt < start || flipAt >= end) return chunk;
+    const damaged = Buffer.from(chunk);
+    damaged[flipAt - start]! ^= 0x01;
+    flipAt = undefined;
+    flips++;
+    return damaged;
+  };
   const cutAll = () => {
     for (const socket of sockets) socket.destroy();
     sockets.clear();
@@ -60,6 +77,12 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     },
     get cuts() {
       return cuts;
+    },
+    flipDownAfter(bytes) {
+      flipAt = bytesDown + bytes;
+    },
+    get flips() {
+      return flips;
     },
     refuse: false,
     get stall() {
@@ -105,7 +128,7 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
       if (stalled) return;
       bytesDown += chunk.length;
       if (cutDown && cutIfDue(bytesDown)) return;
-      if (!client.write(chunk)) upstream.pause();
+      if (!client.write(damage(chunk, bytesDown))) upstream.pause();
     });
     client.on("drain", () => upstream.resume());
     client.on("end", () => upstream.end());

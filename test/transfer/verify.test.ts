@@ -18,7 +18,7 @@ import { readRange } from "../../src/systems/extensions.js";
 import { inferPartSize } from "../../src/transfer/checksums.js";
 import { splitRanges } from "../../src/transfer/multi-stream.js";
 import { streamCopy } from "../../src/transfer/stream-copy.js";
-import { startFlipProxy, type FlipProxy } from "../support/flip-proxy.js";
+import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
 import { full } from "../support/full-system.js";
 import { sha256 } from "../support/measure.js";
 import { tempDir } from "../support/process.js";
@@ -66,13 +66,13 @@ function recorded(system: System): { system: System; reads: Array<ByteRange | un
 }
 
 describe("content checks through a connection that damages bytes", () => {
-  let proxy: FlipProxy;
+  let proxy: TcpProxy;
   const prefix = `verify-${randomUUID()}`;
   const bucket = `s3://stowage-test/${prefix}`;
 
   beforeAll(async () => {
     const endpoint = new URL(process.env.AWS_ENDPOINT_URL!);
-    proxy = await startFlipProxy(Number(endpoint.port));
+    proxy = await startTcpProxy(Number(endpoint.port));
     // Every S3 request of this test file goes through the proxy.
     process.env.AWS_ENDPOINT_URL = `http://127.0.0.1:${proxy.port}`;
     const local = tempDir("verify-src");
@@ -170,7 +170,7 @@ describe("content checks through a connection that damages bytes", () => {
       const flips = proxy.flips;
       // The first run is cut after 12 MiB, the byte at 2 MiB damaged: its part file keeps both.
       proxy.flipDownAfter(2 * MiB);
-      proxy.cutDownAfter(12 * MiB);
+      proxy.cutAfter(12 * MiB, { down: true });
       const cut = await copy(`${bucket}/plain`, local, { retries: 0 }).catch((e: unknown) => e);
       expect(cut).toBeInstanceOf(TransferError);
       expect((cut as TransferError).retryable).toBe(true);
@@ -195,7 +195,7 @@ describe("content checks through a connection that damages bytes", () => {
       const local = tempDir("verify-resume");
       const [flips, cuts] = [proxy.flips, proxy.cuts];
       proxy.flipDownAfter(2 * MiB);
-      proxy.cutDownAfter(12 * MiB);
+      proxy.cutAfter(12 * MiB, { down: true });
       const report = await copy(`${bucket}/plain`, local);
       expect([proxy.flips, proxy.cuts]).toEqual([flips + 1, cuts + 1]);
       expect(report.failed).toEqual([]);
