@@ -4,20 +4,46 @@
  */
 import { readdirSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
-import { openSystem, type ExecOptions } from "../../src/index.js";
+import { openSystem, type AddressInput, type ExecOptions } from "../../src/index.js";
 import { full } from "./full-system.js";
 import { tempDir } from "./process.js";
 
-/** Runs the host's commands (those Stowage sends through `exec`) with `PATH` set to `bin`. */
-export async function withHostPath<T>(host: string, bin: string, body: () => Promise<T>): Promise<T> {
-  const ssh = full(await openSystem({ system: "ssh", host, path: "/" }));
+type Exec = (command: string, options?: ExecOptions) => ReturnType<ReturnType<typeof full>["exec"]>;
+
+/** Runs `body` with the commands Stowage sends to the host through `exec` going through `wrap`. */
+async function withHostExec<T>(place: AddressInput, wrap: (exec: Exec) => Exec, body: () => Promise<T>): Promise<T> {
+  const ssh = full(await openSystem(place));
   const exec = ssh.exec.bind(ssh);
-  ssh.exec = (command: string, options?: ExecOptions) => exec(`PATH=${bin}; export PATH; ${command}`, options);
+  ssh.exec = wrap(exec);
   try {
     return await body();
   } finally {
     ssh.exec = exec;
   }
+}
+
+/** Runs the host's commands (those Stowage sends through `exec`) with `PATH` set to `bin`. */
+export function withHostPath<T>(host: string, bin: string, body: () => Promise<T>): Promise<T> {
+  return withHostExec({ system: "ssh", host, path: "/" }, (exec) => (command, options) => exec(`PATH=${bin}; export PATH; ${command}`, options), body);
+}
+
+export interface ExecCall {
+  command: string;
+  /** What the command was given on stdin ("" for none). */
+  stdin: string;
+}
+
+/** The commands Stowage sent to the host through `exec` while `body` ran, with their stdin. */
+export async function execCallsDuring(place: AddressInput, body: () => Promise<unknown>): Promise<ExecCall[]> {
+  const calls: ExecCall[] = [];
+  const record =
+    (exec: Exec): Exec =>
+    (command, options) => {
+      calls.push({ command, stdin: options?.stdin?.toString() ?? "" });
+      return exec(command, options);
+    };
+  await withHostExec(place, record, body);
+  return calls;
 }
 
 /** A folder of links to every program in /usr/bin but node: a host whose PATH has no Node. */

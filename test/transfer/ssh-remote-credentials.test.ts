@@ -9,9 +9,9 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildRunner } from "../../scripts/build-runner.js";
-import { closeSystems, folder, openSystem, type ExecOptions } from "../../src/index.js";
+import { closeSystems, folder } from "../../src/index.js";
 import { expectCode } from "../../src/testing/index.js";
-import { full } from "../support/full-system.js";
+import { execCallsDuring } from "../support/host-path.js";
 import { placeOn } from "../support/places.js";
 
 describe("ssh → bucket on the host: the credentials it is given", () => {
@@ -60,19 +60,9 @@ describe("ssh → bucket on the host: the credentials it is given", () => {
   });
 
   it('with remoteCredentials: "scoped" fails with Unsupported before anything is copied or sent', async () => {
-    const ssh = full(await openSystem(placeOn("ssh", "/")));
-    const stdins: string[] = [];
-    const exec = ssh.exec.bind(ssh);
-    ssh.exec = (command: string, options?: ExecOptions) => {
-      if (options?.stdin !== undefined) stdins.push(options.stdin.toString());
-      return exec(command, options);
-    };
     const target = `s3://stowage-test/scoped-${randomUUID()}`;
-    try {
-      await expectCode(source().to(target, { remoteCredentials: "scoped" }), "Unsupported");
-    } finally {
-      ssh.exec = exec;
-    }
+    const calls = await execCallsDuring(placeOn("ssh", "/"), () => expectCode(source().to(target, { remoteCredentials: "scoped" }), "Unsupported"));
+    const stdins = calls.filter((call) => call.stdin !== "").map((call) => call.stdin);
     // No request (and so no credential) went to the host, and nothing arrived.
     expect(stdins).toEqual([]);
     expect(await folder(target).ls({ recursive: true })).toEqual([]);

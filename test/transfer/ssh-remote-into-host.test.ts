@@ -10,11 +10,11 @@ import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildRunner } from "../../scripts/build-runner.js";
-import { closeSystems, copy, folder, openSystem, type ExecOptions, type TransferReport } from "../../src/index.js";
+import { closeSystems, copy, folder, openSystem, type TransferReport } from "../../src/index.js";
 import { expectCode } from "../../src/testing/index.js";
 import { WIRE_PROTOCOL } from "../../src/transfer/wire.js";
 import { full } from "../support/full-system.js";
-import { binWithoutNode, withHostPath } from "../support/host-path.js";
+import { binWithoutNode, execCallsDuring, withHostPath } from "../support/host-path.js";
 import { sha256, sha256Of } from "../support/measure.js";
 import { seededBytes, seededStream } from "../support/seed.js";
 import { sshThroughProxy } from "../support/ssh-proxy.js";
@@ -111,19 +111,10 @@ describe("bucket → ssh runs on the destination host", () => {
   );
 
   it("sends the bucket as a URL with its credentials, and the host's folder as a path, on stdin only", async () => {
-    const ssh = full(await openSystem({ system: "ssh", host, path: "/" }));
-    const calls: Array<{ command: string; stdin: string }> = [];
-    const exec = ssh.exec.bind(ssh);
-    ssh.exec = (command: string, options?: ExecOptions) => {
-      calls.push({ command, stdin: options?.stdin?.toString() ?? "" });
-      return exec(command, options);
-    };
     const target = freshDir("request");
-    try {
-      await copy(`${bucketRoot}/small`, onHost(target), { include: ["d1/**"], retries: 5 });
-    } finally {
-      ssh.exec = exec;
-    }
+    const calls = await execCallsDuring({ system: "ssh", host, path: "/" }, () =>
+      copy(`${bucketRoot}/small`, onHost(target), { include: ["d1/**"], retries: 5 }),
+    );
     const copyCall = calls.find((c) => c.stdin.length > 0)!;
     expect(copyCall).toBeDefined();
     const request = JSON.parse(copyCall.stdin) as { protocol: number; source: unknown; destination: unknown; options: unknown; env: Record<string, string> };

@@ -5,18 +5,17 @@
  * machine's) and runs it with the host's node: no registry, no STOWAGE_REMOTE_COMMAND.
  */
 import { createHash, randomUUID } from "node:crypto";
-import { full } from "../support/full-system.js";
 import { chmodSync, createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildRunner } from "../../scripts/build-runner.js";
-import { closeSystems, folder, openSystem, type ExecOptions, type TransferReport } from "../../src/index.js";
+import { closeSystems, folder, openSystem, type TransferReport } from "../../src/index.js";
 import { expectCode } from "../../src/testing/index.js";
 import { localRunner } from "../../src/transfer/runner-cache.js";
 import { WIRE_PROTOCOL } from "../../src/transfer/wire.js";
-import { binWithoutNode, withHostPath } from "../support/host-path.js";
+import { binWithoutNode, execCallsDuring, withHostPath } from "../support/host-path.js";
 import { sha256, sha256Of } from "../support/measure.js";
 import { localRemoteCommand } from "../support/places.js";
 import { tempDir } from "../support/process.js";
@@ -152,18 +151,9 @@ describe("ssh → bucket runs on the host", () => {
   });
 
   it("hands the destination's credentials and the request to the host's runner on stdin only", async () => {
-    const ssh = full(await openSystem({ system: "ssh", host, path: "/" }));
-    const calls: Array<{ command: string; stdin: string }> = [];
-    const exec = ssh.exec.bind(ssh);
-    ssh.exec = (command: string, options?: ExecOptions) => {
-      calls.push({ command, stdin: options?.stdin?.toString() ?? "" });
-      return exec(command, options);
-    };
-    try {
-      await source().to(`s3://stowage-test/creds-${randomUUID()}`, { include: ["meta.json"], retries: 5 });
-    } finally {
-      ssh.exec = exec;
-    }
+    const calls = await execCallsDuring({ system: "ssh", host, path: "/" }, () =>
+      source().to(`s3://stowage-test/creds-${randomUUID()}`, { include: ["meta.json"], retries: 5 }),
+    );
     const copyCall = calls.find((c) => c.stdin.length > 0)!;
     expect(copyCall).toBeDefined();
     const secret = process.env.AWS_SECRET_ACCESS_KEY!;
