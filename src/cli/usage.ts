@@ -12,6 +12,7 @@ export const COPY_USAGE = `stowage cp|sync|mv SRC DEST [options]   (mv removes S
   --concurrency N        files in flight (default 16)
   --streams N            ranges of one large file (256 MiB+) in flight, where both ends allow (default 4)
   --remote MODE          auto | never | require: run copies out of an SSH host, or from a bucket into one, on that host
+  --remote-credentials M any | scoped: scoped refuses to hand the host anything wider than this copy needs
   --json                 print the report as JSON
   --quiet                print nothing but errors
   --events               print progress events and the report as JSON lines`;

@@ -4,5 +4,21 @@ import { VERSION } from "../index.js";
 import { WIRE_PROTOCOL } from "../transfer/wire.js";
 import { runRequest } from "./runner.js";
 
+/**
+ * Lines written in one tick leave as one write: stdout to sshd is a pipe, written synchronously, and
+ * a write per progress line woke sshd for each of a thousand small files.
+ */
+function coalescedStdout(): (line: string) => void {
+  let pending: string[] = [];
+  const flush = () => {
+    const lines = pending;
+    pending = [];
+    process.stdout.write(lines.join(""));
+  };
+  return (line) => {
+    if (pending.push(line) === 1) setImmediate(flush);
+  };
+}
+
 if (process.argv.includes("--version")) process.stdout.write(`stowage-runner ${VERSION} protocol ${WIRE_PROTOCOL}\n`);
-else process.exitCode = await runRequest(await text(process.stdin), (line) => process.stdout.write(line));
+else process.exitCode = await runRequest(await text(process.stdin), coalescedStdout());

@@ -5,7 +5,7 @@
  * `main.ts` with everything it needs into one file, `dist/runner/stowage-runner.mjs`, which the
  * caller uploads into the host's cache (`transfer/runner-cache.ts`): the host needs only Node.
  */
-import { closeSystems, copy, TransferError } from "../index.js";
+import { closeSystems, copy, type ProgressEvent, TransferError } from "../index.js";
 import { decodeRequest, encodeError, encodeEvent, encodeReport, placeAddress } from "../transfer/wire.js";
 
 /** Runs one request; resolves with the process's exit code. Every outcome is written as wire lines. */
@@ -17,7 +17,7 @@ export async function runRequest(input: string, write: (line: string) => void): 
     const report = await copy(placeAddress(request.source), placeAddress(request.destination), {
       ...request.options,
       remote: "never",
-      onProgress: (event) => write(encodeEvent(event)),
+      ...(request.progress === false ? {} : { onProgress: (event: ProgressEvent) => write(encodeEvent(event)) }),
     }).catch((error: unknown) => {
       // Failed files are part of the report: the caller raises them as its own TransferError.
       if (error instanceof TransferError) return error.report;

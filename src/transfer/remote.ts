@@ -70,7 +70,14 @@ export async function runOnHost(route: HostRoute, options: TransferOptions): Pro
   const credentials = await forwardCredentials(target, other, route.on === "source" ? "write" : "read", { host, source, options });
   if (!credentials) return { ran: false, reason: `${other.system.name} credentials of this kind cannot be forwarded to a host` };
   const place = (end: TransferEndpoint): WirePlace => (end === at ? { path: hostPath(end.path) } : { url: end.url });
-  const stdin = encodeRequest({ source: place(source), destination: place(destination), options: wireOptions(options), env: credentials.env });
+  const stdin = encodeRequest({
+    source: place(source),
+    destination: place(destination),
+    options: wireOptions(options),
+    env: credentials.env,
+    // Progress lines cost the host a write each (a thousand small files: ~0.4 CPU-s); only for a listener.
+    progress: options.onProgress !== undefined,
+  });
 
   let report: TransferReport | undefined;
   let failure: StowageError | undefined;

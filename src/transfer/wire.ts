@@ -75,6 +75,8 @@ export interface WireRequest {
   options: WireOptions;
   /** The credentials of the end given as a URL (`exportCredentials`): set in the runner's environment, never on disk. */
   env: Record<string, string>;
+  /** Whether the caller listens to progress events: without a listener, the runner sends only the report. Absent: true. */
+  progress?: boolean;
 }
 
 /** What the runner's `copy` takes for a place: a host path is never read as a URL, as decodeRequest checked. */
@@ -167,7 +169,9 @@ export function decodeRequest(text: string): WireRequest {
     if (!check) throw invalid(`unknown option ${JSON.stringify(key)}`);
     if (!check(value)) throw invalid(`option ${key} has the wrong type: ${JSON.stringify(value)}`);
   }
-  return { protocol: WIRE_PROTOCOL, source, destination, options: options, env: env as Record<string, string> };
+  const progress = request.progress ?? true;
+  if (typeof progress !== "boolean") throw invalid("progress must be a boolean");
+  return { protocol: WIRE_PROTOCOL, source, destination, options: options, env: env as Record<string, string>, progress };
 }
 
 export function errorToWire(error: unknown): WireError {

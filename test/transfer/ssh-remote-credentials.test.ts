@@ -4,9 +4,11 @@
  * reason. Azurite gets a SAS for the one container; our S3 test server (Swift) has no STS, so the
  * forward is unscoped there, and `remoteCredentials: "scoped"` refuses it before anything is copied.
  */
+import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildRunner } from "../../scripts/build-runner.js";
 import { closeSystems, folder } from "../../src/index.js";
@@ -66,6 +68,33 @@ describe("ssh → bucket on the host: the credentials it is given", () => {
     // No request (and so no credential) went to the host, and nothing arrived.
     expect(stdins).toEqual([]);
     expect(await folder(target).ls({ recursive: true })).toEqual([]);
+  });
+
+  it("the CLI's --remote-credentials scoped refuses the same copy: exit 6 (Unsupported), nothing arrives", async () => {
+    const target = `s3://stowage-test/scoped-cli-${randomUUID()}`;
+    const cli = [
+      "--import",
+      "tsx",
+      "src/cli/main.ts",
+      "cp",
+      `ssh://${process.env.STOWAGE_TEST_SSH_HOST}${sourceDir}`,
+      target,
+      "--remote-credentials",
+      "scoped",
+      "--json",
+    ];
+    const failure = await promisify(execFile)(process.execPath, cli).then(
+      () => undefined,
+      (error: { code?: number; stdout?: string }) => error,
+    );
+    expect(failure?.code).toBe(6);
+    expect(JSON.parse(failure?.stdout ?? "{}")).toMatchObject({ error: { code: "Unsupported" } });
+    expect(await folder(target).ls({ recursive: true })).toEqual([]);
+    const misspelt = await promisify(execFile)(process.execPath, [...cli.slice(0, -2), "narrow"]).then(
+      () => undefined,
+      (error: { code?: number }) => error,
+    );
+    expect(misspelt?.code).toBe(2); // a usage error, before anything runs
   });
 
   it('with remoteCredentials: "scoped", a copy that streams through the caller forwards nothing and runs', async () => {

@@ -116,6 +116,7 @@ describe("wire protocol", () => {
       JSON.stringify({ ...base, destination: { url: "/not/a/url" } }),
       JSON.stringify({ ...base, destination: { url: "s3://b/k", path: "/a" } }),
       JSON.stringify({ ...base, destination: {} }),
+      JSON.stringify({ ...base, progress: "yes" }),
     ]) {
       await expectCode(
         Promise.resolve().then(() => decodeRequest(bad)),
@@ -203,5 +204,31 @@ describe("wire protocol", () => {
     const report = lines.map(decode).flatMap((m) => ("report" in m ? [m.report] : []))[0];
     expect(report?.copied.map((f) => f.path)).toEqual(["sub/c.txt"]);
     expect(readFileSync(join(root, "dst", "sub", "c.txt"), "utf8")).toBe("gamma");
+  });
+
+  it("the runner sends progress only to a caller that listens", async () => {
+    const root = mkdtempSync(join(tmpdir(), "stowage-wire-"));
+    mkdirSync(join(root, "src"));
+    for (const name of ["a", "b", "c"]) writeFileSync(join(root, "src", name), name);
+    const run = async (progress: boolean | undefined, destination: string) => {
+      const lines: string[] = [];
+      const request = encodeRequest({
+        source: { path: join(root, "src") },
+        destination: { path: join(root, destination) },
+        options: {},
+        env: {},
+        ...(progress === undefined ? {} : { progress }),
+      });
+      expect(await runRequest(request, (line) => lines.push(line))).toBe(0);
+      return lines.map(decode);
+    };
+    const quiet = await run(false, "quiet");
+    expect(quiet.map((m) => Object.keys(m).find((k) => k !== "protocol"))).toEqual(["report"]);
+    expect(readdirSync(join(root, "quiet")).sort()).toEqual(["a", "b", "c"]);
+    // An older caller that does not say: events as before.
+    for (const progress of [true, undefined]) {
+      const events = (await run(progress, `loud-${String(progress)}`)).filter((m) => "event" in m);
+      expect(events.filter((m) => "event" in m && m.event.type === "file").length).toBe(3);
+    }
   });
 });

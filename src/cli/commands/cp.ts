@@ -29,6 +29,7 @@ export async function run(argv: string[], mode: "cp" | "sync" | "mv"): Promise<v
       concurrency: { type: "string" },
       streams: { type: "string" },
       remote: { type: "string" },
+      "remote-credentials": { type: "string" },
       json: { type: "boolean" },
       quiet: { type: "boolean", short: "q" },
       events: { type: "boolean" },
@@ -40,14 +41,17 @@ export async function run(argv: string[], mode: "cp" | "sync" | "mv"): Promise<v
   if (skip !== undefined && !SKIP_MODES.includes(skip)) throw usageError(`--skip must be one of ${SKIP_MODES.join(", ")}`);
   const remote = values.remote as TransferOptions["remote"];
   if (remote !== undefined && !["auto", "never", "require"].includes(remote)) throw usageError("--remote must be auto, never or require");
+  const remoteCredentials = values["remote-credentials"] as TransferOptions["remoteCredentials"];
+  if (remoteCredentials !== undefined && !["any", "scoped"].includes(remoteCredentials)) throw usageError("--remote-credentials must be any or scoped");
 
-  const onProgress: (event: ProgressEvent) => void = values.events
+  // No listener when nothing is shown: a copy run on a host then sends no progress lines back.
+  const onProgress: ((event: ProgressEvent) => void) | undefined = values.events
     ? (event) => printJson({ event: { ...event, ...(event.type === "file" && event.error ? { error: event.error.toJSON() } : {}) } })
     : values.json || values.quiet
-      ? () => {}
+      ? undefined
       : progressBar();
   const options: TransferOptions = {
-    onProgress,
+    ...(onProgress ? { onProgress } : {}),
     ...(values["dry-run"] ? { dryRun: true } : {}),
     ...(values.include ? { include: values.include } : {}),
     ...(values.exclude ? { exclude: values.exclude } : {}),
@@ -59,6 +63,7 @@ export async function run(argv: string[], mode: "cp" | "sync" | "mv"): Promise<v
     ...(values.concurrency ? { concurrency: Number(values.concurrency) } : {}),
     ...(values.streams ? { streams: Number(values.streams) } : {}),
     ...(remote ? { remote } : {}),
+    ...(remoteCredentials ? { remoteCredentials } : {}),
   };
   const report = await (mode === "sync" ? sync : copy)(source, destination, options);
   const moved = mode === "mv" && !report.dryRun && report.failed.length === 0;
