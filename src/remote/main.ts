@@ -1,6 +1,6 @@
 /** The runner's entry: `node stowage-runner.mjs` with a wire request on stdin (see runner.ts). */
 import { text } from "node:stream/consumers";
-import { VERSION } from "../index.js";
+import { VERSION } from "../version.js";
 import { WIRE_PROTOCOL } from "../transfer/wire.js";
 import { runRequest } from "./runner.js";
 

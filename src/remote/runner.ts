@@ -1,12 +1,26 @@
 /**
  * What an SSH host runs for a copy out of it or into it: reads one wire request (`transfer/wire.ts`)
  * from stdin, copies here with the local engine (between this host's disk and a URL), and answers
- * in wire lines on stdout. The build bundles
- * `main.ts` with everything it needs into one file, `dist/runner/stowage-runner.mjs`, which the
- * caller uploads into the host's cache (`transfer/runner-cache.ts`): the host needs only Node.
+ * in wire lines on stdout. The build bundles `main.ts` with everything it needs into one file,
+ * `dist/runner/stowage-runner.mjs`, which the caller uploads into the host's cache
+ * (`transfer/runner-cache.ts`): the host needs only Node.
+ *
+ * It uses the transfer engine and the systems directly, not the resources (tables, names, clusters),
+ * so the bundle the host compiles before every copy holds no Arrow or Parquet: the wire's places
+ * are host paths and URLs, never names.
  */
-import { closeSystems, copy, type ProgressEvent, TransferError } from "../index.js";
-import { decodeRequest, encodeError, encodeEvent, encodeReport, placeAddress } from "../transfer/wire.js";
+import { parseAddress, formatAddress } from "../systems/addresses.js";
+import { systems } from "../systems/registry.js";
+import { transfer, TransferError } from "../transfer/engine.js";
+import type { ProgressEvent, TransferOptions, TransferReport } from "../transfer/types.js";
+import { decodeRequest, encodeError, encodeEvent, encodeReport, placeAddress, type WirePlace } from "../transfer/wire.js";
+
+async function copyHere(source: WirePlace, destination: WirePlace, options: TransferOptions): Promise<TransferReport> {
+  const from = parseAddress(placeAddress(source));
+  const to = parseAddress(placeAddress(destination));
+  const [fromSystem, toSystem] = await Promise.all([systems.open(from), systems.open(to)]);
+  return transfer({ system: fromSystem, path: from.path, url: formatAddress(from) }, { system: toSystem, path: to.path, url: formatAddress(to) }, options);
+}
 
 /** Runs one request; resolves with the process's exit code. Every outcome is written as wire lines. */
 export async function runRequest(input: string, write: (line: string) => void): Promise<number> {
@@ -14,7 +28,7 @@ export async function runRequest(input: string, write: (line: string) => void): 
     const request = decodeRequest(input);
     // The credentials live only in this process's memory, for the provider chain of the end given as a URL.
     Object.assign(process.env, request.env);
-    const report = await copy(placeAddress(request.source), placeAddress(request.destination), {
+    const report = await copyHere(request.source, request.destination, {
       ...request.options,
       remote: "never",
       ...(request.progress === false ? {} : { onProgress: (event: ProgressEvent) => write(encodeEvent(event)) }),
@@ -29,6 +43,6 @@ export async function runRequest(input: string, write: (line: string) => void): 
     write(encodeError(error));
     return 1;
   } finally {
-    await closeSystems();
+    await systems.closeAll();
   }
 }
