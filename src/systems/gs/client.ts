@@ -6,7 +6,7 @@
  */
 import { IdempotencyStrategy, Storage, type StorageOptions } from "@google-cloud/storage";
 import { OAuth2Client } from "google-auth-library";
-import type { StowageConfig } from "../../config.js";
+import { timeoutsMs, type StowageConfig } from "../../config.js";
 import { sectionOf } from "../descriptor.js";
 import type { GsConfig } from "./index.js";
 import { credential, type Credentials } from "../../credentials.js";
@@ -18,6 +18,16 @@ export interface GsConnection {
   /** True when talking to an emulator (STORAGE_EMULATOR_HOST), which may not enforce preconditions. */
   emulator: boolean;
   project: string | undefined;
+  /**
+   * Whether uploads may hold a resumable session open across requests (chunks), to continue it
+   * after a failure. Real GCS and private endpoints do. The firebase-tools emulator the tests use
+   * does not: it appends each PUT's body and finalizes the object at once, whatever the
+   * Content-Range says (a status query would finalize an empty object), so against an emulator
+   * uploads stay single-request and cannot resume.
+   */
+  chunkedSessions: boolean;
+  /** A request with no answer for this long is taken for a stalled connection (the idle timeout). */
+  stallMs: number;
 }
 
 export function connect(config: StowageConfig, env: NodeJS.ProcessEnv = process.env, credentials?: Credentials): GsConnection {
@@ -51,5 +61,7 @@ export function connect(config: StowageConfig, env: NodeJS.ProcessEnv = process.
     endpoint: emulatorHost ?? endpoint ?? "https://storage.googleapis.com",
     emulator: emulatorHost !== undefined,
     project,
+    chunkedSessions: emulatorHost === undefined,
+    stallMs: timeoutsMs(config).idle,
   };
 }

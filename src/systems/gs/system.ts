@@ -4,21 +4,24 @@
  */
 import type { Address } from "../../address.js";
 import type { StowageConfig } from "../../config.js";
-import type { ExportedCredentials, Semantics, System, WriteResult } from "../contract.js";
+import type { ExportedCredentials, ResumableUploads, Semantics, System, WriteResult } from "../contract.js";
 import { createGuard } from "../guard.js";
 import { splitBucket } from "../paths.js";
+import { discardSession, resumableOffset } from "./chunked.js";
 import { connect } from "./client.js";
 import { deletePath } from "./delete.js";
 import { gsError, mapGsError } from "./errors.js";
 import { listPath, statPath } from "./objects.js";
 import { openRead } from "./read.js";
 import { downscopedToken } from "./scoped.js";
+import { SessionClient } from "./session.js";
 import { BucketKeeper, assertAbsent, upload } from "./write.js";
 
 export function createGsSystem(address: Address, config: StowageConfig): System {
-  const { storage, endpoint, emulator, project } = connect(config, process.env, address.credentials);
+  const { storage, endpoint, emulator, project, chunkedSessions, stallMs } = connect(config, process.env, address.credentials);
   const guard = createGuard("gs", mapGsError);
   const buckets = new BucketKeeper(storage, !emulator);
+  const sessions = chunkedSessions ? new SessionClient(storage, stallMs) : undefined;
 
   const objectAt = (operation: string, path: string) => {
     const { bucket, key } = splitBucket(path);
@@ -26,8 +29,26 @@ export function createGsSystem(address: Address, config: StowageConfig): System 
     return { bucket, key, file: storage.bucket(bucket).file(key) };
   };
 
+  /**
+   * Where sessions are held open across chunks (chunked.ts), an upload continues from the last
+   * byte GCS persisted: the saved state is the session URI, with the offset and CRC32C of what it
+   * was known to hold.
+   */
+  const uploads: ResumableUploads | undefined = sessions && {
+    offset: (path, state, options) =>
+      guard("resume", path, () => {
+        const { bucket, key } = objectAt("resume", path);
+        return resumableOffset(sessions, `/${bucket}/${key}`, state, options.size, options.signal);
+      }),
+    discard: (path, state) =>
+      guard("discard", path, () => {
+        const { bucket, key } = objectAt("discard", path);
+        return discardSession(sessions, `/${bucket}/${key}`, state);
+      }),
+  };
+
   const semantics: Semantics = {
-    // Each upload is one request that finalizes only when the body is complete.
+    // An upload finalizes only when its body is complete: its last chunk, or its one request.
     atomicWrite: true,
     // GCS enforces ifGenerationMatch=0 itself. The firebase-tools emulator ignores preconditions, so
     // against an emulator `overwrite: false` is only a check before the write.
@@ -63,7 +84,7 @@ export function createGsSystem(address: Address, config: StowageConfig): System 
         const { bucket, key, file } = objectAt("write", path);
         if (options.overwrite === false) await assertAbsent(file, "write", path);
         await buckets.ensure(bucket);
-        const metadata = await upload(file, body, options);
+        const metadata = await upload(file, body, options, sessions && { storage, sessions, bucket, key });
         const result: WriteResult = { path: `/${bucket}/${key}`, size: Number(metadata.size ?? 0) };
         if (metadata.etag) result.etag = metadata.etag;
         if (typeof metadata.md5Hash === "string") result.md5 = Buffer.from(metadata.md5Hash, "base64").toString("hex");
@@ -86,6 +107,8 @@ export function createGsSystem(address: Address, config: StowageConfig): System 
       }),
 
     mkdir: async () => {},
+
+    ...(uploads ? { uploads } : {}),
 
     /**
      * For a copy running on an SSH host: an OAuth access token downscoped to the copy's bucket,

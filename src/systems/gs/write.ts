@@ -1,37 +1,64 @@
 /**
- * Uploads. Every upload is one request, so an object appears only when its body is complete:
+ * Uploads. An object appears only when its body is complete:
  * - a small byte body without a signal: a simple upload (`resumable: false`);
- * - anything else: a single-request resumable upload (no `chunkSize`), finalized only when the body
- *   stream ends. When the body errors or the signal aborts before that, the SDK aborts the request
- *   and nothing is finalized. A simple upload cannot be aborted once sent (the SDK keeps sending
- *   after its stream is destroyed), so it is used only where nothing can abort it.
+ * - anything else, where the endpoint keeps chunked sessions (real GCS): a chunked resumable
+ *   session (chunked.ts), which a retry or a later run continues from the last persisted byte;
+ * - anything else against an emulator: a single-request resumable upload (no `chunkSize`),
+ *   finalized only when the body stream ends. The firebase-tools emulator finalizes a session at
+ *   its first PUT whatever its Content-Range says, so it cannot hold a session open between chunks
+ *   (see connect()). When the body errors or the signal aborts before the end, the SDK aborts the
+ *   request and nothing is finalized.
+ * A simple upload cannot be aborted once sent (the SDK keeps sending after its stream is
+ * destroyed), so it is used only where nothing can abort it.
  */
 import { Readable, type Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { File, FileMetadata, Storage } from "@google-cloud/storage";
 import { bytesOf, isBytes, toReadable } from "../body.js";
 import type { WriteBody, WriteOptions } from "../contract.js";
+import { chunkSizeFor, uploadChunked } from "./chunked.js";
 import { gsError } from "./errors.js";
 import { isNotFound } from "./objects.js";
+import type { SessionClient } from "./session.js";
 
 /** Bodies up to this size go in one simple request (emulators refuse ~130 MB and more). */
 const SIMPLE_UPLOAD_MAX = 8 << 20;
 /** Byte bodies are fed in slices, so the body ends (the commit point) only as its last slice is sent. */
 const SLICE = 1 << 20;
 
-export async function upload(file: File, body: WriteBody, options: WriteOptions): Promise<FileMetadata> {
+/** Where chunked sessions go: the endpoint's session client, and the object's bucket and name. */
+export interface ChunkedTarget {
+  storage: Storage;
+  sessions: SessionClient;
+  bucket: string;
+  key: string;
+}
+
+export async function upload(file: File, body: WriteBody, options: WriteOptions, chunked?: ChunkedTarget): Promise<FileMetadata> {
   options.signal?.throwIfAborted();
   const common = {
     ...(options.contentType === undefined ? {} : { contentType: options.contentType }),
     // Real GCS refuses the upload atomically if the object exists; emulators may not (see createGsSystem).
     ...(options.overwrite === false ? { preconditionOpts: { ifGenerationMatch: 0 } } : {}),
   };
-  if (isBytes(body) && options.signal === undefined) {
+  if (isBytes(body) && options.signal === undefined && !options.checkpoint?.resume) {
     const bytes = bytesOf(body);
     if (bytes.length <= SIMPLE_UPLOAD_MAX) {
       await file.save(bytes, { ...common, resumable: false });
       return file.metadata;
     }
+  }
+  if (chunked) {
+    const { storage, sessions, bucket, key } = chunked;
+    return uploadChunked(storage, sessions, body, {
+      path: `/${bucket}/${key}`,
+      target: { bucket, key, contentType: options.contentType, ifAbsent: options.overwrite === false },
+      chunkSize: chunkSizeFor(options.partSize),
+      size: options.size,
+      md5: options.md5,
+      checkpoint: options.checkpoint,
+      signal: options.signal,
+    });
   }
   const source = isBytes(body) ? Readable.from(slices(bytesOf(body)), { objectMode: false }) : toReadable(body);
   await pipeUntilCommitted(source, file.createWriteStream({ ...common, resumable: true }), options.signal);
