@@ -107,7 +107,7 @@ export async function transfer(source: TransferEndpoint, destination: TransferEn
 
   let fallback: string | undefined;
   // A host at either end that runs commands runs the copy itself, so the bytes never pass through this machine.
-  const route = options.remote === "never" ? undefined : hostRoute(source, destination);
+  const route = options.remote === "never" ? undefined : hostRoute(source, destination, sourceStat);
   if (route) {
     const outcome = await runOnHost(route, options);
     if (outcome.ran) {

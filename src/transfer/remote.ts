@@ -6,10 +6,11 @@
  * its memory: never in the command line, never on the host's disk.
  */
 import { StowageError, toStowageError } from "../errors.js";
+import type { Stat } from "../systems/contract.js";
 import { has, need } from "../systems/extensions.js";
 import type { TransferEndpoint } from "./engine.js";
 import { credentialsReport, forwardCredentials } from "./forward-credentials.js";
-import { STALE_RUNNER_EXIT, forgetHost, hostRunner } from "./runner-cache.js";
+import { STALE_RUNNER_EXIT, forgetHost, hostRunner, launchBeforeProbe } from "./runner-cache.js";
 import type { TransferOptions, TransferReport } from "./types.js";
 import { decodeLine, encodeRequest, wireOptions, type WirePlace } from "./wire.js";
 
@@ -34,18 +35,24 @@ function hostPath(path: string): string {
  * place whose credentials it can be given. Undefined when neither (an upload from this machine) or
  * inside one system, which copies itself.
  */
-export function hostRoute(source: TransferEndpoint, destination: TransferEndpoint): HostRoute | undefined {
-  if (source.system.id === destination.system.id) return undefined;
+export function hostRoute(source: TransferEndpoint, destination: TransferEndpoint, sourceStat?: Stat): HostRoute | undefined {
+  // A folder between two places of one host: the runner copies it there, on the host's own disk (a
+  // server-side copy per file took 5 requests and a command each: 15 files/s). One file stays a
+  // server-side copy, which needs no runner; other systems copy inside themselves.
+  if (sameSystem(source, destination))
+    return sourceStat?.type === "directory" && has(source.system, "exec") ? { source, destination, on: "source" } : undefined;
   if (has(source.system, "exec")) return { source, destination, on: "source" };
   if (has(destination.system, "exec") && has(source.system, "exportCredentials")) return { source, destination, on: "destination" };
   return undefined;
 }
 
+const sameSystem = (source: TransferEndpoint, destination: TransferEndpoint) => source.system.id === destination.system.id;
 const hostEnd = (route: HostRoute) => route[route.on];
 const otherEnd = (route: HostRoute) => (route.on === "source" ? route.destination : route.source);
 
 /** Why the copy cannot run on the host: the other end must be reachable from there with credentials this process hands over. */
 function whyNot(route: HostRoute): string | undefined {
+  if (sameSystem(route.source, route.destination)) return undefined;
   const other = otherEnd(route).system;
   if (has(other, "exportCredentials")) return undefined;
   if (other.semantics.local) return `the ${route.on === "source" ? "destination" : "source"} is this machine`;
@@ -63,18 +70,26 @@ export async function runOnHost(route: HostRoute, options: TransferOptions): Pro
   const at = hostEnd(route);
   const other = otherEnd(route);
   const host = need(at.system, "exec", "transfer", at.url);
-  const target = need(other.system, "exportCredentials", "transfer", other.url);
-  let runner = await hostRunner(host);
+  const guessed = await launchBeforeProbe(host);
+  let runner = guessed ?? (await hostRunner(host));
   if ("reason" in runner) return { ran: false, reason: runner.reason };
-  // Read access for a source, write for a destination; Unsupported here when a scope is required but cannot be had.
-  const credentials = await forwardCredentials(target, other, route.on === "source" ? "write" : "read", { host, source, options });
-  if (!credentials) return { ran: false, reason: `${other.system.name} credentials of this kind cannot be forwarded to a host` };
-  const place = (end: TransferEndpoint): WirePlace => (end === at ? { path: hostPath(end.path) } : { url: end.url });
+  // Both ends on the host need no credentials. Otherwise read access for a source, write for a
+  // destination; Unsupported here when a scope is required but cannot be had.
+  const onHost = sameSystem(source, destination);
+  const credentials = onHost
+    ? undefined
+    : await forwardCredentials(need(other.system, "exportCredentials", "transfer", other.url), other, route.on === "source" ? "write" : "read", {
+        host,
+        source,
+        options,
+      });
+  if (!onHost && !credentials) return { ran: false, reason: `${other.system.name} credentials of this kind cannot be forwarded to a host` };
+  const place = (end: TransferEndpoint): WirePlace => (onHost || end === at ? { path: hostPath(end.path) } : { url: end.url });
   const stdin = encodeRequest({
     source: place(source),
     destination: place(destination),
     options: wireOptions(options),
-    env: credentials.env,
+    env: credentials?.env ?? {},
     // Progress lines cost the host a write each (a thousand small files: ~0.4 CPU-s); only for a listener.
     progress: options.onProgress !== undefined,
   });
@@ -113,8 +128,10 @@ export async function runOnHost(route: HostRoute, options: TransferOptions): Pro
   };
 
   let result = await run(runner.command);
-  if (runner.cached && result.code === STALE_RUNNER_EXIT && !received) {
-    // The cached runner changed since it was checked on this connection: install it again, once.
+  // Started before any probe and not a line back: that was not this runner (no Node there, an old
+  // one, no cached runner). Or the cached runner (or the Node brought there) changed since it was
+  // checked on this connection. Either way: prepare the host, and start once more.
+  if (!received && !options.signal?.aborted && (guessed !== undefined || (runner.cached && result.code === STALE_RUNNER_EXIT))) {
     forgetHost(host);
     runner = await hostRunner(host);
     if ("reason" in runner) return { ran: false, reason: runner.reason };
@@ -130,7 +147,8 @@ export async function runOnHost(route: HostRoute, options: TransferOptions): Pro
         destination: destination.url,
         ranOn: ["remote-host"],
         ...(name ? { host: name } : {}),
-        ...credentialsReport(credentials),
+        ...(runner.node ? { hostNode: runner.node } : {}),
+        ...(credentials ? credentialsReport(credentials) : {}),
       },
     };
   }

@@ -111,6 +111,11 @@ export interface TransferReport {
   /** The SSH host that ran the copy, when it ran remotely. */
   host?: string;
   /**
+   * Whose Node ran Stowage's runner there: the host's own `node`, or this machine's, which Stowage
+   * brought into the host's cache because the host had none (20+). Unset with STOWAGE_REMOTE_COMMAND.
+   */
+  hostNode?: "host" | "shipped";
+  /**
    * When it ran remotely: whether the host got credentials for the other end narrowed to that one
    * copy (its bucket or container, the access it needs, a short lifetime), or the caller's own.
    */

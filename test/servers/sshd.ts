@@ -14,7 +14,17 @@ const SSHD = "/usr/sbin/sshd";
 const SFTP_SERVER = "/usr/lib/openssh/sftp-server";
 export const SSH_TEST_ALIAS = "stowage-test";
 
-export async function startSshd(): Promise<RunningServer> {
+export interface SshdOptions {
+  /** The alias of the ssh config written beside it. Default `stowage-test`. */
+  alias?: string;
+  /** More sshd_config lines, e.g. `SetEnv PATH=…` for a host whose logins lack a program. */
+  extraConfig?: readonly string[];
+  /** A command sshd runs under, e.g. `["setarch", "linux32"]` for a host that says it is another architecture. */
+  launcher?: readonly string[];
+}
+
+export async function startSshd(options: SshdOptions = {}): Promise<RunningServer> {
+  const alias = options.alias ?? SSH_TEST_ALIAS;
   for (const [path, what] of [
     [SSHD, "sshd"],
     [SFTP_SERVER, "sftp-server"],
@@ -58,6 +68,7 @@ export async function startSshd(): Promise<RunningServer> {
       "LogLevel INFO",
       "MaxStartups 64:30:128",
       "MaxSessions 64",
+      ...(options.extraConfig ?? []),
       "",
     ].join("\n"),
   );
@@ -65,7 +76,7 @@ export async function startSshd(): Promise<RunningServer> {
   writeFileSync(
     clientConfig,
     [
-      `Host ${SSH_TEST_ALIAS}`,
+      `Host ${alias}`,
       "  HostName 127.0.0.1",
       `  Port ${port}`,
       `  User ${user}`,
@@ -81,7 +92,8 @@ export async function startSshd(): Promise<RunningServer> {
 
   const logFile = join(dir, "sshd.log");
   // sshd re-executes itself, so it needs its absolute path; -D stays in the foreground, -e logs to stderr.
-  const child = startProcess(SSHD, ["-D", "-e", "-f", sshdConfig], logFile);
+  const [command = SSHD, ...prefix] = [...(options.launcher ?? []), SSHD];
+  const child = startProcess(command, [...prefix, "-D", "-e", "-f", sshdConfig], logFile);
   await waitForPort(port, child, "sshd", logFile, 30_000);
   process.stdout.write(`[servers] sshd on 127.0.0.1:${port} in ${Date.now() - started} ms (keys generated)\n`);
 
@@ -89,7 +101,7 @@ export async function startSshd(): Promise<RunningServer> {
     name: "sshd",
     env: {
       STOWAGE_SSH_CONFIG: clientConfig,
-      STOWAGE_TEST_SSH_HOST: SSH_TEST_ALIAS,
+      STOWAGE_TEST_SSH_HOST: alias,
       STOWAGE_TEST_SSH_DIR: root,
       STOWAGE_TEST_SSH_PORT: String(port),
       STOWAGE_TEST_SSH_USER: user,

@@ -16,6 +16,7 @@ import { WIRE_PROTOCOL } from "../../src/transfer/wire.js";
 import { full } from "../support/full-system.js";
 import { binWithoutNode, execCallsDuring, withHostPath } from "../support/host-path.js";
 import { sha256, sha256Of } from "../support/measure.js";
+import { withRunnerCacheLock } from "../support/runner-cache-lock.js";
 import { seededBytes, seededStream } from "../support/seed.js";
 import { sshThroughProxy } from "../support/ssh-proxy.js";
 import type { TcpProxy } from "../support/tcp-proxy.js";
@@ -42,9 +43,11 @@ describe("bucket → ssh runs on the destination host", () => {
 
   /** Bytes through the caller's SSH connection during `body`, logged beside the bytes copied. */
   async function measured(what: string, bytes: number, body: () => Promise<TransferReport>): Promise<{ report: TransferReport; share: number }> {
-    proxy.resetCounters();
-    const report = await body();
-    const crossed = proxy.bytesUp + proxy.bytesDown;
+    const { report, crossed } = await withRunnerCacheLock(async () => {
+      proxy.resetCounters();
+      const report = await body();
+      return { report, crossed: proxy.bytesUp + proxy.bytesDown };
+    });
     const share = crossed / bytes;
     console.log(`[ssh-remote-into-host] ${what}: ${bytes} bytes copied; ${crossed} bytes crossed the caller's SSH connection (${(share * 100).toFixed(2)}%)`);
     return { report, share };
@@ -130,12 +133,15 @@ describe("bucket → ssh runs on the destination host", () => {
   });
 
   it(
-    "streams through the caller when the host's PATH has no node, and says what to install",
+    "streams through the caller when the host's PATH has no node and shipping Node is off, and says what to install",
     async () => {
       await closeSystems(); // a new connection: what a host has is asked once per connection
       const target = freshDir("no-node");
       proxy.resetCounters();
-      const report = await withHostPath(host, binWithoutNode(), () => copy(`${bucketRoot}/small`, onHost(target), { include: ["d2/**"] }));
+      process.env.STOWAGE_SHIP_NODE = "0";
+      const report = await withHostPath(host, binWithoutNode(), () => copy(`${bucketRoot}/small`, onHost(target), { include: ["d2/**"] })).finally(() => {
+        delete process.env.STOWAGE_SHIP_NODE;
+      });
       expect(report.ranOn).toEqual(["caller"]);
       expect(report.fallback).toMatch(/Node\.js 20/);
       expect(report.copied.length).toBe(SMALL_COUNT / 10);
@@ -178,7 +184,7 @@ describe("bucket → ssh runs on the destination host", () => {
   });
 
   it(
-    "copies between two folders of one host with `cp` there, with under 2% of a 200 MiB file through the caller's connection",
+    "copies between two folders of one host on the host, with under 2% of a 200 MiB file through the caller's connection",
     async () => {
       const source = freshDir("same-host-source");
       mkdirSync(source, { recursive: true });
@@ -187,7 +193,7 @@ describe("bucket → ssh runs on the destination host", () => {
       writeFileSync(join(source, "small.txt"), "small\n");
       const target = freshDir("same-host-target");
       const { report, share } = await measured("ssh → same ssh, 1 × 200 MiB", BIG, () => copy(onHost(source), onHost(target)));
-      expect(report.ranOn).toEqual(["server-side"]);
+      expect(report.ranOn).toEqual(["remote-host"]);
       expect(report.fallback).toBeUndefined();
       expect(report.copied.map((f) => f.path).sort()).toEqual(["big.bin", "small.txt"]);
       expect(share).toBeLessThan(CONTROL_SHARE);
@@ -200,7 +206,7 @@ describe("bucket → ssh runs on the destination host", () => {
   );
 
   it(
-    "copies many small files between two folders of one host with `cp` there",
+    "copies many small files between two folders of one host on the host, with under 2% of them through the caller's connection",
     async () => {
       const source = freshDir("same-host-small");
       for (const [name, content] of smallFiles) {
@@ -210,11 +216,15 @@ describe("bucket → ssh runs on the destination host", () => {
       const target = freshDir("same-host-small-target");
       const total = SMALL_COUNT * SMALL_SIZE;
       const { report, share } = await measured(`ssh → same ssh, ${SMALL_COUNT} × ${SMALL_SIZE >> 10} KiB`, total, () => copy(onHost(source), onHost(target)));
-      expect(report.ranOn).toEqual(["server-side"]);
+      expect(report.ranOn).toEqual(["remote-host"]);
       expect(report.copied.length).toBe(SMALL_COUNT);
-      // The bytes stay on the host; what crosses is the listing and one short command per file.
-      expect(share).toBeLessThan(0.25);
+      // The runner lists and copies there: what crosses is the request and the report.
+      expect(share).toBeLessThan(CONTROL_SHARE);
       for (const [name, content] of smallFiles) expect(sha256(readFileSync(join(target, name))), name).toBe(sha256(content));
+      // One file between two places of the host stays a server-side copy: no runner to start.
+      const one = await copy(onHost(join(source, "d1", "f0001.bin")), onHost(join(`${target}-one`, "f.bin")));
+      expect(one.ranOn).toEqual(["server-side"]);
+      expect(sha256(readFileSync(`${target}-one/f.bin`))).toBe(sha256(smallFiles.get("d1/f0001.bin")!));
     },
     LONG,
   );

@@ -5,11 +5,11 @@
  * machine's) and runs it with the host's node: no registry, no STOWAGE_REMOTE_COMMAND.
  */
 import { createHash, randomUUID } from "node:crypto";
-import { chmodSync, createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { buildRunner } from "../../scripts/build-runner.js";
 import { closeSystems, folder, openSystem, type TransferReport } from "../../src/index.js";
 import { expectCode } from "../../src/testing/index.js";
@@ -18,6 +18,7 @@ import { WIRE_PROTOCOL } from "../../src/transfer/wire.js";
 import { binWithoutNode, execCallsDuring, withHostPath } from "../support/host-path.js";
 import { sha256, sha256Of } from "../support/measure.js";
 import { localRemoteCommand } from "../support/places.js";
+import { lockRunnerCache, unlockRunnerCache } from "../support/runner-cache-lock.js";
 import { tempDir } from "../support/process.js";
 import { seededBytes, seededStream } from "../support/seed.js";
 import { sshThroughProxy } from "../support/ssh-proxy.js";
@@ -63,11 +64,16 @@ describe("ssh → bucket runs on the host", () => {
 
   const source = () => folder({ system: "ssh", host, path: sourceDir });
 
+  // These tests remove and tamper with the host's cached runner, and count bytes a reinstall would add.
+  beforeEach(lockRunnerCache, 600_000);
+  afterEach(unlockRunnerCache);
+
   it("puts its own runner into the host's cache and runs the copy there with the host's node", async () => {
     rmSync(runnerFile, { force: true });
     const dest = await source().to(`s3://stowage-test/install-${randomUUID()}`, { include: ["meta.json"] });
     expect(dest.report?.ranOn).toEqual(["remote-host"]);
     expect(dest.report?.host).toBe(host);
+    expect(dest.report?.hostNode).toBe("host");
     expect(dest.report?.copied.map((f) => f.path)).toEqual(["meta.json"]);
     expect(sha256Hex(readFileSync(runnerFile))).toBe(runnerSha256);
     expect(runnerFile).toMatch(new RegExp(`stowage-runner-\\d+\\.\\d+\\.\\d+[^/]*-${runnerSha256.slice(0, 16)}\\.mjs$`));
@@ -131,6 +137,40 @@ describe("ssh → bucket runs on the host", () => {
     expect(again.copied).toEqual([]);
   });
 
+  it("on a new connection starts the cached runner at once, with no probe before it", async () => {
+    await source().to(`s3://stowage-test/warm-${randomUUID()}`, { include: ["meta.json"] }); // the runner is in the cache
+    await closeSystems();
+    const calls = await execCallsDuring({ system: "ssh", host, path: "/" }, async () => {
+      const report = (await source().to(`s3://stowage-test/no-probe-${randomUUID()}`, { include: ["meta.json"] })).report!;
+      expect(report.ranOn).toEqual(["remote-host"]);
+    });
+    // One Node start on the host, the runner's, carrying the request; no probe of Node or of the cache.
+    const nodeStarts = calls.filter((call) => /\bnode\b/.test(call.command));
+    expect(nodeStarts.length).toBe(1);
+    expect(nodeStarts[0]!.stdin).toContain(`"protocol":${WIRE_PROTOCOL}`);
+  });
+
+  it("installing a new runner removes other runners untouched for a month, and keeps recent ones", async () => {
+    const old = join(runnerDir, "stowage-runner-0.0.1-00000000deadbeef.mjs");
+    const recent = join(runnerDir, "stowage-runner-0.0.2-00000000feedface.mjs");
+    const unrelated = join(runnerDir, "notes.txt");
+    for (const file of [old, recent, unrelated]) writeFileSync(file, "x");
+    const monthsAgo = new Date(Date.now() - 40 * 24 * 60 * 60 * 1000);
+    utimesSync(old, monthsAgo, monthsAgo);
+    utimesSync(unrelated, monthsAgo, monthsAgo);
+    try {
+      rmSync(runnerFile, { force: true });
+      await closeSystems();
+      expect((await source().to(`s3://stowage-test/tidy-${randomUUID()}`, { include: ["meta.json"] })).report?.ranOn).toEqual(["remote-host"]);
+      expect(existsSync(runnerFile)).toBe(true);
+      expect(existsSync(old)).toBe(false);
+      expect(existsSync(recent)).toBe(true);
+      expect(existsSync(unrelated)).toBe(true);
+    } finally {
+      for (const file of [old, recent, unrelated]) rmSync(file, { force: true });
+    }
+  });
+
   it("replaces a tampered cached runner instead of running it", async () => {
     const marker = join(tempDir("tampered"), "ran");
     const tampered = `import { writeFileSync } from "node:fs"; writeFileSync(${JSON.stringify(marker)}, "ran");\n`;
@@ -180,24 +220,35 @@ describe("ssh → bucket runs on the host", () => {
     expect(grep.stdout).toBe("");
   });
 
-  it("streams through the caller when the host's PATH has no node, and says what to install", async () => {
+  // Without Stowage bringing its own Node there (ssh-remote-ship-node.test.ts covers that).
+  it("streams through the caller when the host's PATH has no node and shipping Node is off, and says what to install", async () => {
     await closeSystems(); // a new connection: what a host has is asked once per connection
     proxy.resetCounters();
-    const dest = await withHostPath(host, binWithoutNode(), () => source().to(`s3://stowage-test/no-node-${randomUUID()}`));
-    expect(dest.report?.ranOn).toEqual(["caller"]);
-    expect(dest.report?.fallback).toMatch(/Node\.js 20/);
-    expect(proxy.bytesDown).toBeGreaterThan(total);
-    expect(sha256(await dest.get("ckpt/model.bin"))).toBe(sha256(files["ckpt/model.bin"]!));
+    process.env.STOWAGE_SHIP_NODE = "0";
+    try {
+      const dest = await withHostPath(host, binWithoutNode(), () => source().to(`s3://stowage-test/no-node-${randomUUID()}`));
+      expect(dest.report?.ranOn).toEqual(["caller"]);
+      expect(dest.report?.fallback).toMatch(/Node\.js 20/);
+      expect(proxy.bytesDown).toBeGreaterThan(total);
+      expect(sha256(await dest.get("ckpt/model.bin"))).toBe(sha256(files["ckpt/model.bin"]!));
+    } finally {
+      delete process.env.STOWAGE_SHIP_NODE;
+    }
   });
 
-  it("does not run on a host whose node is older than 20", async () => {
+  it("does not run on a host whose node is older than 20 (shipping Node off)", async () => {
     await closeSystems();
     const bin = binWithoutNode();
     writeFileSync(join(bin, "node"), "#!/bin/sh\necho v18.19.1 -\n");
     chmodSync(join(bin, "node"), 0o755);
-    const dest = await withHostPath(host, bin, () => source().to(`s3://stowage-test/old-node-${randomUUID()}`, { include: ["meta.json"] }));
-    expect(dest.report?.ranOn).toEqual(["caller"]);
-    expect(dest.report?.fallback).toMatch(/v18.*Node\.js 20/);
+    process.env.STOWAGE_SHIP_NODE = "0";
+    try {
+      const dest = await withHostPath(host, bin, () => source().to(`s3://stowage-test/old-node-${randomUUID()}`, { include: ["meta.json"] }));
+      expect(dest.report?.ranOn).toEqual(["caller"]);
+      expect(dest.report?.fallback).toMatch(/v18.*Node\.js 20/);
+    } finally {
+      delete process.env.STOWAGE_SHIP_NODE;
+    }
   });
 
   it("STOWAGE_REMOTE_COMMAND replaces the runner and speaks the same protocol", async () => {

@@ -14,6 +14,11 @@ import { normalizePath } from "../paths.js";
 export interface SshConfig {
   /** A command that runs Stowage's runner on a host instead of the bundle Stowage uploads there (it reads the same request on stdin). */
   remoteCommand: string;
+  /**
+   * Bring this machine's Node binary to a host without Node 20+ (same OS and architecture only),
+   * into ~/.cache/stowage/node there, so copies still run on the host. Default true.
+   */
+  shipNode: boolean;
   /** Accept and remember host keys not yet in known_hosts. Default false: unknown keys are an error. */
   acceptNewHostKeys: boolean;
   knownHosts: string;
@@ -63,6 +68,7 @@ export const descriptor: SystemDescriptor = {
   },
   config: {
     remoteCommand: { env: "STOWAGE_REMOTE_COMMAND", type: "string" },
+    shipNode: { env: "STOWAGE_SHIP_NODE", type: "boolean" },
     acceptNewHostKeys: { env: "STOWAGE_SSH_ACCEPT_NEW_HOST_KEYS", type: "boolean" },
     knownHosts: { env: "STOWAGE_SSH_KNOWN_HOSTS", type: "string" },
     configFile: { env: "STOWAGE_SSH_CONFIG", type: "string" },
