@@ -13,10 +13,16 @@ const KEEP_MS = 1_000;
 const free: ArrayBuffer[] = [];
 let dropTimer: NodeJS.Timeout | undefined;
 
-/** A buffer of at least `size` bytes, recycled when one is free (its old bytes are still in it). */
+/** Room allocated past a chunk's size, so that the next row group's chunks (a little larger or smaller) fit in it. */
+const HEADROOM = 1.25;
+
+/**
+ * A buffer of at least `size` bytes, recycled when one is free (its old bytes are still in it). A
+ * new one is not zeroed (every byte handed out is read into first) and has headroom.
+ */
 export function takeChunkBuffer(size: number): Uint8Array {
   const index = free.findIndex((buffer) => buffer.byteLength >= size);
-  if (index < 0) return new Uint8Array(size);
+  if (index < 0) return new Uint8Array(Buffer.allocUnsafeSlow(Math.ceil(size * HEADROOM)).buffer, 0, size);
   const [buffer] = free.splice(index, 1);
   return new Uint8Array(buffer!, 0, size);
 }

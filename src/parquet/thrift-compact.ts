@@ -67,6 +67,38 @@ class Reader {
     return (n >> 1n) ^ -(n & 1n);
   }
 
+  /**
+   * A varint as a number: counts, lengths and 32-bit values without a BigInt each (page headers are
+   * read for every page of a table). Exact to 2^53, past which no count or 32-bit value reaches.
+   */
+  smallVarint(): number {
+    let result = 0;
+    let scale = 1;
+    for (;;) {
+      const b = this.byte();
+      result += (b & 0x7f) * scale;
+      if ((b & 0x80) === 0) return result;
+      scale *= 128;
+    }
+  }
+
+  /** A zigzag varint of at most 32 bits, as a number. */
+  smallZigzag(): number {
+    const n = this.smallVarint();
+    return n % 2 === 1 ? -(n + 1) / 2 : n / 2;
+  }
+
+  /** A zigzag varint of up to 64 bits: through a number when it has at most 7 bytes (49 bits), else a BigInt. */
+  zigzag64(): bigint {
+    const start = this.position;
+    for (let i = 0; i < 7; i++) {
+      const b = this.bytes[start + i];
+      if (b === undefined) break;
+      if ((b & 0x80) === 0) return BigInt(this.smallZigzag());
+    }
+    return this.zigzag();
+  }
+
   value(type: WireType): ThriftValue {
     switch (type) {
       case WireType.True:
@@ -77,16 +109,16 @@ class Reader {
         return (this.byte() << 24) >> 24;
       case WireType.I16:
       case WireType.I32:
-        return Number(this.zigzag());
+        return this.smallZigzag();
       case WireType.I64:
-        return this.zigzag();
+        return this.zigzag64();
       case WireType.Double: {
         const value = new DataView(this.bytes.buffer, this.bytes.byteOffset + this.position, 8).getFloat64(0, true);
         this.position += 8;
         return value;
       }
       case WireType.Binary: {
-        const length = Number(this.varint());
+        const length = this.smallVarint();
         // A copy: a view would keep the whole source buffer alive as long as the value.
         const value = new Uint8Array(this.bytes.subarray(this.position, this.position + length));
         this.position += length;
@@ -95,7 +127,7 @@ class Reader {
       case WireType.List:
       case WireType.Set: {
         const header = this.byte();
-        const size = header >> 4 === 15 ? Number(this.varint()) : header >> 4;
+        const size = header >> 4 === 15 ? this.smallVarint() : header >> 4;
         const elementType = (header & 15) as WireType;
         const items: ThriftValue[] = [];
         // Booleans inside a collection take a byte each: 1 is true.
@@ -103,7 +135,7 @@ class Reader {
         return { elementType, items };
       }
       case WireType.Map: {
-        const size = Number(this.varint());
+        const size = this.smallVarint();
         if (size === 0) return { keyType: WireType.Binary, valueType: WireType.Binary, entries: [] };
         const types = this.byte();
         const keyType = (types >> 4) as WireType;
@@ -126,7 +158,7 @@ class Reader {
       const header = this.byte();
       if (header === 0) return { fields };
       const type = (header & 15) as WireType;
-      id = header >> 4 === 0 ? Number(this.zigzag()) : id + (header >> 4);
+      id = header >> 4 === 0 ? this.smallZigzag() : id + (header >> 4);
       fields.push({ id, type, value: this.value(type) });
     }
   }

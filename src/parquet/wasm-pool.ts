@@ -17,6 +17,7 @@ import { Worker } from "node:worker_threads";
 import { StowageError } from "../errors.js";
 import type { ByteSpan } from "./footer.js";
 import { type RangeSource, wholeArrayBuffer } from "./source.js";
+import { type WasmFooter, wasmTail } from "./wasm-footer.js";
 import type { ColumnEncoding, Compression } from "./writer.js";
 
 export interface DecodeOptions {
@@ -201,17 +202,19 @@ export class WasmPool {
    * Decodes row groups of one file; resolves with one Arrow IPC stream per record batch. The byte
    * spans given (the column chunks it will need) are read here before the task is queued, so a
    * worker decodes without waiting on this thread; any other range it asks for is read on demand.
+   * `repair`: the footer parquet-wasm reads instead of the file's own (footer.ts `wasmFooter`).
    */
-  async decode(source: RangeSource, options: DecodeOptions, spans: readonly ByteSpan[] = []): Promise<Uint8Array[]> {
-    const [tail, chunks] = await Promise.all([
+  async decode(source: RangeSource, options: DecodeOptions, spans: readonly ByteSpan[] = [], repair?: WasmFooter): Promise<Uint8Array[]> {
+    const [fileTail, chunks] = await Promise.all([
       source.tail(),
       Promise.all(spans.map(async (span) => ({ start: span.start, buffer: transferable(await source.read(span.start, span.end)) }))),
     ]);
     const chunkBytes = chunks.map((c) => ({ start: c.start, bytes: new Uint8Array(c.buffer) }));
+    const tail = wasmTail(fileTail, source.size, repair);
     const message = {
       type: "decode",
       source: this.#sourceId(source),
-      size: source.size,
+      size: tail.size,
       tail: tail.bytes,
       tailStart: tail.start,
       chunks: chunkBytes,
@@ -338,11 +341,13 @@ export class WasmPool {
 function wasmFailure(task: Task, detail: string, cause?: Error): StowageError {
   if (task.message.type === "decode") {
     const path = task.source?.path;
+    const columns = (task.message.options as DecodeOptions | undefined)?.columns ?? [];
     return new StowageError({
       code: "InvalidInput",
       operation: "read",
+      retryable: false,
       ...(path === undefined ? {} : { path }),
-      message: `${path ?? "a Parquet file"} cannot be decoded (parquet-wasm: ${detail})`,
+      message: `${path ?? "a Parquet file"} cannot be decoded (column${columns.length === 1 ? "" : "s"} ${columns.join(", ")}; parquet-wasm: ${detail})`,
       ...(cause ? { cause } : {}),
     });
   }

@@ -1,7 +1,9 @@
 /**
  * One flat column chunk (no repetition, at most one definition level) decoded from its pages into
- * Arrow JS data of the column's Arrow type. Fixed-width values are kept as 32-bit words (one or two
- * per value) so 64-bit integers never become BigInts; byte arrays as offsets and bytes.
+ * the buffers of an Arrow column (arrow-data.ts makes them Arrow JS data of the column's type; this
+ * module imports no Arrow, so a decoding worker loads none). Fixed-width values are kept as 32-bit
+ * words (one or two per value) so 64-bit integers never become BigInts; byte arrays as offsets and
+ * bytes.
  *
  * A page without nulls is decoded straight into the column's buffers; a page with nulls is decoded
  * densely first, then spread over its rows.
@@ -9,7 +11,6 @@
  * Every value is copied out of the pages: nothing returned keeps a view of a page, because the
  * buffers the column chunks were read into are reused for the next row group (chunk-buffers.ts).
  */
-import { type Data, type DataType, makeData, Type } from "apache-arrow";
 import type { Arena } from "./arena.js";
 import { type Cursor, NotHandled, rleHybrid } from "./bits.js";
 import { deltaInt32, deltaInt64 } from "./delta.js";
@@ -26,11 +27,26 @@ interface Column {
   /** Decodes the page's present values, then spreads them over rows [at, at + defined.length). */
   decodeSparse(encoding: number, c: Cursor, present: number, defined: Uint8Array, at: number): void;
   setDictionary(c: Cursor, count: number): void;
-  finish(type: DataType, validity: Validity): Data;
+  finish(validity: Validity): DecodedColumn;
+}
+
+/** A decoded column chunk: the buffers of one Arrow column, of one of three shapes. */
+export interface DecodedColumn {
+  rows: number;
+  nullCount: number;
+  /** Present when nullCount > 0. */
+  nullBitmap?: Uint8Array;
+  /** Fixed-width values: one 32-bit word per value (INT32, FLOAT), two (INT64, DOUBLE). */
+  words?: Uint32Array;
+  /** Byte arrays: rows + 1 offsets into `data`. */
+  offsets?: Int32Array;
+  data?: Uint8Array;
+  /** Booleans, one bit per row. */
+  bits?: Uint8Array;
 }
 
 /** `arena`: where fixed-width values and string offsets are allocated, when the read has one. */
-export function decodeColumn(physical: Physical, optional: boolean, type: DataType, pages: Page[], rows: number, arena?: Arena): Data {
+export function decodeColumn(physical: Physical, optional: boolean, pages: Page[], rows: number, arena?: Arena): DecodedColumn {
   const column: Column =
     physical === "BYTE_ARRAY" ? new ByteArrayColumn(rows, arena) : physical === "BOOLEAN" ? new BooleanColumn(rows) : new FixedColumn(rows, physical, arena);
   const validity = new Validity(rows);
@@ -54,7 +70,7 @@ export function decodeColumn(physical: Physical, optional: boolean, type: DataTy
     position += page.values;
   }
   if (position !== rows) throw new NotHandled(`column chunk holds ${position} values, not ${rows}`);
-  return column.finish(type, validity);
+  return column.finish(validity);
 }
 
 /** Version 1 pages: a 4-byte length, then the levels; version 2: the levels' length is in the header. */
@@ -137,8 +153,9 @@ class Validity {
     }
   }
 
-  props(): { nullCount: number; nullBitmap?: Uint8Array } {
-    return this.nulls > 0 && this.bitmap ? { nullCount: this.nulls, nullBitmap: this.bitmap } : { nullCount: 0 };
+  props(): { rows: number; nullCount: number; nullBitmap?: Uint8Array } {
+    const { rows } = this;
+    return this.nulls > 0 && this.bitmap ? { rows, nullCount: this.nulls, nullBitmap: this.bitmap } : { rows, nullCount: 0 };
   }
 }
 
@@ -219,15 +236,8 @@ class FixedColumn implements Column {
     c.pos += bytes;
   }
 
-  finish(type: DataType, validity: Validity): Data {
-    const { buffer } = this.words;
-    type Typed = new (source: ArrayBufferLike | ArrayLike<number>, offset?: number, length?: number) => ArrayLike<number>;
-    const ArrayType = (type as unknown as { ArrayType: Typed }).ArrayType;
-    // 8- and 16-bit integers are stored as INT32: narrowed here.
-    const narrow = type.typeId === Type.Int && (type as unknown as { bitWidth: number }).bitWidth < 32;
-    const { byteOffset } = this.words;
-    const data = narrow ? new ArrayType(new Int32Array(buffer, byteOffset, this.rows)) : new ArrayType(buffer, byteOffset, this.rows);
-    return makeData({ type, length: this.rows, data, ...validity.props() } as never);
+  finish(validity: Validity): DecodedColumn {
+    return { ...validity.props(), words: this.words };
   }
 }
 
@@ -236,6 +246,11 @@ function byteStreamSplit(c: Cursor, count: number, width: number, out: Uint32Arr
   const src = c.bytes;
   const base = c.pos;
   if (base + count * width > src.length) throw new NotHandled("BYTE_STREAM_SPLIT values end early");
+  c.pos = base + count * width;
+  if (LITTLE_ENDIAN && count % 4 === 0 && (src.byteOffset + base) % 4 === 0) {
+    const words = new Uint32Array(src.buffer, src.byteOffset + base, (count * width) / 4);
+    return width === 4 ? unsplit4(words, count / 4, out, at) : unsplit8(words, count / 4, out, at * 2);
+  }
   const b0 = base;
   const b1 = base + count;
   const b2 = base + 2 * count;
@@ -252,7 +267,47 @@ function byteStreamSplit(c: Cursor, count: number, width: number, out: Uint32Arr
       out[o + 1] = src[b4 + i]! | (src[b5 + i]! << 8) | (src[b6 + i]! << 16) | (src[b7 + i]! << 24);
     }
   }
-  c.pos = base + count * width;
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/**
+ * BYTE_STREAM_SPLIT of 4-byte values read a word (4 values' bytes) per stream at a time and put
+ * back with shifts: a third less time than a load per byte. `quads` groups of 4 values.
+ */
+function unsplit4(w: Uint32Array, quads: number, out: Uint32Array, o: number): void {
+  for (let j = 0; j < quads; j++, o += 4) {
+    const a0 = w[j]!;
+    const a1 = w[quads + j]!;
+    const a2 = w[2 * quads + j]!;
+    const a3 = w[3 * quads + j]!;
+    out[o] = (a0 & 0xff) | ((a1 & 0xff) << 8) | ((a2 & 0xff) << 16) | (a3 << 24);
+    out[o + 1] = ((a0 >>> 8) & 0xff) | (a1 & 0xff00) | ((a2 & 0xff00) << 8) | ((a3 >>> 8) << 24);
+    out[o + 2] = ((a0 >>> 16) & 0xff) | ((a1 >>> 8) & 0xff00) | (a2 & 0xff0000) | ((a3 >>> 16) << 24);
+    out[o + 3] = (a0 >>> 24) | ((a1 >>> 16) & 0xff00) | ((a2 >>> 8) & 0xff0000) | (a3 & 0xff000000);
+  }
+}
+
+/** As `unsplit4`, for 8-byte values (two words each, from `o`). */
+function unsplit8(w: Uint32Array, quads: number, out: Uint32Array, o: number): void {
+  for (let j = 0; j < quads; j++, o += 8) {
+    const a0 = w[j]!;
+    const a1 = w[quads + j]!;
+    const a2 = w[2 * quads + j]!;
+    const a3 = w[3 * quads + j]!;
+    const a4 = w[4 * quads + j]!;
+    const a5 = w[5 * quads + j]!;
+    const a6 = w[6 * quads + j]!;
+    const a7 = w[7 * quads + j]!;
+    out[o] = (a0 & 0xff) | ((a1 & 0xff) << 8) | ((a2 & 0xff) << 16) | (a3 << 24);
+    out[o + 1] = (a4 & 0xff) | ((a5 & 0xff) << 8) | ((a6 & 0xff) << 16) | (a7 << 24);
+    out[o + 2] = ((a0 >>> 8) & 0xff) | (a1 & 0xff00) | ((a2 & 0xff00) << 8) | ((a3 >>> 8) << 24);
+    out[o + 3] = ((a4 >>> 8) & 0xff) | (a5 & 0xff00) | ((a6 & 0xff00) << 8) | ((a7 >>> 8) << 24);
+    out[o + 4] = ((a0 >>> 16) & 0xff) | ((a1 >>> 8) & 0xff00) | (a2 & 0xff0000) | ((a3 >>> 16) << 24);
+    out[o + 5] = ((a4 >>> 16) & 0xff) | ((a5 >>> 8) & 0xff00) | (a6 & 0xff0000) | ((a7 >>> 16) << 24);
+    out[o + 6] = (a0 >>> 24) | ((a1 >>> 16) & 0xff00) | ((a2 >>> 8) & 0xff0000) | (a3 & 0xff000000);
+    out[o + 7] = (a4 >>> 24) | ((a5 >>> 16) & 0xff00) | ((a6 >>> 8) & 0xff0000) | (a7 & 0xff000000);
+  }
 }
 
 class BooleanColumn implements Column {
@@ -299,8 +354,8 @@ class BooleanColumn implements Column {
     return out;
   }
 
-  finish(type: DataType, validity: Validity): Data {
-    return makeData({ type, length: this.rows, data: this.bits, ...validity.props() } as never);
+  finish(validity: Validity): DecodedColumn {
+    return { ...validity.props(), bits: this.bits };
   }
 }
 
@@ -416,13 +471,13 @@ class ByteArrayColumn implements Column {
     throw new NotHandled(`encoding ${encoding} for BYTE_ARRAY`);
   }
 
-  finish(type: DataType, validity: Validity): Data {
+  finish(validity: Validity): DecodedColumn {
     // A buffer sized by a first page unlike the rest is trimmed, rather than kept a quarter empty;
     // the room left in one that is kept is zeroed, as it stays reachable through the result's buffer.
     const trim = this.data.length > this.length * 1.25 + 64;
     if (!trim) this.data.fill(0, this.length);
     const data = trim ? this.data.slice(0, this.length) : this.data.subarray(0, this.length);
-    return makeData({ type, length: this.rows, valueOffsets: this.offsets, data, ...validity.props() } as never);
+    return { ...validity.props(), offsets: this.offsets, data };
   }
 }
 

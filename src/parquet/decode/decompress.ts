@@ -6,6 +6,7 @@
  * pages decompress in parallel while this thread decodes. Without either, zstd pages are left to
  * parquet-wasm (the caller falls back).
  */
+import { createRequire } from "node:module";
 import { promisify } from "node:util";
 import * as zlib from "node:zlib";
 
@@ -16,12 +17,28 @@ const ZSTD_PACKAGE = "@mongodb-js/zstd";
 
 let zstd: Promise<Decompress | undefined> | undefined;
 
+type ZstdModule = { decompress?: (b: Buffer) => Promise<Buffer>; default?: { decompress: (b: Buffer) => Promise<Buffer> } };
+
+/**
+ * On Linux, the package's prebuilt glibc binding loaded directly: the package's own loader first
+ * asks `process.report` for the libc in use, which took 20-60 ms of every read's start. Elsewhere,
+ * or where that binding is not installed or does not load (musl), the package's loader decides.
+ */
+function platformBinding(): ZstdModule | undefined {
+  if (process.platform !== "linux") return undefined;
+  try {
+    return createRequire(import.meta.url)(`${ZSTD_PACKAGE}-linux-${process.arch}-gnu`) as ZstdModule;
+  } catch {
+    return undefined;
+  }
+}
+
 function nativeZstd(): Promise<Decompress | undefined> {
   zstd ??= (async () => {
     const builtin = (zlib as unknown as { zstdDecompress?: (b: Uint8Array, cb: (e: Error | null, r: Buffer) => void) => void }).zstdDecompress;
     if (typeof builtin === "function") return promisify(builtin);
     try {
-      const module = (await import(ZSTD_PACKAGE)) as { decompress?: (b: Buffer) => Promise<Buffer>; default?: { decompress: (b: Buffer) => Promise<Buffer> } };
+      const module = platformBinding() ?? ((await import(ZSTD_PACKAGE)) as ZstdModule);
       const decompress = module.decompress ?? module.default?.decompress;
       if (!decompress) return undefined;
       return (bytes) => decompress(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));

@@ -32,6 +32,7 @@ export function deltaInt32(c: Cursor, out: Int32Array, at: number, room = out.le
   out[at] = value;
   let done = 1;
   const deltas = new Uint32Array(perMiniblock);
+  let high: Uint32Array | undefined;
   while (done < total) {
     const minDelta = zigzag(c);
     const widths = c.bytes.subarray(c.pos, c.pos + miniblocks);
@@ -47,7 +48,10 @@ export function deltaInt32(c: Cursor, out: Int32Array, at: number, room = out.le
           out[o++] = value;
         }
       } else {
-        unpack(c.bytes, c.pos, width, n, deltas, 0);
+        // Writers that take 32-bit steps in 64 bits (DuckDB) store widths past 32: the high bits are
+        // multiples of 2^32, which 32-bit arithmetic drops, so only the low halves are needed.
+        if (width > 32) unpack64(c.bytes, c.pos, width, n, deltas, (high ??= new Uint32Array(perMiniblock)));
+        else unpack(c.bytes, c.pos, width, n, deltas, 0);
         for (let i = 0; i < n; i++) {
           value = (value + minDelta + deltas[i]!) | 0;
           out[o++] = value;

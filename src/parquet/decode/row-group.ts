@@ -13,18 +13,21 @@ import { type Data, type DataType, DateUnit, Precision, TimeUnit, Type } from "a
 import type { ColumnChunk, SchemaElement } from "hyparquet";
 import type { ByteSpan, Footer } from "../footer.js";
 import type { Arena } from "./arena.js";
+import { toArrowData } from "./arrow-data.js";
 import { decodeColumn, type Physical } from "./column.js";
 import { type Decompress, decompressorFor } from "./decompress.js";
 import { readPages } from "./pages.js";
 
 export { NotHandled } from "./bits.js";
 
-interface ColumnPlan {
+export interface ColumnPlan {
   name: string;
   type: DataType;
   physical: Physical;
   optional: boolean;
   span: ByteSpan;
+  /** The chunk's codec as the footer names it (a decoding worker finds its own decompressor by it). */
+  codec: string;
   decompress: Decompress;
 }
 
@@ -118,7 +121,7 @@ export async function planRowGroup(footer: Footer, rowGroup: number, columns: re
     if (!meta.encodings.every((e: string) => ENCODINGS.has(e))) return undefined;
     const decompress = await decompressorFor(meta.codec);
     if (!decompress) return undefined;
-    plans.push({ name, type, physical, optional: element.repetition_type === "OPTIONAL", span: spans[0]!, decompress });
+    plans.push({ name, type, physical, optional: element.repetition_type === "OPTIONAL", span: spans[0]!, codec: meta.codec, decompress });
   }
   return { rows: Number(group.num_rows), columns: plans };
 }
@@ -131,7 +134,7 @@ export async function decodeRowGroup(plan: RowGroupPlan, bytes: (span: ByteSpan)
   const decoded = await Promise.all(
     plan.columns.map(async (column) => {
       const pages = await readPages(bytes(column.span), column.decompress);
-      return [column.name, decodeColumn(column.physical, column.optional, column.type, pages, plan.rows, arena)] as const;
+      return [column.name, toArrowData(column.type, decodeColumn(column.physical, column.optional, pages, plan.rows, arena))] as const;
     }),
   );
   return new Map(decoded);

@@ -12,6 +12,7 @@ import { type PartitionValues, parsePartitionPath } from "./partition.js";
 import type { RangeSource } from "../../parquet/source.js";
 import { systemRangeSource } from "./range-source.js";
 import { parquetWasm } from "../../parquet/wasm.js";
+import { wasmBlob } from "../../parquet/wasm-footer.js";
 
 export interface DataFile {
   path: string;
@@ -91,11 +92,18 @@ export class Dataset {
     return footer;
   }
 
-  /** parquet-wasm's handle on the file; it parses the footer from the cached tail. */
+  /** parquet-wasm's handle on the file; it parses the footer (repaired where it must be) from the cached tail. */
   handle(file: DataFile): Promise<WasmParquetFile> {
     let handle = this.#handles.get(file.path);
     if (!handle) {
-      handle = this.footer(file).then(async () => (await parquetWasm()).ParquetFile.fromFile(this.source(file).asBlob() as unknown as Blob));
+      handle = this.footer(file).then(async (footer) => {
+        const pw = await parquetWasm();
+        try {
+          return await pw.ParquetFile.fromFile(wasmBlob(this.source(file), footer.wasmFooter) as unknown as Blob);
+        } catch (error) {
+          throw unreadableFooter(file.path, footer, error);
+        }
+      });
       this.#handles.set(file.path, handle);
     }
     return handle;
@@ -117,6 +125,25 @@ export class Dataset {
     for (const handle of this.#handles.values()) void handle.then((h) => h.free()).catch(() => {});
     this.#handles.clear();
   }
+}
+
+/**
+ * parquet-wasm refused a footer hyparquet parsed: what the footer checks found is the likely cause
+ * (an unknown codec, say); else the file is damaged. Never parquet-wasm's untyped error.
+ */
+function unreadableFooter(path: string, footer: Footer, error: unknown): StowageError {
+  if (isStowageError(error)) return error;
+  const known = footer.problems.values().next().value;
+  if (known) return known;
+  const detail = error instanceof Error ? error.message : String(error);
+  return new StowageError({
+    code: "InvalidInput",
+    operation: "read",
+    path,
+    retryable: false,
+    message: `${path}: the footer cannot be read (parquet-wasm: ${detail})`,
+    cause: error,
+  });
 }
 
 /** A table written by another engine: a single Parquet file, or the `.parquet` files below a directory. */

@@ -15,7 +15,7 @@ import { compileFilter, filterColumns } from "./filter.js";
 import type { ResolvedLocation } from "./location.js";
 import { encodeSchema, joinPath, MANIFEST_NAME, type Manifest, newGeneration, readManifest, writeManifest } from "./manifest.js";
 import { planUnits } from "./plan.js";
-import { arenaFor, prepareDecoders, projectionFor, readUnits } from "./read.js";
+import { arenaFor, prepareDecoders, projectionFor, readUnits, threadsFor } from "./read.js";
 import { TableStream } from "./stream.js";
 import type { FetchOptions, OutputFormat, ReadOptions, StreamOptions } from "./types.js";
 import { parquetWasm } from "../../parquet/wasm.js";
@@ -53,7 +53,7 @@ async function openForRead(location: ResolvedLocation, options: ReadOptions) {
   checkColumns(dataset, options.columns);
   const predicate = compileFilter(options.filter, dataset.schema);
   const units = await planUnits(dataset, predicate);
-  return { dataset, units, projection: projectionFor(dataset, options.columns, predicate) };
+  return { dataset, units, projection: projectionFor(dataset, options.columns, predicate, { verifyChecksums: options.verifyChecksums ?? false }) };
 }
 
 /** The output schema for a projection, when no batch was read (an empty result). */
@@ -72,10 +72,12 @@ export async function fetchArrow(location: ResolvedLocation, options: ReadOption
   return withReplaceRetry(async () => {
     const { dataset, units, projection } = await openForRead(location, options);
     try {
+      // Large reads decode on every core: row groups go to decoding workers as well.
+      const threads = await threadsFor(dataset, units, projection);
       const batches: RecordBatch[] = [];
       let rows = 0;
       const arena = options.limit === undefined ? await arenaFor(dataset, units, projection) : undefined;
-      for await (const unitBatches of readUnits(dataset, units, projection, WHOLE_UNIT, arena)) {
+      for await (const unitBatches of readUnits(dataset, units, projection, WHOLE_UNIT, arena, threads)) {
         for (const batch of unitBatches) {
           options.signal?.throwIfAborted();
           const room = (options.limit ?? Infinity) - rows;

@@ -85,6 +85,11 @@ export interface ReadOptions {
   columns?: readonly string[];
   /** Rows to keep; partition values and row-group statistics skip what cannot match. */
   filter?: Filter;
+  /**
+   * Check the CRC-32 of every page read where its writer stored one (as Arrow's `page_checksum_verification`);
+   * a page that does not match fails the read with InvalidInput. Default false.
+   */
+  verifyChecksums?: boolean;
   signal?: AbortSignal;
 }
 
