@@ -3,6 +3,7 @@
  * the provider can mint for that copy, else the caller's own, which the report says with the
  * reason. Azurite gets a SAS for the one container; our S3 test server (Swift) has no STS, so the
  * forward is unscoped there, and `remoteCredentials: "scoped"` refuses it before anything is copied.
+ * ssh-remote-sts.test.ts runs the scoped S3 path against an STS protocol server beside Swift.
  */
 import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
