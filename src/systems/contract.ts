@@ -125,10 +125,17 @@ export interface ByteSpan {
 }
 
 /**
- * The hex MD5 of each of `ranges` of a written, unpublished file, in order, computed where the file
- * lies (an SSH host runs md5sum itself rather than send the bytes back).
+ * A checksum of a byte range that both ends of a copy can compute (./range-checksum.ts): "md5"
+ * (hex), zlib's "crc32" (8 hex digits), or POSIX "cksum" ("<crc> <bytes>", as `cksum` prints it).
  */
-export type DigestRanges = (ranges: readonly ByteSpan[], options?: { signal?: AbortSignal }) => Promise<string[]>;
+export type RangeChecksum = "md5" | "crc32" | "cksum";
+
+/**
+ * The checksum (MD5 unless `checksum` says otherwise) of each of `ranges` of a written, unpublished
+ * file, in order, computed where the file lies (an SSH host runs md5sum or cksum itself rather than
+ * send the bytes back).
+ */
+export type DigestRanges = (ranges: readonly ByteSpan[], options?: { signal?: AbortSignal; checksum?: RangeChecksum }) => Promise<string[]>;
 
 /** What a system needs to find an unfinished upload again: small, opaque, JSON-serialisable. */
 export type UploadState = { readonly [key: string]: string | number | boolean };
@@ -215,11 +222,16 @@ export interface RangeWriter {
    * the range are in the part file, so that a later writer may `resume` after them; a writer that
    * cannot know exactly answers fewer, never more.
    */
-  write(offset: number, length: number, body: AsyncIterable<Uint8Array>, options?: RangeWriteOptions): Promise<void>;
+  write(offset: number, length: number, body: AsyncIterable<Uint8Array>, options?: RangeWriteOptions): Promise<RangeWritten>;
   /** Publishes the file once every range is written, atomically, after checking its size. */
   commit(): Promise<WriteResult>;
-  /** Digests ranges of the part file as written so far (once the ranges are written, before `commit`), to check it. */
+  /** Digests ranges of the part file whose writes have resolved (before `commit`), to check it; the other ranges may still be writing. */
   readonly digest: DigestRanges;
+  /**
+   * The checksums besides MD5 this writer computes cheaply, fastest first: `digest` takes them, and
+   * `write` may compute one of its own range where the bytes land (RangeWriteOptions.checksum).
+   */
+  readonly checksums: readonly RangeChecksum[];
   /** Removes what was written; settles once no range writes any more. */
   abort(): Promise<void>;
   /** Stops, keeping what was written for a later writer to `resume` (settles once no range writes). */
@@ -231,6 +243,18 @@ export interface RangeWriter {
 export interface RangeWriteOptions {
   signal?: AbortSignal;
   onWritten?: (bytes: number) => void;
+  /**
+   * Compute this checksum (one of the writer's `checksums`) of the range's bytes where they land,
+   * as part of writing them (an SSH host checksums the range on its channel as soon as dd has
+   * written it), so that checking costs no pass over the whole part file at the end. A writer that
+   * cannot for this range (a host that took it over SFTP, the local disk) answers none: `digest` it then.
+   */
+  checksum?: RangeChecksum;
+}
+
+/** What a range write computed of the bytes that landed: the checksum asked for, where it could. */
+export interface RangeWritten {
+  checksum?: string;
 }
 
 export interface RangeWriterOptions {

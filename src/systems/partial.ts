@@ -4,7 +4,7 @@
  * its part file (as rsync's --partial) and a later attempt appends the rest to it.
  */
 import { StowageError } from "../errors.js";
-import type { DigestRanges, RangeWriter, SystemName, UploadState, WriteOptions, WriteResult } from "./contract.js";
+import type { DigestRanges, RangeChecksum, RangeWriter, SystemName, UploadState, WriteOptions, WriteResult } from "./contract.js";
 import { baseName, parentPath } from "./paths.js";
 
 /** Files being written are named like this beside their target; listings hide them. */
@@ -66,8 +66,9 @@ export interface PartRanges {
   size: number;
   /**
    * Writes `body` at `offset` of the part file; answers how many bytes it took (more than `length`
-   * only where the system cannot stop short, and then the range fails). Tells `onWritten` how many
-   * leading bytes are in the part file as it goes (see RangeWriter.write), fewer when unsure.
+   * only where the system cannot stop short, and then the range fails) and, where it could, the
+   * `checksum` asked for of what landed. Tells `onWritten` how many leading bytes are in the part
+   * file as it goes (see RangeWriter.write), fewer when unsure.
    */
   writeRange(
     offset: number,
@@ -75,11 +76,14 @@ export interface PartRanges {
     body: AsyncIterable<Uint8Array>,
     signal: AbortSignal | undefined,
     onWritten: ((bytes: number) => void) | undefined,
-  ): Promise<number>;
+    checksum: RangeChecksum | undefined,
+  ): Promise<{ received: number; checksum?: string | undefined }>;
   /** Bytes the part file holds now (after everything written to it is flushed). */
   partSize(): Promise<number>;
-  /** MD5s of ranges of the part file, computed where it lies. */
+  /** Checksums of ranges of the part file, computed where it lies. */
   digest: DigestRanges;
+  /** The checksums besides MD5 that `digest` computes cheaply (see RangeWriter.checksums). */
+  checksums: readonly RangeChecksum[];
   /** Moves the finished part file onto the target. */
   publish(): Promise<void>;
   /** Removes the part file. */
@@ -99,7 +103,7 @@ export function partRangeWriter(ranges: PartRanges): RangeWriter {
   const { system, target } = ranges;
   const failure = (code: "Conflict" | "InvalidInput", message: string) =>
     new StowageError({ code, retryable: code === "Conflict", system, operation: "write", path: target, message });
-  const writing = new Set<Promise<void>>();
+  const writing = new Set<Promise<unknown>>();
   let released: Promise<void> | undefined;
   const settle = async () => {
     await Promise.allSettled([...writing]);
@@ -107,23 +111,22 @@ export function partRangeWriter(ranges: PartRanges): RangeWriter {
   };
   return {
     state: partialState(target, ranges.part, "partial-ranges"),
+    checksums: ranges.checksums,
     write: (offset, length, body, options = {}) => {
       const run = ranges.guard(async () => {
         // Never past the range: a body that runs long fails the range, and its excess is no progress.
         const onWritten = options.onWritten && ((bytes: number) => options.onWritten!(Math.min(bytes, length)));
-        const received = await ranges.writeRange(offset, length, body, options.signal, onWritten);
+        const { received, checksum } = await ranges.writeRange(offset, length, body, options.signal, onWritten, options.checksum);
         if (received > length) throw failure("InvalidInput", `range at ${offset} got more than ${length} bytes`);
         if (received !== length) throw failure("Conflict", `range at ${offset} got ${received} of ${length} bytes`);
+        return checksum === undefined ? {} : { checksum };
       });
       writing.add(run);
       void run.finally(() => writing.delete(run)).catch(() => {});
       return run;
     },
-    digest: (spans, options) =>
-      ranges.guard(async () => {
-        await Promise.allSettled([...writing]);
-        return ranges.digest(spans, options);
-      }),
+    // Ranges whose writes have resolved are in the part file: a digest of them need not wait for the others.
+    digest: (spans, options) => ranges.guard(() => ranges.digest(spans, options)),
     commit: () =>
       ranges.guard(async (): Promise<WriteResult> => {
         await (released ??= ranges.release?.() ?? Promise.resolve());

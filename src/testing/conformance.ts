@@ -8,8 +8,9 @@ import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isStowageError, StowageError, type ErrorCode } from "../errors.js";
 import { readAll } from "../systems/body.js";
-import type { ByteRange, Entry, ExtensionName, System, UploadState } from "../systems/contract.js";
+import type { ByteRange, Entry, ExtensionName, RangeChecksum, System, UploadState } from "../systems/contract.js";
 import { canWrite, has, need, readRange, writable, type Writable } from "../systems/extensions.js";
+import { createRangeHash } from "../systems/range-checksum.js";
 import type { SystemFixture } from "./fixture.js";
 import { eachLimit, sha256, sha256Of, withPeakRss } from "./measure.js";
 import { BIG_SEED_PATH, BIG_SEED_SIZE, MANY_COUNT, SPECIAL_NAMES, abortingStream, bigSeed, seedTree, seededBytes, seededStream } from "./seed.js";
@@ -463,6 +464,11 @@ export function defineConformanceSuite(fixture: SystemFixture): void {
           { offset: 0, length: 2 * MiB },
           { offset: 2 * MiB, length: 2 * MiB },
         ];
+        const rangeChecksum = (checksum: RangeChecksum, { offset, length }: { offset: number; length: number }) => {
+          const hash = createRangeHash(checksum);
+          hash.update(content.subarray(offset, offset + length));
+          return hash.digest();
+        };
         const chunks = (offset: number, length: number) =>
           Readable.from(
             Array.from({ length: Math.ceil(length / 300_000) }, (_, i) => content.subarray(offset + i * 300_000, offset + Math.min(length, (i + 1) * 300_000))),
@@ -489,6 +495,21 @@ export function defineConformanceSuite(fixture: SystemFixture): void {
               .update(content.subarray(offset, offset + length))
               .digest("hex");
           expect(await writer.digest(spans)).toEqual(spans.map(md5));
+          // Each faster checksum the writer lists is computed as range-checksum.ts does.
+          for (const checksum of writer.checksums) expect(await writer.digest(spans, { checksum })).toEqual(spans.map((span) => rangeChecksum(checksum, span)));
+          await writer.abort();
+          await expectCode(system.stat(path), "NotFound", fixture.name);
+        });
+
+        it("answers a range's checksum as it writes it only where it can, and then the right one", async () => {
+          const path = `${root}/ranges-checksum/file.bin`;
+          const writer = await system.openRangeWriter!(path, { size: content.length });
+          for (const checksum of writer.checksums) {
+            const answers = await Promise.all(ranges.map(({ offset, length }) => writer.write(offset, length, chunks(offset, length), { checksum })));
+            answers.forEach((answer, index) => {
+              if (answer.checksum !== undefined) expect(answer.checksum).toBe(rangeChecksum(checksum, ranges[index]!));
+            });
+          }
           await writer.abort();
           await expectCode(system.stat(path), "NotFound", fixture.name);
         });

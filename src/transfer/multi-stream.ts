@@ -8,17 +8,19 @@
  * Used only where both ends allow it: the source serves ranges and the destination has a range
  * writer. The content is checked before the part file is published: the destination digests its
  * part file where it lies (the whole file for a source MD5, each part for a multipart ETag), or,
- * where the source has no checksum, each range read now is hashed as it passes and compared with
- * the destination's digest of that range. Resumable like a single
+ * where the source has no checksum, each range read now is checksummed as it passes (a CRC where
+ * both ends have one) and compared with what the destination says landed: the checksum its range
+ * write computed (an SSH host's cksum, on the range's own channel), else its digest of that range
+ * afterwards (the local disk reads it back). Resumable like a single
  * stream: the finished ranges (a bit each) and how far each unfinished one had landed in the part
  * file (as the range writer reports it, saved every PROGRESS_STEPS-th of a range) are recorded with
  * the part file's state, a failure that may pass keeps the part file, and the next attempt or a
  * re-run writes only the rest of each range.
  */
-import { createHash, type Hash } from "node:crypto";
 import { isStowageError } from "../errors.js";
-import { RANGE_WRITE_ALIGN, type ByteSpan, type RangeWriter, type Stat, type System, type UploadState } from "../systems/contract.js";
+import { RANGE_WRITE_ALIGN, type ByteSpan, type RangeChecksum, type RangeWriter, type Stat, type System, type UploadState } from "../systems/contract.js";
 import { has, readRange } from "../systems/extensions.js";
+import { computable, createRangeHash, type RangeHash } from "../systems/range-checksum.js";
 import { checksumSpans, contentMismatch, fromSpanDigests, isMismatch, type SourceChecksum } from "./checksums.js";
 
 /** Files from this size on are copied as several streams by default (rclone's --multi-thread-cutoff is 256 MiB too). */
@@ -115,10 +117,12 @@ export async function multiStreamCopy(
     if (options.upload && now - saved[index]! >= progressStep(range)) save();
   };
   let bytes = 0;
-  // Without a source checksum, each range's bytes read now are hashed to compare with the destination's.
-  const hashRead = options.verify !== undefined && options.verify.checksum === undefined;
-  const read: Array<{ span: ByteSpan; hash: Hash }> = [];
-  const counted = async function* (input: AsyncIterable<Uint8Array>, hash: Hash | undefined): AsyncIterable<Uint8Array> {
+  // Without a source checksum, each range's bytes read now are checksummed to compare with what
+  // landed, by the fastest checksum both ends compute (a CRC, a tenth of MD5's cost or less): the
+  // destination's of the range as it wrote it, or, where it could not, its digest of the range
+  // as soon as it is written (while the other ranges still stream).
+  const compare: RangeChecksum | undefined = options.verify && !options.verify.checksum ? (writer.checksums.find(computable) ?? "md5") : undefined;
+  const counted = async function* (input: AsyncIterable<Uint8Array>, hash: RangeHash | undefined): AsyncIterable<Uint8Array> {
     for await (const chunk of input) {
       hash?.update(chunk);
       bytes += chunk.length;
@@ -138,12 +142,17 @@ export async function multiStreamCopy(
       // Its error reaches the writer through iteration; once another range has stopped the copy,
       // a late one (the abort destroying it) must not go unhandled.
       input.on("error", () => {});
-      const hash = hashRead ? createHash("md5") : undefined;
-      if (hash) read.push({ span: rest, hash });
-      await writer.write(rest.offset, rest.length, counted(input, hash), {
+      const hash = compare ? createRangeHash(compare) : undefined;
+      const written = await writer.write(rest.offset, rest.length, counted(input, hash), {
         signal,
+        ...(compare ? { checksum: compare } : {}),
         ...(options.upload ? { onWritten: (bytes: number) => landed(index, start + bytes) } : {}),
       });
+      if (hash) {
+        const sent = hash.digest();
+        const stored = written.checksum ?? (await writer.digest([rest], { signal, checksum: compare! }))[0];
+        if (stored !== sent) throw contentMismatch(destination, to, `read ${sent} at ${rest.offset} but the destination holds ${stored}`);
+      }
       done |= 1 << index;
       held[index] = range.length;
       save();
@@ -157,7 +166,7 @@ export async function multiStreamCopy(
   try {
     await Promise.all(ranges.map(copyRange));
     if (bytes + resumedBytes !== from.size) throw contentMismatch(destination, to, `read ${bytes} bytes of ${from.path}, expected ${from.size - resumedBytes}`);
-    if (options.verify) await checkContent(writer, from, destination, to, options.verify.checksum, read, signal);
+    if (options.verify?.checksum) await checkSourceChecksum(writer, from, destination, to, options.verify.checksum, signal);
     const result = await writer.commit();
     return { bytes, written: result.size, resumedBytes };
   } catch (error) {
@@ -174,32 +183,20 @@ export async function multiStreamCopy(
 }
 
 /**
- * Checks the finished part file before it is published: the destination digests it where it lies
- * and the result must be the source's checksum, or, without one, the MD5s of the ranges read now.
+ * Checks the finished part file against the source's checksum before it is published: the
+ * destination digests it where it lies, the whole file for an MD5, each part for a multipart ETag
+ * (MD5s do not combine across ranges, so this is a pass over the part file at the end).
  */
-async function checkContent(
+async function checkSourceChecksum(
   writer: RangeWriter,
   from: Stat,
   destination: System,
   to: string,
-  checksum: SourceChecksum | undefined,
-  read: ReadonlyArray<{ span: ByteSpan; hash: Hash }>,
+  checksum: SourceChecksum,
   signal: AbortSignal,
 ): Promise<void> {
-  if (checksum) {
-    const stored = fromSpanDigests(checksum, await writer.digest(checksumSpans(checksum, from.size), { signal }));
-    if (stored !== checksum.value) throw contentMismatch(destination, to, `source checksum ${checksum.value} but the destination holds ${stored}`);
-    return;
-  }
-  const spans = read.filter(({ span }) => span.length > 0);
-  const stored = await writer.digest(
-    spans.map(({ span }) => span),
-    { signal },
-  );
-  spans.forEach(({ span, hash }, index) => {
-    const sent = hash.digest("hex");
-    if (stored[index] !== sent) throw contentMismatch(destination, to, `read ${sent} at ${span.offset} but the destination holds ${stored[index]}`);
-  });
+  const stored = fromSpanDigests(checksum, await writer.digest(checksumSpans(checksum, from.size), { signal }));
+  if (stored !== checksum.value) throw contentMismatch(destination, to, `source checksum ${checksum.value} but the destination holds ${stored}`);
 }
 
 /**

@@ -2,6 +2,7 @@
  * The ssh system's write paths against the test sshd: large streams through `cat` on an exec
  * channel, small files over several SFTP channels. The host's disk (this machine) checks the result.
  */
+import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -13,8 +14,10 @@ import { ARCHIVE_NAME, unpack, UNPACK_LOOP } from "../../src/systems/ssh/batch.j
 import { CommandLoop, CommandLoops } from "../../src/systems/ssh/command-loop.js";
 import { tarArchive } from "../../src/systems/ssh/tar.js";
 import { SystemRegistry } from "../../src/systems/registry.js";
-import { catInto, CatFailedError, startCat, startRangeWrite } from "../../src/systems/ssh/exec-upload.js";
+import { catInto, CatFailedError, startCat, startChecksummedRangeWrite, startRangeWrite } from "../../src/systems/ssh/exec-upload.js";
+import { spanCommand } from "../../src/systems/ssh/exec.js";
 import { hostTools } from "../../src/systems/ssh/host-tools.js";
+import { createRangeHash } from "../../src/systems/range-checksum.js";
 import type { SshSystem } from "../../src/systems/ssh/system.js";
 import { seededBytes, seededStream } from "../support/seed.js";
 import { codeOf, freshDir, serverEnv } from "./ssh-helpers.js";
@@ -46,7 +49,59 @@ afterAll(() => registry.closeAll());
 describe("large streams through cat", () => {
   it("the test host runs commands in a POSIX shell with cat and dd", async () => {
     const { client } = await system.connection.session();
-    expect(await hostTools(client)).toEqual({ cat: true, dd: true });
+    expect(await hostTools(client)).toEqual({ cat: true, dd: true, cksum: true });
+  });
+
+  it("spanCommand prints exactly the bytes of a span, whole MiB through dd", () => {
+    const dir = freshDir();
+    mkdirSync(dir, { recursive: true });
+    const content = seededBytes(5 * MiB + 321, 14);
+    writeFileSync(`${dir}/spans.bin`, content);
+    const spans = [
+      { offset: 0, length: 0 },
+      { offset: 0, length: 5 },
+      { offset: 7, length: 3 * MiB },
+      { offset: MiB, length: 2 * MiB },
+      { offset: MiB, length: 4 * MiB + 321 },
+      { offset: MiB - 1, length: 2 },
+      { offset: 3 * MiB + 7, length: 2 * MiB + 314 },
+      { offset: 0, length: content.length },
+    ];
+    for (const span of spans) {
+      const command = spanCommand(`${dir}/spans.bin`, span);
+      if (span.length >= 2 * MiB) expect(command).toContain("dd if=");
+      const printed = execFileSync("sh", ["-c", command], { maxBuffer: 16 * MiB });
+      expect(sha256(printed)).toBe(sha256(content.subarray(span.offset, span.offset + span.length)));
+    }
+  });
+
+  it("startChecksummedRangeWrite writes a range at its offset and answers the host's cksum of it", async () => {
+    const dir = freshDir();
+    await system.mkdir(dir);
+    const before = Buffer.alloc(4 * MiB, 7);
+    writeFileSync(`${dir}/ranged.bin`, before);
+    const { client } = await system.connection.session();
+    // Whole MiB and a rest: both parts of the range are read back.
+    const range = seededBytes(2 * MiB + 3, 12);
+    const started = await startChecksummedRangeWrite(client, `${dir}/ranged.bin`, { offset: MiB, length: range.length });
+    expect(await catInto(started.channel, Readable.from([range.subarray(0, 1000), range.subarray(1000)]), undefined)).toBe(range.length);
+    const hash = createRangeHash("cksum");
+    hash.update(range);
+    expect(started.landed()).toBe(hash.digest());
+    // The same as the host's cksum of those bytes, and only the range changed.
+    expect(started.landed()).toBe(execFileSync("cksum", { input: range, encoding: "utf8" }).trim());
+    const after = readFileSync(`${dir}/ranged.bin`);
+    expect(Buffer.compare(after, Buffer.concat([before.subarray(0, MiB), range, before.subarray(3 * MiB + 3)]))).toBe(0);
+  });
+
+  it("startChecksummedRangeWrite reports a dd that cannot write as CatFailedError", async () => {
+    const dir = freshDir();
+    const { client } = await system.connection.session();
+    const started = await startChecksummedRangeWrite(client, `${dir}/missing-parent/x.bin`, { offset: 0, length: 1 });
+    const failed = await catInto(started.channel, Readable.from([Buffer.from("x")]), undefined).catch((error: unknown) => error);
+    expect(failed).toBeInstanceOf(CatFailedError);
+    expect((failed as CatFailedError).exitCode).not.toBe(0);
+    expect(started.landed()).toBeUndefined();
   });
 
   it("startRangeWrite writes a range at its offset without touching the rest", async () => {

@@ -17,7 +17,7 @@ import {
   write as fdWriteCallback,
 } from "node:fs";
 import { copyFile, link, lstat, mkdir, open, opendir, rename, rm, rmdir, stat, unlink } from "node:fs/promises";
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { dirname, join } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -31,6 +31,7 @@ import type {
   DeleteOptions,
   Entry,
   ListOptions,
+  RangeChecksum,
   RangeWriter,
   RangeWriterOptions,
   ReadOptions,
@@ -54,6 +55,7 @@ import {
   resumedRangesPart,
 } from "../partial.js";
 import { createGuard, worthKeeping } from "../guard.js";
+import { computable, createRangeHash } from "../range-checksum.js";
 import { baseName, normalizePath } from "../paths.js";
 
 const SEMANTICS: Semantics = {
@@ -362,7 +364,7 @@ export class FileSystem implements System {
         }
         await checkBeforePublish(
           options,
-          (ranges) => digestRanges(part, ranges),
+          (ranges, digest) => digestRanges(part, ranges, digest?.checksum),
           () => unlink(part),
         );
         await this.#publish(part, target, options.overwrite ?? true);
@@ -436,9 +438,12 @@ export class FileSystem implements System {
         target,
         part,
         size: options.size,
-        writeRange: (offset, length, body, signal, onWritten) => writeRangeAt(fd, offset, length, body, signal, onWritten),
+        // The bytes land from this process's own buffers: a checksum of them as they pass would
+        // check nothing, so ranges are digested from the part file afterwards (a fast CRC).
+        writeRange: async (offset, length, body, signal, onWritten) => ({ received: await writeRangeAt(fd, offset, length, body, signal, onWritten) }),
         partSize: async () => (await stat(part)).size,
-        digest: (ranges) => digestRanges(part, ranges),
+        digest: (ranges, digest) => digestRanges(part, ranges, digest?.checksum),
+        checksums: READ_BACK_CHECKSUMS,
         publish: () => this.#publish(part, target, overwrite),
         remove: () => unlink(part),
         release: () => fdClose(fd),
@@ -508,16 +513,19 @@ export function createFileSystem(): FileSystem {
   return new FileSystem();
 }
 
-/** The hex MD5 of each range of a local file, the ranges read at once. */
-function digestRanges(path: string, ranges: readonly { offset: number; length: number }[]): Promise<string[]> {
+/** Checksums besides MD5 a local part file is digested with: zlib's CRC-32, where Node has it natively. */
+const READ_BACK_CHECKSUMS: readonly RangeChecksum[] = computable("crc32") ? ["crc32"] : [];
+
+/** The checksum (MD5 by default) of each range of a local file, the ranges read at once. */
+function digestRanges(path: string, ranges: readonly { offset: number; length: number }[], checksum: RangeChecksum = "md5"): Promise<string[]> {
   return Promise.all(
     ranges.map(async ({ offset, length }) => {
-      const hash = createHash("md5");
+      const hash = createRangeHash(checksum);
       if (length > 0) {
         for await (const chunk of createReadStream(path, { start: offset, end: offset + length - 1, highWaterMark: STREAM_CHUNK }))
           hash.update(chunk as Buffer);
       }
-      return hash.digest("hex");
+      return hash.digest();
     }),
   );
 }

@@ -7,10 +7,10 @@
  */
 import type { Readable } from "node:stream";
 import { StowageError } from "../../errors.js";
-import type { ByteSpan } from "../contract.js";
+import type { ByteSpan, RangeChecksum } from "../contract.js";
 import type { Session } from "./connect.js";
-import { md5sumOnHost } from "./digest.js";
-import { catInto, startCat, startRangeWrite } from "./exec-upload.js";
+import { checksumsOnHost } from "./digest.js";
+import { catInto, startCat, startChecksummedRangeWrite, startRangeWrite } from "./exec-upload.js";
 import { catReader, startCatDownload } from "./exec-download.js";
 import type { SftpClient } from "./sftp-io.js";
 
@@ -72,7 +72,11 @@ export class ExecChannels {
     }
   }
 
-  /** Writes one range of a part file through `dd` at its offset; `onWritten` as for catInto's `onLanded`. */
+  /**
+   * Writes one range of a part file through `dd` at its offset; `onWritten` as for catInto's
+   * `onLanded`. With `checksum` (the range's length; where the host has cksum), also the range's
+   * cksum, computed on the host once dd has written it.
+   */
   async writeRange(
     session: Session,
     part: string,
@@ -80,24 +84,39 @@ export class ExecChannels {
     body: AsyncIterable<Uint8Array>,
     signal: AbortSignal | undefined,
     onWritten?: (bytes: number) => void,
-  ): Promise<number | undefined> {
-    if (this.#open >= CHANNELS_PER_CONNECTION || !(await session.tools).dd) return undefined;
+    checksum?: { length: number },
+  ): Promise<{ received: number; checksum?: string | undefined } | undefined> {
+    const tools = await session.tools;
+    if (this.#open >= CHANNELS_PER_CONNECTION || !tools.dd) return undefined;
     this.#open++;
     try {
+      if (checksum && tools.cksum) {
+        const started = await startChecksummedRangeWrite(session.client, part, { offset, length: checksum.length }).catch(() => undefined);
+        if (!started) return undefined;
+        const received = await catInto(started.channel, body, signal, onWritten);
+        return { received, checksum: started.landed() };
+      }
       const channel = await startRangeWrite(session.client, part, offset).catch(() => undefined);
-      return channel ? await catInto(channel, body, signal, onWritten) : undefined;
+      return channel ? { received: await catInto(channel, body, signal, onWritten) } : undefined;
     } finally {
       this.#release();
     }
   }
 
   /**
-   * MD5s of ranges of a file, by md5sum on the host. Unlike a transfer, which takes SFTP when the
-   * budget is spent, it waits for a channel: reading the file back would cost far more.
-   * Undefined where the host cannot (see md5sumOnHost).
+   * Checksums of ranges of a file, by md5sum or cksum on the host. Unlike a transfer, which takes
+   * SFTP when the budget is spent, it waits for a channel: reading the file back would cost far
+   * more. Undefined where the host cannot (see checksumsOnHost).
    */
-  async digest(session: Session, file: string, ranges: readonly ByteSpan[], signal: AbortSignal | undefined): Promise<string[] | undefined> {
-    if (!(await session.tools).cat) return undefined;
+  async digest(
+    session: Session,
+    file: string,
+    ranges: readonly ByteSpan[],
+    checksum: RangeChecksum,
+    signal: AbortSignal | undefined,
+  ): Promise<string[] | undefined> {
+    const tools = await session.tools;
+    if (!tools.cat || checksum === "crc32" || (checksum === "cksum" && !tools.cksum)) return undefined;
     while (this.#open >= CHANNELS_PER_CONNECTION) {
       signal?.throwIfAborted();
       await new Promise<void>((resolve) => {
@@ -114,7 +133,7 @@ export class ExecChannels {
     signal?.throwIfAborted();
     this.#open++;
     try {
-      return await md5sumOnHost(session.client, file, ranges, signal);
+      return await checksumsOnHost(session.client, file, ranges, checksum, signal);
     } finally {
       this.#release();
     }

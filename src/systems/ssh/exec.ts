@@ -79,3 +79,24 @@ export function ddBlocks(offset: number): number {
   if (offset % DD_BLOCK !== 0) throw new StowageError({ code: "InvalidInput", message: `range offset ${offset} is not a multiple of ${DD_BLOCK}` });
   return offset / DD_BLOCK;
 }
+
+/**
+ * A shell command printing bytes [offset, offset + length) of `file`. The whole MiB inside the
+ * span go through `dd`, which reads and writes a MiB per call; only the pieces before the first and
+ * after the last whole MiB go through `tail` and `head`, since `head -c` copies 8 KiB per call
+ * (measured here: 1-2.8 s for 256 MiB, where dd took 0.2-0.4 s).
+ */
+export function spanCommand(file: string, { offset, length }: { offset: number; length: number }): string {
+  const path = shellQuote(file);
+  const tailHead = (from: number, count: number) => (from === 0 ? `head -c ${count} ${path}` : `tail -c +${from + 1} ${path} | head -c ${count}`);
+  const end = offset + length;
+  const firstBlock = Math.ceil(offset / DD_BLOCK);
+  const lastBlock = Math.floor(end / DD_BLOCK);
+  if (firstBlock >= lastBlock) return tailHead(offset, length);
+  const parts = [
+    ...(offset < firstBlock * DD_BLOCK ? [tailHead(offset, firstBlock * DD_BLOCK - offset)] : []),
+    `dd if=${path} bs=${DD_BLOCK} skip=${firstBlock} count=${lastBlock - firstBlock} 2>/dev/null`,
+    ...(end > lastBlock * DD_BLOCK ? [tailHead(lastBlock * DD_BLOCK, end - lastBlock * DD_BLOCK)] : []),
+  ];
+  return parts.length === 1 ? parts[0]! : `{ ${parts.join("; ")}; }`;
+}

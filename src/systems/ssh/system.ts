@@ -24,6 +24,7 @@ import type {
   ExecOptions,
   ExecResult,
   ListOptions,
+  RangeChecksum,
   RangeWriter,
   RangeWriterOptions,
   ReadOptions,
@@ -215,7 +216,7 @@ export class SshSystem implements System {
       const check = (part: string) =>
         checkBeforePublish(
           options,
-          (ranges, digest) => this.#digest(session, part, ranges, digest?.signal ?? signal),
+          (ranges, digest) => this.#digest(session, part, ranges, digest?.checksum ?? "md5", digest?.signal ?? signal),
           () => sftp.unlink(part),
         );
       if (resume) return resumeWrite(sftp, remote, target, resume, source, overwrite, signal, check);
@@ -275,9 +276,12 @@ export class SshSystem implements System {
         target,
         part,
         size: options.size,
-        writeRange: (offset, _length, body, signal, onWritten) => this.#writeRange(session, part, offset, body, signal, onWritten),
+        writeRange: (offset, length, body, signal, onWritten, checksum) =>
+          this.#writeRange(session, part, offset, body, signal, onWritten, checksum === "cksum" ? { length } : undefined),
         partSize: async () => (await sftp.stat(part)).size,
-        digest: (ranges, digest) => this.#digest(session, part, ranges, digest?.signal ?? options.signal),
+        digest: (ranges, digest) => this.#digest(session, part, ranges, digest?.checksum ?? "md5", digest?.signal ?? options.signal),
+        // POSIX cksum on the host, of each range as soon as dd has written it (./exec-upload.ts).
+        checksums: (await session.tools).cksum ? ["cksum"] : [],
         publish: () => publish(sftp, part, remote, target, overwrite, "write"),
         remove: () => this.#op(() => sftp.unlink(part)),
         // Each range, the commit and the abort count as in flight, not the writer's whole life.
@@ -286,13 +290,16 @@ export class SshSystem implements System {
     });
   }
 
-  /** MD5s of ranges of a file on the host: by md5sum there, else read back over SFTP (./digest.ts). */
-  async #digest(session: Session, file: string, ranges: readonly ByteSpan[], signal: AbortSignal | undefined): Promise<string[]> {
+  /** Checksums of ranges of a file on the host: by md5sum or cksum there, else read back over SFTP (./digest.ts). */
+  async #digest(session: Session, file: string, ranges: readonly ByteSpan[], checksum: RangeChecksum, signal: AbortSignal | undefined): Promise<string[]> {
     if (ranges.length === 0) return [];
-    return (await this.#channels.digest(session, file, ranges, signal)) ?? readBackDigests(session, file, ranges);
+    return (await this.#channels.digest(session, file, ranges, checksum, signal)) ?? readBackDigests(session, file, ranges, checksum);
   }
 
-  /** One range of a part file: through `dd` on its own exec channel, else over SFTP at the range's offset. */
+  /**
+   * One range of a part file: through `dd` on its own exec channel (then checksummed on the host,
+   * when asked and the host can), else over SFTP at the range's offset (then digested afterwards).
+   */
   async #writeRange(
     session: Session,
     part: string,
@@ -300,13 +307,14 @@ export class SshSystem implements System {
     body: AsyncIterable<Uint8Array>,
     signal: AbortSignal | undefined,
     onWritten: ((bytes: number) => void) | undefined,
-  ): Promise<number> {
-    const sent = await this.#channels.writeRange(session, part, offset, body, signal, onWritten);
-    if (sent !== undefined) return sent;
+    checksum: { length: number } | undefined,
+  ): Promise<{ received: number; checksum?: string | undefined }> {
+    const written = await this.#channels.writeRange(session, part, offset, body, signal, onWritten, checksum);
+    if (written !== undefined) return written;
     const sftp = session.pool.pick();
     const handle = await sftp.open(part, "r+");
     try {
-      return await pipelinedWrite(sftp, handle, writeSource(body, signal), WRITE_CONCURRENCY, signal, offset, onWritten);
+      return { received: await pipelinedWrite(sftp, handle, writeSource(body, signal), WRITE_CONCURRENCY, signal, offset, onWritten) };
     } finally {
       await sftp.close(handle).catch(() => {});
     }
