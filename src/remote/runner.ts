@@ -9,18 +9,12 @@
  * so the bundle the host compiles before every copy holds no Arrow or Parquet: the wire's places
  * are host paths and URLs, never names.
  */
-import { parseAddress, formatAddress } from "../systems/addresses.js";
+import { parseAddress } from "../systems/addresses.js";
 import { systems } from "../systems/registry.js";
-import { transfer, TransferError } from "../transfer/engine.js";
-import type { ProgressEvent, TransferOptions, TransferReport } from "../transfer/types.js";
-import { decodeRequest, encodeError, encodeEvent, encodeReport, placeAddress, type WirePlace } from "../transfer/wire.js";
-
-async function copyHere(source: WirePlace, destination: WirePlace, options: TransferOptions): Promise<TransferReport> {
-  const from = parseAddress(placeAddress(source));
-  const to = parseAddress(placeAddress(destination));
-  const [fromSystem, toSystem] = await Promise.all([systems.open(from), systems.open(to)]);
-  return transfer({ system: fromSystem, path: from.path, url: formatAddress(from) }, { system: toSystem, path: to.path, url: formatAddress(to) }, options);
-}
+import { transferBetween } from "../transfer/between.js";
+import { TransferError } from "../transfer/engine.js";
+import type { ProgressEvent } from "../transfer/types.js";
+import { decodeRequest, encodeError, encodeEvent, encodeReport, placeAddress } from "../transfer/wire.js";
 
 /** Runs one request; resolves with the process's exit code. Every outcome is written as wire lines. */
 export async function runRequest(input: string, write: (line: string) => void): Promise<number> {
@@ -28,7 +22,7 @@ export async function runRequest(input: string, write: (line: string) => void): 
     const request = decodeRequest(input);
     // The credentials live only in this process's memory, for the provider chain of the end given as a URL.
     Object.assign(process.env, request.env);
-    const report = await copyHere(request.source, request.destination, {
+    const report = await transferBetween(parseAddress(placeAddress(request.source)), parseAddress(placeAddress(request.destination)), {
       ...request.options,
       remote: "never",
       ...(request.progress === false ? {} : { onProgress: (event: ProgressEvent) => write(encodeEvent(event)) }),

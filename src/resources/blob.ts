@@ -12,7 +12,7 @@ import { RESOURCE_OPTIONS, addressFromInit, checkOptions, resolvePlace, type Pla
 import { loadAs } from "./named.js";
 import { toByteRange, type OpenOptions } from "./ranges.js";
 import { readRange } from "../systems/extensions.js";
-import { transferBetween } from "./transfer.js";
+import { transferBetween } from "../transfer/between.js";
 
 export interface BlobInit extends ResourceInit {
   /** Content to store with `write()` (or `save()`). */

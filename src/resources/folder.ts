@@ -17,7 +17,7 @@ import { RESOURCE_OPTIONS, addressFromInit, checkOptions, resolvePlace, type Pla
 import { childPath } from "./names.js";
 import { loadAs, resourcesBelow, type NameEntry } from "./named.js";
 import { toByteRange, type OpenOptions } from "./ranges.js";
-import { transferBetween } from "./transfer.js";
+import { transferBetween } from "../transfer/between.js";
 
 export interface FolderEntry {
   /** Path relative to the folder. */

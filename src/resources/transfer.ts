@@ -1,19 +1,7 @@
 /** `copy` and `sync` between any two places, the functions behind `Folder.to` and `Blob.to`. */
-import { type Address } from "../address.js";
-import { formatAddress } from "../systems/addresses.js";
-import { systems } from "../systems/registry.js";
-import { transfer } from "../transfer/engine.js";
+import { transferBetween } from "../transfer/between.js";
 import type { TransferOptions, TransferReport } from "../transfer/types.js";
 import { resolvePlace, type Place } from "./location.js";
-
-export async function transferBetween(source: Address, destination: Address, options: TransferOptions): Promise<TransferReport> {
-  const [from, to] = await Promise.all([systems.open(source), systems.open(destination)]);
-  return transfer(
-    { system: from, path: source.path, url: formatAddress(source) },
-    { system: to, path: destination.path, url: formatAddress(destination) },
-    options,
-  );
-}
 
 /** Copies a folder or file to another place, on any two systems. Existing files are replaced. */
 export async function copy(source: Place, destination: Place, options: TransferOptions = {}): Promise<TransferReport> {

@@ -72,6 +72,11 @@ const PROBE = `var f=process.argv[1],h="-";try{h=require("crypto").createHash("s
  */
 const LAUNCH = `var f=process.argv[1],b;if(+process.versions.node.split(".")[0]<${MIN_NODE_MAJOR})process.exit(${STALE_RUNNER_EXIT});try{b=require("fs").readFileSync(f)}catch(e){b=Buffer.alloc(0)}if(require("crypto").createHash("sha256").update(b).digest("hex")!==process.argv[2]){process.stderr.write("stowage: the cached runner is not the expected one\\n");process.exit(${STALE_RUNNER_EXIT})}var m=require("module");if(m.enableCompileCache)m.enableCompileCache(require("path").join(require("path").dirname(f),".compile-cache"));import(require("url").pathToFileURL(f).href)`;
 
+/** The runner's file in the host's cache, as the host's shell writes it. */
+const cachedFile = (runner: LocalRunner) => `${SHELL_CACHE_DIR}/${quote(runner.name)}`;
+/** Starts the cached runner with `node` (the host's, or a path to one brought there), after LAUNCH's checks. */
+const launchCommand = (node: string, runner: LocalRunner) => `${node} -e ${quote(LAUNCH)} ${cachedFile(runner)} ${runner.sha256}`;
+
 const lastLine = (result: ExecResult) => result.stderr.toString().trim().split("\n").at(-1) ?? "";
 
 async function exec(host: With<"exec">, command: string): Promise<ExecResult> {
@@ -135,8 +140,7 @@ async function installRunner(host: With<"exec">): Promise<HostRunner> {
     const where = fileURLToPath(BUNDLE_CANDIDATES[0]!);
     return { reason: `this installation has no runner bundle (${where}; \`npm run build\` makes it)` };
   }
-  const file = `${SHELL_CACHE_DIR}/${quote(runner.name)}`;
-  const node = await findNode(host, file);
+  const node = await findNode(host, cachedFile(runner));
   if ("reason" in node) return node;
   if (node.runnerSha256 !== runner.sha256) {
     if (!canWrite(host)) return { reason: "the host's cache cannot be written" };
@@ -149,7 +153,7 @@ async function installRunner(host: With<"exec">): Promise<HostRunner> {
     }
     await removeStaleRunners(host, runner.name);
   }
-  return { command: `${node.run} -e ${quote(LAUNCH)} ${file} ${runner.sha256}`, cached: true, node: node.kind };
+  return { command: launchCommand(node.run, runner), cached: true, node: node.kind };
 }
 
 async function checkOverride(host: With<"exec">, command: string): Promise<HostRunner> {
@@ -191,5 +195,5 @@ export async function launchBeforeProbe(host: With<"exec">): Promise<HostRunner 
   if (remoteCommandOverride() !== undefined || prepared.has(host)) return undefined;
   const runner = await localRunner();
   if (!runner) return undefined;
-  return { command: `node -e ${quote(LAUNCH)} ${SHELL_CACHE_DIR}/${quote(runner.name)} ${runner.sha256}`, cached: true, node: "host" };
+  return { command: launchCommand("node", runner), cached: true, node: "host" };
 }
